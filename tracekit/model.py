@@ -1,0 +1,574 @@
+"""The trace data model: sessions, timesteps, events, messages, and LLM call records.
+
+Names follow synth-ai's tracing_v3 so its users can move over. Conventions:
+- every time is a timezone-aware UTC `datetime` (naive datetimes are rejected, not guessed at);
+- durations are `*_ms` floats measured on a monotonic clock;
+- `None` means "not reported", `0` means "reported zero";
+- `to_dict`/`from_dict` and `to_json`/`from_json` round-trip every type exactly (see codec.py).
+
+Events are polymorphic: each class has a stable `event_type`, and user subclasses are registered
+with `register_event_type` so that they survive storage and `from_dict`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import BeforeValidator, ConfigDict
+
+if TYPE_CHECKING:
+    from typing import Self
+
+__all__ = [
+    "ApiType",
+    "BaseEvent",
+    "EnvironmentEvent",
+    "LLMCallRecord",
+    "LLMChunk",
+    "LLMContentPart",
+    "LLMMessage",
+    "LLMRequestParams",
+    "LLMTiming",
+    "LLMUsage",
+    "LMCAISEvent",
+    "Outcome",
+    "Role",
+    "RuntimeEvent",
+    "SessionEventMarkovBlanketMessage",
+    "SessionMessageContent",
+    "SessionTimeStep",
+    "SessionTrace",
+    "TimeRecord",
+    "ToolCallResult",
+    "ToolCallSpec",
+    "ToolDefinition",
+    "event_types",
+    "new_id",
+    "register_event_type",
+    "utc_now",
+]
+
+ApiType = Literal["chat_completions", "responses", "messages", "generate_content", "completions"]
+"""Which vendor API produced a call: OpenAI Chat Completions / Responses, Anthropic Messages,
+Gemini generateContent, or legacy text completions."""
+
+Outcome = Literal["success", "error", "timeout", "cancelled", "incomplete"]
+"""How a call ended; `incomplete` is a stream cut short or a response the vendor marked incomplete."""
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+"""Chat roles after normalisation (Gemini's `model` becomes `assistant`)."""
+
+
+def utc_now() -> datetime:
+    """The current time as an aware UTC datetime (the default clock everywhere)."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A fresh random id (uuid4 hex)."""
+    return uuid.uuid4().hex
+
+
+def _parse_utc(value: Any) -> Any:
+    """Pydantic pre-validator: ISO strings via dateutil; aware datetimes to UTC; naive rejected."""
+    if isinstance(value, str):
+        from dateutil.parser import isoparse
+
+        try:
+            value = isoparse(value)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"not an ISO-8601 datetime: {exc}") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime: give a timezone (e.g. '...Z' or tzinfo=UTC)")
+        return value.astimezone(UTC)
+    return value
+
+
+UTCDateTime = Annotated[datetime, BeforeValidator(_parse_utc)]
+"""A datetime that validates from ISO-8601 text and always ends up aware UTC."""
+
+
+class _Record:
+    """Mixin: the codec methods every model type shares, plus strict float validation."""
+
+    __slots__ = ()
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(allow_inf_nan=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO-8601 UTC text); from_dict turns it back into an equal copy."""
+        from tracekit import codec
+
+        return codec.to_dict(self)
+
+    def to_json(self) -> str:
+        """Compact JSON text that `from_json` turns back into an equal object."""
+        from tracekit import codec
+
+        return codec.to_json(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Validate `data` and build the object; raises InvalidDataError naming each bad field."""
+        from tracekit import codec
+
+        return codec.from_dict(cls, data)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Self:
+        """Parse and validate JSON text; raises InvalidDataError naming each bad field."""
+        from tracekit import codec
+
+        return codec.from_json(cls, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Time
+
+
+@dataclass(slots=True)
+class TimeRecord(_Record):
+    """When something happened: `event_time` (aware UTC) and an optional message sequence number."""
+
+    event_time: UTCDateTime = field(default_factory=utc_now)
+    message_time: int | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# LLM call records: the request, the response and how it streamed
+
+
+@dataclass(slots=True)
+class LLMUsage(_Record):
+    """Token usage, normalised (OpenTelemetry GenAI conventions).
+
+    `input_tokens` counts all input, cached included; `output_tokens` includes reasoning.
+    `cache_read_tokens`, `cache_write_tokens` and `reasoning_tokens` are breakdowns of those,
+    never to be added again. `raw` is the vendor's usage object, untouched.
+    """
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    reasoning_input_tokens: int | None = None
+    reasoning_output_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
+    """Part of `cache_write_tokens` written with a 1-hour TTL (Anthropic prices it differently)."""
+    cache_read_tokens: int | None = None
+    tool_use_input_tokens: int | None = None
+    """Part of `input_tokens` that came from tool results (Gemini toolUsePromptTokenCount)."""
+    input_audio_tokens: int | None = None
+    output_audio_tokens: int | None = None
+    billable_input_tokens: int | None = None
+    billable_output_tokens: int | None = None
+    cost_usd: float | None = None
+    price_table_version: str | None = None
+    """Version of the price table `cost_usd` was computed from."""
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class LLMRequestParams(_Record):
+    """Sampling and control parameters sent with the request; anything else stays in `raw_params`."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] | None = None
+    top_k: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    repetition_penalty: float | None = None
+    seed: int | None = None
+    n: int | None = None
+    best_of: int | None = None
+    response_format: dict[str, Any] | None = None
+    json_mode: bool | None = None
+    tool_config: dict[str, Any] | None = None
+    reasoning_effort: str | None = None
+    thinking_budget_tokens: int | None = None
+    stream: bool | None = None
+    raw_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class LLMContentPart(_Record):
+    """One piece of a message: text, image, audio, file, reasoning/thinking, refusal, or JSON.
+
+    `type` is one of: "text", "image", "audio", "video", "file", "reasoning" (OpenAI reasoning
+    summaries), "thinking" / "redacted_thinking" (Anthropic, Gemini thought parts), "refusal",
+    "json", "tool_result", or a vendor's own type kept verbatim. Vendor-only details go in `data`.
+    """
+
+    type: str
+    text: str | None = None
+    data: dict[str, Any] | None = None
+    mime_type: str | None = None
+    uri: str | None = None
+    base64_data: str | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_ms: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    language: str | None = None
+
+
+@dataclass(slots=True)
+class ToolCallSpec(_Record):
+    """A tool call the model asked for (not yet executed), in the vendor's order.
+
+    `call_id` is the id the vendor matches the result by (Responses API: `call_id`, not the item
+    id). `arguments_json` is the raw string; `arguments` the parsed value, or None if not valid JSON.
+    """
+
+    name: str
+    arguments_json: str
+    arguments: Any = None
+    call_id: str | None = None
+    index: int | None = None
+    parent_call_id: str | None = None
+    type: str = "function"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ToolCallResult(_Record):
+    """The result of running a tool call outside the model, matched to it by `call_id`."""
+
+    call_id: str | None = None
+    output_text: str | None = None
+    exit_code: int | None = None
+    status: Literal["ok", "error"] | None = None
+    error_message: str | None = None
+    started_at: UTCDateTime | None = None
+    completed_at: UTCDateTime | None = None
+    duration_ms: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ToolDefinition(_Record):
+    """A tool offered to the model: its name, description and JSON Schema of parameters."""
+
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    type: str = "function"
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class LLMMessage(_Record):
+    """A chat message inside an LLM call (not a message between systems: see Markov-blanket messages)."""
+
+    role: Role
+    parts: list[LLMContentPart] = field(default_factory=list)
+    name: str | None = None
+    tool_call_id: str | None = None
+    tool_calls: list[ToolCallSpec] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class LLMChunk(_Record):
+    """One streamed chunk as received: its position, arrival time and the vendor's raw payload.
+
+    `offset_ms` is monotonic milliseconds since the call started, so timing can be recomputed;
+    `raw` lets a record be rebuilt from its chunks later.
+    """
+
+    sequence_index: int
+    received_at: UTCDateTime | None = None
+    offset_ms: float | None = None
+    event_type: str | None = None
+    choice_index: int | None = None
+    delta_text: str | None = None
+    delta: dict[str, Any] | None = None
+    raw: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class LLMTiming(_Record):
+    """Streaming latency figures, all from a monotonic clock.
+
+    ttft_ms: call start -> first chunk carrying visible text, reasoning or a tool-call delta;
+    decode_ms: first such chunk -> last chunk; tpot_ms: decode_ms / (output_tokens - 1).
+    """
+
+    ttft_ms: float | None = None
+    decode_ms: float | None = None
+    tpot_ms: float | None = None
+    output_tokens_per_second: float | None = None
+    chunk_count: int | None = None
+
+
+@dataclass(slots=True)
+class LLMCallRecord(_Record):
+    """One LLM API call in full: request, response, usage, timing, stream chunks and outcome."""
+
+    call_id: str
+    api_type: ApiType
+    provider: str | None = None
+    model_name: str = ""
+    schema_version: str = "1.0"
+
+    started_at: UTCDateTime | None = None
+    completed_at: UTCDateTime | None = None
+    latency_ms: float | None = None
+
+    request_params: LLMRequestParams = field(default_factory=LLMRequestParams)
+    input_messages: list[LLMMessage] = field(default_factory=list)
+    input_text: str | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    tools: list[ToolDefinition] = field(default_factory=list)
+
+    response_id: str | None = None
+    output_messages: list[LLMMessage] = field(default_factory=list)
+    outputs: list[LLMMessage] = field(default_factory=list)
+    """Every choice's message when the vendor returned several (n > 1); choice 0 is also top-level."""
+    output_text: str | None = None
+    """Visible answer text only: refusals, thinking and reasoning summaries have their own fields."""
+    reasoning_text: str | None = None
+    refusal: str | None = None
+    output_tool_calls: list[ToolCallSpec] = field(default_factory=list)
+    usage: LLMUsage | None = None
+    finish_reason: str | None = None
+    choice_index: int | None = None
+
+    tool_results: list[ToolCallResult] = field(default_factory=list)
+
+    chunks: list[LLMChunk] | None = None
+    timing: LLMTiming | None = None
+
+    request_raw_json: str | None = None
+    response_raw_json: str | None = None
+
+    span_id: str | None = None
+    trace_id: str | None = None
+    provider_request_id: str | None = None
+    request_server_timing: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    outcome: Outcome | None = None
+    error: dict[str, Any] | None = None
+    """What went wrong: {"type", "message", ...}; set on failures and on partially readable payloads."""
+    token_traces: list[dict[str, Any]] | None = None
+    safety: dict[str, Any] | None = None
+    redactions: list[dict[str, Any]] | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Events and messages between systems
+
+
+_EVENT_TYPES: dict[str, type[BaseEvent]] = {}
+_registry_listeners: list[Callable[[], None]] = []
+
+E = TypeVar("E", bound="type[BaseEvent]")
+
+
+@dataclass(slots=True)
+class BaseEvent(_Record):
+    """Something that happened inside one system (`system_instance_id`) at `time_record`."""
+
+    event_type: ClassVar[str] = "base"
+
+    system_instance_id: str
+    time_record: TimeRecord = field(default_factory=TimeRecord)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    event_metadata: list[Any] | None = None
+
+
+@dataclass(slots=True)
+class RuntimeEvent(BaseEvent):
+    """A decision or action taken by the agent's runtime (e.g. choosing a tool)."""
+
+    event_type: ClassVar[str] = "runtime"
+
+    actions: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class EnvironmentEvent(BaseEvent):
+    """Feedback from an environment (Gymnasium-style); `reward=None` means no reward was given."""
+
+    event_type: ClassVar[str] = "environment"
+
+    reward: float | None = None
+    terminated: bool = False
+    truncated: bool = False
+    system_state_before: dict[str, Any] | None = None
+    system_state_after: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class LMCAISEvent(BaseEvent):
+    """A language-model step; its `call_records` hold every LLM call in full."""
+
+    event_type: ClassVar[str] = "cais"
+
+    model_name: str = ""
+    provider: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    cost_usd: float | None = None
+    latency_ms: float | None = None
+    span_id: str | None = None
+    trace_id: str | None = None
+    system_state_before: dict[str, Any] | None = None
+    system_state_after: dict[str, Any] | None = None
+    call_records: list[LLMCallRecord] = field(default_factory=list)
+
+
+def register_event_type(cls: E) -> E:
+    """Register a BaseEvent subclass by its `event_type` so it survives storage and from_dict.
+
+    Use as a class decorator on a dataclass subclass with its own `event_type` ClassVar::
+
+        @tk.register_event_type
+        @dataclass(slots=True)
+        class ToolTimingEvent(tk.BaseEvent):
+            event_type: ClassVar[str] = "tool_timing"
+            wait_ms: float | None = None
+
+    Registering the same class again is a no-op; a different class under a taken name is an error.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, BaseEvent)):
+        raise TypeError(f"register_event_type needs a BaseEvent subclass, got {cls!r}")
+    name = cls.__dict__.get("event_type")
+    if not isinstance(name, str) or not name:
+        raise TypeError(
+            f"{cls.__qualname__} must define its own `event_type: ClassVar[str] = '...'` "
+            "(inheriting the parent's would make the two indistinguishable when read back)"
+        )
+    existing = _EVENT_TYPES.get(name)
+    if existing is cls:
+        return cls
+    if existing is not None:
+        raise ValueError(
+            f"event_type {name!r} is already registered to {existing.__module__}.{existing.__qualname__}; "
+            "pick another name"
+        )
+    if not hasattr(cls, "__dataclass_fields__") or "__dataclass_fields__" not in cls.__dict__:
+        raise TypeError(f"{cls.__qualname__} must be decorated with @dataclass before registering")
+    _EVENT_TYPES[name] = cls
+    for listener in _registry_listeners:
+        listener()
+    return cls
+
+
+def event_types() -> dict[str, type[BaseEvent]]:
+    """A copy of the event_type -> class registry."""
+    return dict(_EVENT_TYPES)
+
+
+for _cls in (BaseEvent, RuntimeEvent, EnvironmentEvent, LMCAISEvent):
+    register_event_type(_cls)
+
+
+class _EventField:
+    """Pydantic hook: validate an event dict as the class its `event_type` names (a tagged union
+    rebuilt from the registry whenever a type is registered)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        choices = {name: handler.generate_schema(cls) for name, cls in _EVENT_TYPES.items()}
+
+        def tag_of(value: Any) -> str | None:
+            if isinstance(value, Mapping):
+                tag = value.get("event_type", "base")
+                return tag if isinstance(tag, str) else None
+            return getattr(value, "event_type", None)
+
+        return core_schema.tagged_union_schema(
+            choices,
+            discriminator=tag_of,
+            custom_error_type="unknown_event_type",
+            custom_error_message=(
+                "unknown event_type; registered: "
+                + ", ".join(sorted(_EVENT_TYPES))
+                + " (register custom events with tracekit.register_event_type)"
+            ),
+        )
+
+
+AnyEvent = Annotated[BaseEvent, _EventField()]
+"""A field type holding any registered event subclass."""
+
+
+@dataclass(slots=True, frozen=True)
+class SessionMessageContent(_Record):
+    """The payload of a message between systems: plain text and/or a JSON document as text."""
+
+    text: str | None = None
+    json_payload: str | None = None
+
+    def as_text(self) -> str:
+        """The text, else the JSON payload, else an empty string."""
+        return self.text or (self.json_payload or "")
+
+    def has_json(self) -> bool:
+        """Whether a JSON payload is present."""
+        return self.json_payload is not None
+
+
+@dataclass(slots=True)
+class SessionEventMarkovBlanketMessage(_Record):
+    """A message crossing a boundary between systems (user -> agent, agent -> tool runtime, ...).
+
+    Chat messages inside an LLM call belong in the LLMCallRecord, not here. Recommended metadata
+    keys: step_id, from_system_instance_id, to_system_instance_id, from_system_role,
+    to_system_role, call_id.
+    """
+
+    content: SessionMessageContent
+    message_type: str
+    time_record: TimeRecord = field(default_factory=TimeRecord)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Containers
+
+
+@dataclass(slots=True)
+class SessionTimeStep(_Record):
+    """A logical step in a session (a conversation turn, an environment step)."""
+
+    step_id: str = ""
+    step_index: int = 0
+    timestamp: UTCDateTime = field(default_factory=utc_now)
+    turn_number: int | None = None
+    events: list[AnyEvent] = field(default_factory=list)
+    markov_blanket_messages: list[SessionEventMarkovBlanketMessage] = field(default_factory=list)
+    step_metadata: dict[str, Any] = field(default_factory=dict)
+    completed_at: UTCDateTime | None = None
+
+
+@dataclass(slots=True)
+class SessionTrace(_Record):
+    """Everything recorded in one session: timesteps, and every event and message in order.
+
+    `event_history` and `markov_blanket_message_history` hold the whole session in order;
+    each timestep also lists the events and messages that happened during it.
+    """
+
+    session_id: str = field(default_factory=new_id)
+    created_at: UTCDateTime = field(default_factory=utc_now)
+    session_time_steps: list[SessionTimeStep] = field(default_factory=list)
+    event_history: list[AnyEvent] = field(default_factory=list)
+    markov_blanket_message_history: list[SessionEventMarkovBlanketMessage] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    session_metadata: list[dict[str, Any]] | None = None
