@@ -13,7 +13,8 @@ with `register_event_type` so that they survive storage and `from_dict`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
@@ -374,6 +375,13 @@ class LLMCallRecord(_Record):
 _EVENT_TYPES: dict[str, type[BaseEvent]] = {}
 _registry_listeners: list[Callable[[], None]] = []
 
+
+def _notify() -> None:
+    """Tell caches built from the registry (codec's validators) that it changed."""
+    for listener in _registry_listeners:
+        listener()
+
+
 E = TypeVar("E", bound="type[BaseEvent]")
 
 
@@ -463,8 +471,7 @@ def register_event_type(cls: E) -> E:
     if not hasattr(cls, "__dataclass_fields__") or "__dataclass_fields__" not in cls.__dict__:
         raise TypeError(f"{cls.__qualname__} must be decorated with @dataclass before registering")
     _EVENT_TYPES[name] = cls
-    for listener in _registry_listeners:
-        listener()
+    _notify()
     return cls
 
 
@@ -473,8 +480,25 @@ def event_types() -> dict[str, type[BaseEvent]]:
     return dict(_EVENT_TYPES)
 
 
-for _cls in (BaseEvent, RuntimeEvent, EnvironmentEvent, LMCAISEvent):
+BUILTIN_EVENT_TYPES: tuple[type[BaseEvent], ...] = (BaseEvent, RuntimeEvent, EnvironmentEvent, LMCAISEvent)
+for _cls in BUILTIN_EVENT_TYPES:
     register_event_type(_cls)
+
+
+@contextmanager
+def builtin_event_types_only() -> Iterator[None]:
+    """Within the block, only the built-in event types are registered (for generating schemas
+    that do not depend on which user types happen to be imported)."""
+    saved = dict(_EVENT_TYPES)
+    _EVENT_TYPES.clear()
+    _EVENT_TYPES.update({cls.event_type: cls for cls in BUILTIN_EVENT_TYPES})
+    _notify()
+    try:
+        yield
+    finally:
+        _EVENT_TYPES.clear()
+        _EVENT_TYPES.update(saved)
+        _notify()
 
 
 class _EventField:
