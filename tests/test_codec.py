@@ -365,3 +365,20 @@ def test_any_trace_round_trips(events: list[tk.BaseEvent], created: datetime, se
     )
     assert tk.SessionTrace.from_dict(trace.to_dict()) == trace
     assert tk.SessionTrace.from_json(trace.to_json()) == trace
+
+
+def test_json_leaves_out_fields_at_their_defaults() -> None:
+    """to_json writes only what differs from the defaults; from_json restores the rest exactly."""
+    usage = tk.LLMUsage(input_tokens=3, output_tokens=0)
+    assert usage.to_json() == '{"input_tokens":3,"output_tokens":0}'
+    assert tk.LLMUsage.from_json(usage.to_json()) == usage
+    call = tk.ToolCallSpec(name="f", arguments_json="{}", type="function")
+    assert call.to_json() == '{"name":"f","arguments_json":"{}"}'
+
+
+def test_dict_keeps_every_field() -> None:
+    """to_dict lists every field, None included, so notebook code can index any key."""
+    data = tk.LLMUsage(input_tokens=3).to_dict()
+    assert data["input_tokens"] == 3
+    assert data["output_tokens"] is None
+    assert set(data) == set(tk.LLMUsage.__dataclass_fields__)

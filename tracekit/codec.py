@@ -50,17 +50,30 @@ class _PathError(Exception):
         self.path = path
 
 
-_FIELD_PLANS: dict[type, tuple[tuple[str, bool], ...]] = {}
+_NO_DEFAULT: Any = object()
+_EMPTY_FACTORIES: dict[Any, Any] = {list: [], dict: {}}
+
+#: per class: (field name, holds free-form JSON, default value or _NO_DEFAULT)
+_FIELD_PLANS: dict[type, tuple[tuple[str, bool, Any], ...]] = {}
 
 
-def _field_plan(cls: type) -> tuple[tuple[str, bool], ...]:
-    """(field name, holds free-form JSON) for each field of a model dataclass (cached per class)."""
+def _field_plan(cls: type) -> tuple[tuple[str, bool, Any], ...]:
+    """How to write each field of a model dataclass (cached per class)."""
     plan = _FIELD_PLANS.get(cls)
     if plan is None:
         hints = typing.get_type_hints(cls, include_extras=True)
-        plan = tuple((f.name, _mentions_any(hints[f.name])) for f in dataclasses.fields(cls))
+        plan = tuple(
+            (f.name, _mentions_any(hints[f.name]), _plain_default(f)) for f in dataclasses.fields(cls)
+        )
         _FIELD_PLANS[cls] = plan
     return plan
+
+
+def _plain_default(f: dataclasses.Field[Any]) -> Any:
+    """The field's default when it is a constant or an empty list/dict (what compact JSON may omit)."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return _EMPTY_FACTORIES.get(f.default_factory, _NO_DEFAULT)
 
 
 def _mentions_any(hint: Any) -> bool:
@@ -69,7 +82,7 @@ def _mentions_any(hint: Any) -> bool:
     return any(_mentions_any(arg) for arg in typing.get_args(hint) if not isinstance(arg, str))
 
 
-def _encode(value: Any, free_json: bool) -> Any:
+def _encode(value: Any, free_json: bool, compact: bool) -> Any:
     kind = type(value)
     if value is None or kind is str or kind is bool or kind is int:
         return value
@@ -78,27 +91,31 @@ def _encode(value: Any, free_json: bool) -> Any:
             return value
         raise _PathError(f"non-finite float {value!r} cannot be stored; use None for 'unknown'", [])
     if isinstance(value, list):
+        if not value:
+            return []
         out = []
         for i, item in enumerate(value):
             try:
-                out.append(_encode(item, free_json))
+                out.append(_encode(item, free_json, compact))
             except _PathError as exc:
                 exc.path.append(str(i))
                 raise
         return out
     if isinstance(value, dict):
+        if not value:
+            return {}
         encoded = {}
         for key, item in value.items():
             if type(key) is not str:
                 raise _PathError(f"dict key {key!r} is not a string; JSON keys must be strings", [])
             try:
-                encoded[key] = _encode(item, free_json)
+                encoded[key] = _encode(item, free_json, compact)
             except _PathError as exc:
                 exc.path.append(key)
                 raise
         return encoded
     if isinstance(value, model._Record) and not free_json:
-        return _encode_record(value)
+        return _encode_record(value, compact)
     if isinstance(value, datetime) and not free_json:
         try:
             return format_datetime(value)
@@ -111,31 +128,46 @@ def _encode(value: Any, free_json: bool) -> Any:
     )
 
 
-def _encode_record(obj: model._Record) -> dict[str, Any]:
+def _encode_record(obj: model._Record, compact: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(obj, model.BaseEvent):
         out["event_type"] = obj.event_type
-    for name, free_json in _field_plan(type(obj)):
+    for name, free_json, default in _field_plan(type(obj)):
+        value = getattr(obj, name)
+        if compact and default is not _NO_DEFAULT and type(value) is type(default) and value == default:
+            continue
+        kind = type(value)
+        if value is None or kind is str or kind is int or kind is bool:
+            out[name] = value  # the common case, inlined: most fields are unset or scalar
+            continue
         try:
-            out[name] = _encode(getattr(obj, name), free_json)
+            out[name] = _encode(value, free_json, compact)
         except _PathError as exc:
             exc.path.append(name)
             raise
     return out
 
 
-def to_dict(obj: model._Record) -> dict[str, Any]:
-    """A JSON-ready dict of any model object; raises SerializationError naming the bad field."""
+def _encode_top(obj: model._Record, compact: bool) -> dict[str, Any]:
     try:
-        return _encode_record(obj)
+        return _encode_record(obj, compact)
     except _PathError as exc:
         path = ".".join(reversed(exc.path))
         raise SerializationError(f"{type(obj).__name__}.{path}: {exc.message}") from None
 
 
+def to_dict(obj: model._Record) -> dict[str, Any]:
+    """A JSON-ready dict of any model object with every field present (None = not reported);
+    raises SerializationError naming the field that JSON cannot hold exactly."""
+    return _encode_top(obj, compact=False)
+
+
 def to_json(obj: model._Record) -> str:
-    """Compact UTF-8 JSON text of any model object (non-ASCII kept as is)."""
-    return json.dumps(to_dict(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact UTF-8 JSON text: fields still at their defaults (None, empty lists, ...) are left
+    out and `from_json` restores them, so the round trip stays exact at a fraction of the size."""
+    return json.dumps(
+        _encode_top(obj, compact=True), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
 
 
 # ---------------------------------------------------------------------------------------------
