@@ -7,7 +7,7 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from conftest import T0, JudgeEvent, build_call_record
+from factories import T0, JudgeEvent, build_call_record
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
