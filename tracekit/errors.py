@@ -5,6 +5,7 @@
     ├── SerializationError (ValueError)        to_dict/to_json met a value JSON cannot hold exactly
     ├── UnsupportedPayloadError (ValueError)   a vendor payload or chunk of no known shape
     ├── PricingError (ValueError)              a malformed price table or price override
+    ├── InvalidArgumentError (ValueError)      an argument outside what a function accepts
     ├── RecordingError                         strict mode: the live-recording path hit a problem
     └── StoreError                             anything the store could not do (keeps libsql's code)
         ├── StoreConnectionError (ConnectionError)   server unreachable or timed out
@@ -60,6 +61,10 @@ class UnsupportedPayloadError(TracekitError, ValueError):
 
 class PricingError(TracekitError, ValueError):
     """A price table, price file or price override that is malformed."""
+
+
+class InvalidArgumentError(TracekitError, ValueError):
+    """A function got an argument value it does not accept (e.g. an unknown `by` for aggregate)."""
 
 
 class RecordingError(TracekitError):
