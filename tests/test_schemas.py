@@ -25,8 +25,17 @@ def test_no_stale_files_in_schemas() -> None:
 
 
 def test_trace_schema_accepts_every_event_type() -> None:
-    """The trace JSON Schema lists each built-in event class among the allowed events."""
+    """The trace JSON Schema lists exactly the built-in event classes, each named by its event_type."""
     schema = json.loads(schemagen.generate()["session_trace.schema.json"])
     choices = schema["properties"]["event_history"]["items"]["oneOf"]
     refs = {choice["$ref"].rsplit("/", 1)[-1] for choice in choices}
-    assert {"BaseEvent", "RuntimeEvent", "EnvironmentEvent", "LMCAISEvent"} <= refs
+    assert refs == {"BaseEvent", "RuntimeEvent", "EnvironmentEvent", "LMCAISEvent"}
+    consts = {name: schema["$defs"][name]["properties"]["event_type"]["const"] for name in refs}
+    assert consts == {
+        "BaseEvent": "base",
+        "RuntimeEvent": "runtime",
+        "EnvironmentEvent": "environment",
+        "LMCAISEvent": "cais",
+    }
+    mapping = schema["properties"]["event_history"]["items"]["discriminator"]["mapping"]
+    assert mapping == {tag: f"#/$defs/{name}" for name, tag in consts.items()}

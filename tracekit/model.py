@@ -527,6 +527,18 @@ class _EventField:
             ),
         )
 
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> Any:
+        """Name each choice's `event_type` in the JSON Schema, with a discriminator mapping."""
+        json_schema = handler(schema)
+        mapping = {}
+        for name, choice in zip(_EVENT_TYPES, json_schema.get("oneOf", []), strict=True):
+            target = handler.resolve_ref_schema(choice)
+            target["properties"] = {"event_type": {"const": name, "default": name}, **target["properties"]}
+            if "$ref" in choice:
+                mapping[name] = choice["$ref"]
+        json_schema["discriminator"] = {"propertyName": "event_type", "mapping": mapping}
+        return json_schema
+
 
 AnyEvent = Annotated[BaseEvent, _EventField()]
 """A field type holding any registered event subclass."""
