@@ -1,0 +1,461 @@
+"""OpenAI Chat Completions: request, response and stream chunks -> normalised parts.
+
+Covers n > 1 choices (choice 0 is top-level, all go to `outputs`), parallel tool calls, refusals,
+audio, and streams with or without `stream_options.include_usage` (usage then arrives in a last
+chunk whose `choices` is empty). Azure deployments may open a stream with an empty-choices chunk
+carrying only `prompt_filter_results`, and send choices with no `delta`; both are metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from tracekit.helpers._openai_common import (
+    BOOL,
+    DICT,
+    FLOAT,
+    INT,
+    STOP,
+    STR,
+    as_list,
+    as_mapping,
+    as_str,
+    data_url_part,
+    malformed,
+    parse_arguments,
+    request_params,
+    tool_definition,
+)
+from tracekit.helpers.base import ChunkInfo, ChunkKind, PayloadProblem, RequestParts, ResponseParts
+from tracekit.helpers.usage import from_openai_chat
+from tracekit.model import ApiType, LLMContentPart, LLMMessage, LLMUsage, Role, ToolCallSpec
+
+__all__ = [
+    "API_TYPE",
+    "PROVIDER",
+    "ChatStreamState",
+    "add_chunk",
+    "finish_stream",
+    "is_chunk",
+    "is_response",
+    "new_stream_state",
+    "parse_message",
+    "parse_request",
+    "parse_response",
+]
+
+PROVIDER: Final = "openai"
+API_TYPE: Final[ApiType] = "chat_completions"
+
+_ROLE_OF: Final[dict[str, Role]] = {
+    "system": "system",
+    "developer": "developer",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+    "function": "function",
+}
+_PARAMS: Final = {
+    "temperature": ("temperature", FLOAT),
+    "top_p": ("top_p", FLOAT),
+    "max_completion_tokens": ("max_tokens", INT),
+    "max_tokens": ("max_tokens", INT),
+    "stop": ("stop", STOP),
+    "presence_penalty": ("presence_penalty", FLOAT),
+    "frequency_penalty": ("frequency_penalty", FLOAT),
+    "seed": ("seed", INT),
+    "n": ("n", INT),
+    "response_format": ("response_format", DICT),
+    "reasoning_effort": ("reasoning_effort", STR),
+    "stream": ("stream", BOOL),
+}
+_CONSUMED: Final = frozenset(("model", "messages", "tools", "functions", "tool_choice", "function_call"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape detection
+
+
+def is_response(payload: Mapping[str, Any]) -> bool:
+    """A complete response: `object == "chat.completion"`, or `choices` whose items hold a `message`."""
+    obj = payload.get("object")
+    if obj == "chat.completion":
+        return True
+    choices = payload.get("choices")
+    if obj or not isinstance(choices, list) or not choices:
+        return False
+    first = choices[0]
+    return isinstance(first, Mapping) and "message" in first
+
+
+def is_chunk(chunk: Mapping[str, Any]) -> bool:
+    """A stream chunk: `object == "chat.completion.chunk"`, or (Azure, object "") `choices` holding
+    `delta`/`content_filter_results`, or empty choices with `usage` or `prompt_filter_results`."""
+    obj = chunk.get("object")
+    if obj == "chat.completion.chunk":
+        return True
+    choices = chunk.get("choices")
+    if obj or not isinstance(choices, list):
+        return False
+    if not choices:
+        return "prompt_filter_results" in chunk or "usage" in chunk
+    first = choices[0]
+    return (
+        isinstance(first, Mapping)
+        and "message" not in first
+        and ("delta" in first or "content_filter_results" in first)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+
+
+def content_parts(content: Any, path: str) -> list[LLMContentPart]:
+    """Message content (a string, null, or an array of typed parts) as content parts; image,
+    audio and file parts are kept with their data, unknown part types verbatim in `data`."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [LLMContentPart(type="text", text=content)]
+    parts: list[LLMContentPart] = []
+    for i, item in enumerate(as_list(content, path)):
+        part = as_mapping(item, f"{path}[{i}]")
+        kind = part.get("type")
+        if kind == "text":
+            parts.append(LLMContentPart(type="text", text=as_str(part.get("text"), f"{path}[{i}].text")))
+        elif kind == "image_url":
+            image = part.get("image_url")
+            image = {"url": image} if isinstance(image, str) else as_mapping(image, f"{path}[{i}].image_url")
+            url = as_str(image.get("url"), f"{path}[{i}].image_url.url") or ""
+            detail = image.get("detail")
+            parts.append(data_url_part("image", url, {"detail": detail} if detail is not None else None))
+        elif kind == "input_audio":
+            audio = as_mapping(part.get("input_audio"), f"{path}[{i}].input_audio")
+            fmt = as_str(audio.get("format"), f"{path}[{i}].input_audio.format")
+            parts.append(
+                LLMContentPart(
+                    type="audio",
+                    base64_data=as_str(audio.get("data"), f"{path}[{i}].input_audio.data"),
+                    mime_type=f"audio/{fmt}" if fmt else None,
+                    data={"format": fmt} if fmt else None,
+                )
+            )
+        elif kind == "file":
+            file = as_mapping(part.get("file"), f"{path}[{i}].file")
+            file_data = as_str(file.get("file_data"), f"{path}[{i}].file.file_data")
+            meta = {k: file[k] for k in ("file_id", "filename") if file.get(k) is not None}
+            if file_data is not None and file_data.startswith("data:"):
+                parts.append(data_url_part("file", file_data, meta or None))
+            else:
+                parts.append(LLMContentPart(type="file", base64_data=file_data, data=meta or None))
+        elif kind == "refusal":
+            parts.append(LLMContentPart(type="refusal", text=as_str(part.get("refusal"), f"{path}[{i}]")))
+        else:
+            parts.append(LLMContentPart(type=str(kind or "unknown"), data=dict(part)))
+    return parts
+
+
+def tool_call(value: Any, path: str, index: int) -> ToolCallSpec:
+    """One entry of `tool_calls` ({"id", "type": "function"|"custom", "function"|"custom": {...}})."""
+    call = as_mapping(value, path)
+    kind = as_str(call.get("type"), f"{path}.type") or "function"
+    body = as_mapping(call.get(kind if kind == "custom" else "function"), f"{path}.{kind}")
+    name = as_str(body.get("name"), f"{path}.{kind}.name") or ""
+    args_key = "input" if kind == "custom" else "arguments"
+    args = as_str(body.get(args_key), f"{path}.{kind}.{args_key}") or ""
+    return ToolCallSpec(
+        name=name,
+        arguments_json=args,
+        arguments=parse_arguments(args),
+        call_id=as_str(call.get("id"), f"{path}.id"),
+        index=index,
+        type=kind,
+    )
+
+
+def parse_message(value: Any, path: str) -> LLMMessage:
+    """One chat message (any role) as an LLMMessage; assistant tool_calls and the legacy
+    `function_call` become tool calls, a `tool` message keeps its `tool_call_id`."""
+    msg = as_mapping(value, path)
+    role = msg.get("role")
+    if role not in _ROLE_OF:
+        raise PayloadProblem(f"{path}.role", f"unknown chat role; expected one of {sorted(_ROLE_OF)}", role)
+    parts = content_parts(msg.get("content"), f"{path}.content")
+    refusal = as_str(msg.get("refusal"), f"{path}.refusal")
+    if refusal is not None:
+        parts.append(LLMContentPart(type="refusal", text=refusal))
+    audio = msg.get("audio")
+    if isinstance(audio, Mapping):
+        parts.append(_audio_part(audio))
+    calls = [
+        tool_call(tc, f"{path}.tool_calls[{i}]", i)
+        for i, tc in enumerate(as_list(msg.get("tool_calls"), f"{path}.tool_calls"))
+    ]
+    legacy = msg.get("function_call")
+    if legacy is not None:
+        calls.append(tool_call({"type": "function", "function": legacy}, f"{path}", len(calls)))
+    return LLMMessage(
+        role=_role(role),
+        parts=parts,
+        name=as_str(msg.get("name"), f"{path}.name"),
+        tool_call_id=as_str(msg.get("tool_call_id"), f"{path}.tool_call_id"),
+        tool_calls=calls,
+    )
+
+
+def _role(role: str) -> Role:
+    """`role` narrowed to the Role vocabulary (anything unknown is the assistant replying)."""
+    return _ROLE_OF.get(role, "assistant")
+
+
+def _audio_part(audio: Mapping[str, Any]) -> LLMContentPart:
+    """An assistant audio reply: transcript as text, base64 audio as data, id/expiry in `data`."""
+    meta = {k: audio[k] for k in ("id", "expires_at") if audio.get(k) is not None}
+    return LLMContentPart(
+        type="audio",
+        text=audio.get("transcript"),
+        base64_data=audio.get("data"),
+        data=meta or None,
+    )
+
+
+def parse_request(request: Mapping[str, Any]) -> RequestParts:
+    """The body sent to /chat/completions: messages, tools (or legacy functions), tool_choice, params."""
+    messages = [
+        parse_message(m, f"messages[{i}]") for i, m in enumerate(as_list(request.get("messages"), "messages"))
+    ]
+    tools = [tool_definition(t, f"tools[{i}]") for i, t in enumerate(as_list(request.get("tools"), "tools"))]
+    for i, fn in enumerate(as_list(request.get("functions"), "functions")):
+        tools.append(tool_definition({"type": "function", "function": fn}, f"functions[{i}]"))
+    choice = request.get("tool_choice", request.get("function_call"))
+    params = request_params(request, _PARAMS, _CONSUMED)
+    fmt = params.response_format
+    if fmt is not None:
+        params.json_mode = fmt.get("type") in ("json_object", "json_schema")
+    return RequestParts(
+        input_messages=messages,
+        tools=tools,
+        tool_choice=dict(choice) if isinstance(choice, Mapping) else as_str(choice, "tool_choice"),
+        request_params=params,
+        model_name=as_str(request.get("model"), "model"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Complete responses
+
+
+def _output_message(msg: LLMMessage, index: int, finish_reason: str | None) -> LLMMessage:
+    msg.metadata["choice_index"] = index
+    msg.metadata["finish_reason"] = finish_reason
+    return msg
+
+
+def _fill_top_level(parts: ResponseParts, messages: list[LLMMessage]) -> None:
+    """Choice 0 becomes the top-level answer; every choice goes to `outputs` when there are several."""
+    if not messages:
+        return
+    first = messages[0]
+    parts.output_messages = [first]
+    if len(messages) > 1:
+        parts.outputs = list(messages)
+    texts = [p.text for p in first.parts if p.type == "text" and p.text is not None]
+    refusals = [p.text for p in first.parts if p.type == "refusal" and p.text is not None]
+    parts.output_text = "".join(texts) if texts else None
+    parts.refusal = "".join(refusals) if refusals else None
+    parts.output_tool_calls = list(first.tool_calls)
+    parts.finish_reason = first.metadata.get("finish_reason")
+
+
+def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
+    """A `chat.completion` object; a malformed choice or usage sets `error` and the rest is kept."""
+    parts = ResponseParts(outcome="success")
+    errors: list[dict[str, Any]] = []
+    try:
+        parts.model_name = as_str(payload.get("model"), "model") or None
+        parts.response_id = as_str(payload.get("id"), "id") or None
+        choices = as_list(payload.get("choices"), "choices")
+    except PayloadProblem as exc:
+        errors.append(malformed(exc))
+        choices = ()
+    indexed: list[tuple[int, LLMMessage]] = []
+    for i, raw in enumerate(choices):
+        path = f"choices[{i}]"
+        try:
+            choice = as_mapping(raw, path)
+            index = choice.get("index", i)
+            if type(index) is not int:
+                raise PayloadProblem(f"{path}.index", "expected an integer", index)
+            message = parse_message(
+                {"role": "assistant", **as_mapping(choice.get("message"), f"{path}.message")},
+                f"{path}.message",
+            )
+            finish = as_str(choice.get("finish_reason"), f"{path}.finish_reason")
+            indexed.append((index, _output_message(message, index, finish)))
+        except PayloadProblem as exc:
+            errors.append(malformed(exc))
+    indexed.sort(key=lambda pair: pair[0])
+    _fill_top_level(parts, [msg for _, msg in indexed])
+    usage = payload.get("usage")
+    if usage is not None:
+        try:
+            parts.usage = from_openai_chat(as_mapping(usage, "usage"))
+        except PayloadProblem as exc:
+            errors.append(malformed(exc))
+    if errors:
+        parts.outcome = "error"
+        parts.error = errors[0] if len(errors) == 1 else {**errors[0], "more": errors[1:]}
+    return parts
+
+
+# ---------------------------------------------------------------------------------------------
+# Streams
+
+
+@dataclass(slots=True)
+class _ToolAcc:
+    index: int
+    call_id: str | None = None
+    name: str | None = None
+    type: str = "function"
+    args: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _ChoiceAcc:
+    index: int
+    role: str = "assistant"
+    text: list[str] = field(default_factory=list)
+    refusal: list[str] = field(default_factory=list)
+    tools: dict[int, _ToolAcc] = field(default_factory=dict)
+    finish_reason: str | None = None
+
+
+@dataclass(slots=True)
+class ChatStreamState:
+    """What a Chat Completions stream has delivered so far (text and tool arguments as delta lists)."""
+
+    response_id: str | None = None
+    model_name: str | None = None
+    choices: dict[int, _ChoiceAcc] = field(default_factory=dict)
+    usage: LLMUsage | None = None
+
+
+def new_stream_state() -> ChatStreamState:
+    """A fresh accumulator for one Chat Completions stream."""
+    return ChatStreamState()
+
+
+def _add_tool_deltas(acc: _ChoiceAcc, deltas: Any, path: str) -> None:
+    for position, raw in enumerate(as_list(deltas, path)):
+        delta = as_mapping(raw, f"{path}[{position}]")
+        index = delta.get("index", position)
+        tool = acc.tools.get(index)
+        if tool is None:
+            tool = acc.tools[index] = _ToolAcc(index=index)
+        call_id = delta.get("id")
+        if call_id:
+            tool.call_id = call_id
+        kind = delta.get("type")
+        if kind:
+            tool.type = kind
+        body = delta.get("custom" if tool.type == "custom" else "function")
+        if body is not None:
+            name = body.get("name")
+            if name and tool.name is None:
+                tool.name = name
+            args = body.get("input" if tool.type == "custom" else "arguments")
+            if args:
+                tool.args.append(args)
+
+
+def add_chunk(state: ChatStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
+    """Fold one `chat.completion.chunk` into `state`. Choices are folded before usage, so a
+    malformed usage (raised as PayloadProblem) loses nothing else the chunk carried."""
+    if state.response_id is None:
+        state.response_id = chunk.get("id") or None
+    if state.model_name is None:
+        state.model_name = chunk.get("model") or None
+    kind: ChunkKind = "meta"
+    choice_index: int | None = None
+    delta_text: str | None = None
+    choices = chunk.get("choices")
+    if choices:
+        accs = state.choices
+        for choice in choices:
+            index = choice.get("index", 0)
+            acc = accs.get(index)
+            if acc is None:
+                acc = accs[index] = _ChoiceAcc(index=index)
+            delta = choice.get("delta")
+            if delta:
+                text = delta.get("content")
+                if text:
+                    acc.text.append(text)
+                    kind = "content"
+                    if delta_text is None:
+                        delta_text = text
+                        choice_index = index
+                refusal = delta.get("refusal")
+                if refusal:
+                    acc.refusal.append(refusal)
+                    kind = "content"
+                tools = delta.get("tool_calls")
+                if tools:
+                    _add_tool_deltas(acc, tools, f"choices[{index}].delta.tool_calls")
+                    kind = "content"
+                role = delta.get("role")
+                if role:
+                    acc.role = role
+            finish = choice.get("finish_reason")
+            if finish:
+                acc.finish_reason = finish
+                if kind == "meta":
+                    kind = "done"
+            if choice_index is None:
+                choice_index = index
+    usage = chunk.get("usage")
+    if usage is not None:
+        if kind == "meta":
+            kind = "usage"
+        state.usage = from_openai_chat(as_mapping(usage, "usage"))
+    return ChunkInfo(
+        kind=kind, event_type=chunk.get("object") or None, choice_index=choice_index, delta_text=delta_text
+    )
+
+
+def _stream_message(acc: _ChoiceAcc) -> LLMMessage:
+    parts: list[LLMContentPart] = []
+    if acc.text:
+        parts.append(LLMContentPart(type="text", text="".join(acc.text)))
+    if acc.refusal:
+        parts.append(LLMContentPart(type="refusal", text="".join(acc.refusal)))
+    calls = []
+    for position, index in enumerate(sorted(acc.tools)):
+        tool = acc.tools[index]
+        args = "".join(tool.args)
+        calls.append(
+            ToolCallSpec(
+                name=tool.name or "",
+                arguments_json=args,
+                arguments=parse_arguments(args),
+                call_id=tool.call_id,
+                index=position,
+                type=tool.type,
+            )
+        )
+    message = LLMMessage(role=_role(acc.role), parts=parts, tool_calls=calls)
+    return _output_message(message, acc.index, acc.finish_reason)
+
+
+def finish_stream(state: ChatStreamState) -> ResponseParts:
+    """The response so far; `incomplete` unless every choice seen reported a finish_reason."""
+    parts = ResponseParts(model_name=state.model_name, response_id=state.response_id, usage=state.usage)
+    accs = [state.choices[i] for i in sorted(state.choices)]
+    _fill_top_level(parts, [_stream_message(acc) for acc in accs])
+    if not accs or any(acc.finish_reason is None for acc in accs):
+        parts.outcome = "incomplete"
+    return parts
