@@ -5,7 +5,16 @@ normalises vendor responses and streams; stores traces in Turso/libSQL; rolls th
 tokens, cost, latency and tool-call totals. See README.md for a tour.
 """
 
+from tracekit.aggregates import (
+    AggregateResult,
+    Distribution,
+    GroupAggregate,
+    SessionRollup,
+    aggregate,
+    compute_aggregates_from_call_records,
+)
 from tracekit.errors import (
+    InvalidArgumentError,
     InvalidDataError,
     NotFoundError,
     PricingError,
@@ -42,12 +51,28 @@ from tracekit.model import (
     event_types,
     register_event_type,
 )
+from tracekit.pricing import (
+    CallCost,
+    ModelPrice,
+    PriceTable,
+    PriceTier,
+    estimate_cost,
+    get_prices,
+    load_prices,
+    reset_prices,
+    set_price,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AggregateResult",
     "BaseEvent",
+    "CallCost",
+    "Distribution",
     "EnvironmentEvent",
+    "GroupAggregate",
+    "InvalidArgumentError",
     "InvalidDataError",
     "LLMCallRecord",
     "LLMChunk",
@@ -57,7 +82,10 @@ __all__ = [
     "LLMTiming",
     "LLMUsage",
     "LMCAISEvent",
+    "ModelPrice",
     "NotFoundError",
+    "PriceTable",
+    "PriceTier",
     "PricingError",
     "RecordingError",
     "RuntimeEvent",
@@ -66,6 +94,7 @@ __all__ = [
     "ServerStartError",
     "SessionEventMarkovBlanketMessage",
     "SessionMessageContent",
+    "SessionRollup",
     "SessionTimeStep",
     "SessionTrace",
     "StoreAuthError",
@@ -78,6 +107,13 @@ __all__ = [
     "TracekitError",
     "UnsupportedPayloadError",
     "__version__",
+    "aggregate",
+    "compute_aggregates_from_call_records",
+    "estimate_cost",
     "event_types",
+    "get_prices",
+    "load_prices",
     "register_event_type",
+    "reset_prices",
+    "set_price",
 ]

@@ -57,9 +57,24 @@ Session roll-ups (`SessionRollup`, one per SessionTrace, sorted by session_id th
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from tracekit.errors import InvalidArgumentError
+from tracekit.model import (
+    BaseEvent,
+    EnvironmentEvent,
+    LLMCallRecord,
+    LLMUsage,
+    LMCAISEvent,
+    RuntimeEvent,
+    SessionEventMarkovBlanketMessage,
+    SessionTrace,
+)
+from tracekit.pricing import REPORTED_COST_VERSION, PriceTable, get_prices, usd_to_nanousd
 
 __all__ = [
     "GROUP_BY_VALUES",
@@ -69,6 +84,8 @@ __all__ = [
     "GroupAggregate",
     "GroupBy",
     "SessionRollup",
+    "aggregate",
+    "compute_aggregates_from_call_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -233,3 +250,524 @@ class AggregateResult:
             "sessions": [s.to_dict() for s in self.sessions],
             "warnings": list(self.warnings),
         }
+
+
+# ---------------------------------------------------------------------------------------------
+# Computation
+
+_ERROR_OUTCOMES = frozenset({"error", "timeout", "cancelled"})
+_Pricer = tuple[Callable[[LLMUsage], int | None], str] | None
+
+
+def _nearest_rank(ordered: list[float], percent: int) -> float:
+    """The value at 1-based rank ceil(percent * n / 100) of an ascending list (integer arithmetic)."""
+    rank = -(-(percent * len(ordered)) // 100)
+    return ordered[max(rank, 1) - 1]
+
+
+def _distribution(values: list[float]) -> Distribution:
+    """The Distribution of the finite values (None and non-finite never reach here or are dropped)."""
+    ordered = [float(v) for v in values if math.isfinite(v)]
+    if not ordered:
+        return Distribution()
+    ordered.sort()
+    n = len(ordered)
+    return Distribution(
+        count=n,
+        mean=math.fsum(ordered) / n,
+        min=ordered[0],
+        p50=_nearest_rank(ordered, 50),
+        p90=_nearest_rank(ordered, 90),
+        p99=_nearest_rank(ordered, 99),
+        max=ordered[-1],
+    )
+
+
+class _Partial:
+    """Running sums of one group; partials merge exactly (integer sums, value lists, sets)."""
+
+    __slots__ = (
+        "cache_read",
+        "cache_write",
+        "call_count",
+        "error",
+        "incomplete",
+        "input",
+        "latency",
+        "models",
+        "nanos",
+        "otps",
+        "output",
+        "providers",
+        "reasoning",
+        "success",
+        "tool_calls",
+        "tools_by_name",
+        "total",
+        "tpot",
+        "ttft",
+        "unknown_models",
+        "unpriced",
+        "unpriced_usage",
+        "versions",
+        "without_usage",
+    )
+
+    def __init__(self) -> None:
+        self.call_count = self.success = self.error = self.incomplete = self.without_usage = 0
+        self.input = self.output = self.total = self.cache_read = self.cache_write = self.reasoning = 0
+        self.nanos = self.unpriced = self.unpriced_usage = self.tool_calls = 0
+        self.unknown_models: set[str] = set()
+        self.versions: set[str] = set()
+        self.latency: list[float] = []
+        self.ttft: list[float] = []
+        self.tpot: list[float] = []
+        self.otps: list[float] = []
+        self.tools_by_name: dict[str, int] = {}
+        self.models: set[str] = set()
+        self.providers: set[str] = set()
+
+    def add_records(self, records: Iterable[LLMCallRecord], pricer_of: Callable[[str], _Pricer]) -> None:
+        """Fold calls in; the hot loop keeps its sums in locals."""
+        calls = success = error = incomplete = without = 0
+        t_in = t_out = t_total = t_read = t_write = t_reason = 0
+        nanos = unpriced = unpriced_usage = n_tools = 0
+        versions, unknown_models = self.versions, self.unknown_models
+        models, providers, by_name = self.models, self.providers, self.tools_by_name
+        latency, ttft, tpot, otps = self.latency.append, self.ttft.append, self.tpot.append, self.otps.append
+        pricers: dict[str, _Pricer] = {}
+        for record in records:
+            calls += 1
+            outcome = record.outcome
+            if outcome == "success":
+                success += 1
+            elif outcome in _ERROR_OUTCOMES:
+                error += 1
+            elif outcome == "incomplete":
+                incomplete += 1
+            usage = record.usage
+            name = record.model_name
+            if usage is None:
+                without += 1
+            else:
+                value = usage.input_tokens
+                if value is not None:
+                    t_in += value
+                    if usage.output_tokens is not None:
+                        t_out += usage.output_tokens
+                elif usage.output_tokens is not None:
+                    t_out += usage.output_tokens
+                else:
+                    without += 1
+                if usage.total_tokens is not None:
+                    t_total += usage.total_tokens
+                if usage.cache_read_tokens is not None:
+                    t_read += usage.cache_read_tokens
+                if usage.cache_write_tokens is not None:
+                    t_write += usage.cache_write_tokens
+                if usage.reasoning_tokens is not None:
+                    t_reason += usage.reasoning_tokens
+            if usage is not None and usage.cost_usd is not None:
+                reported = usd_to_nanousd(usage.cost_usd)
+                if reported is None:
+                    unpriced += 1
+                    unpriced_usage += 1
+                else:
+                    nanos += reported
+                    versions.add(usage.price_table_version or REPORTED_COST_VERSION)
+            else:
+                if name in pricers:
+                    pricer = pricers[name]
+                else:
+                    pricer = pricers[name] = pricer_of(name)
+                if pricer is None:
+                    unpriced += 1
+                    unknown_models.add(name)
+                else:
+                    cost = None if usage is None else pricer[0](usage)
+                    if cost is None:
+                        unpriced += 1
+                        unpriced_usage += 1
+                    else:
+                        nanos += cost
+                        versions.add(pricer[1])
+            if record.latency_ms is not None:
+                latency(record.latency_ms)
+            timing = record.timing
+            if timing is not None:
+                if timing.ttft_ms is not None:
+                    ttft(timing.ttft_ms)
+                if timing.tpot_ms is not None:
+                    tpot(timing.tpot_ms)
+                if timing.output_tokens_per_second is not None:
+                    otps(timing.output_tokens_per_second)
+            tool_calls = record.output_tool_calls
+            if tool_calls:
+                n_tools += len(tool_calls)
+                for call in tool_calls:
+                    by_name[call.name] = by_name.get(call.name, 0) + 1
+            if name:
+                models.add(name)
+            if record.provider:
+                providers.add(record.provider)
+        self.call_count += calls
+        self.success += success
+        self.error += error
+        self.incomplete += incomplete
+        self.without_usage += without
+        self.input += t_in
+        self.output += t_out
+        self.total += t_total
+        self.cache_read += t_read
+        self.cache_write += t_write
+        self.reasoning += t_reason
+        self.nanos += nanos
+        self.unpriced += unpriced
+        self.unpriced_usage += unpriced_usage
+        self.tool_calls += n_tools
+
+    def merge(self, other: _Partial) -> None:
+        """Add another group's sums into this one."""
+        for name in (
+            "call_count",
+            "success",
+            "error",
+            "incomplete",
+            "without_usage",
+            "input",
+            "output",
+            "total",
+            "cache_read",
+            "cache_write",
+            "reasoning",
+            "nanos",
+            "unpriced",
+            "unpriced_usage",
+            "tool_calls",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.unknown_models |= other.unknown_models
+        self.versions |= other.versions
+        self.latency += other.latency
+        self.ttft += other.ttft
+        self.tpot += other.tpot
+        self.otps += other.otps
+        for tool, count in other.tools_by_name.items():
+            self.tools_by_name[tool] = self.tools_by_name.get(tool, 0) + count
+        self.models |= other.models
+        self.providers |= other.providers
+
+    def finish(self, key: str | None) -> GroupAggregate:
+        """The frozen, ordered result."""
+        return GroupAggregate(
+            key=key,
+            call_count=self.call_count,
+            success_count=self.success,
+            error_count=self.error,
+            incomplete_count=self.incomplete,
+            calls_without_usage=self.without_usage,
+            input_tokens=self.input,
+            output_tokens=self.output,
+            total_tokens=self.total,
+            cache_read_tokens=self.cache_read,
+            cache_write_tokens=self.cache_write,
+            reasoning_tokens=self.reasoning,
+            cost_usd=self.nanos / 1e9,
+            cost_nanousd=self.nanos,
+            unpriced_call_count=self.unpriced,
+            price_table_versions=tuple(sorted(self.versions)),
+            latency_ms=_distribution(self.latency),
+            ttft_ms=_distribution(self.ttft),
+            tpot_ms=_distribution(self.tpot),
+            output_tokens_per_second=_distribution(self.otps),
+            tool_calls_count=self.tool_calls,
+            tool_calls_by_name=dict(sorted(self.tools_by_name.items())),
+            models=tuple(sorted(self.models)),
+            providers=tuple(sorted(self.providers)),
+        )
+
+
+def _trace_events(trace: SessionTrace) -> tuple[list[BaseEvent], list[str | None] | None]:
+    """The events whose calls count (event_history, else the timesteps' events) and, for the
+    timestep fallback, the step_id of each."""
+    if trace.event_history:
+        return list(trace.event_history), None
+    events: list[BaseEvent] = []
+    steps: list[str | None] = []
+    for step in trace.session_time_steps:
+        for event in step.events:
+            events.append(event)
+            steps.append(step.step_id or None)
+    return events, steps
+
+
+def _history_step_ids(trace: SessionTrace, events: list[BaseEvent]) -> list[str | None]:
+    """step_id of the timestep holding each event_history entry: by identity, else by equality
+    (each timestep event matched at most once, in order), else None."""
+    by_identity: dict[int, str] = {}
+    for step in trace.session_time_steps:
+        for event in step.events:
+            by_identity.setdefault(id(event), step.step_id)
+    buckets: dict[tuple[Any, ...], list[list[Any]]] | None = None
+    result: list[str | None] = []
+    for event in events:
+        step_id = by_identity.get(id(event))
+        if step_id is None:
+            if buckets is None:
+                buckets = {}
+                for step in trace.session_time_steps:
+                    for candidate in step.events:
+                        buckets.setdefault(_event_key(candidate), []).append([candidate, step.step_id, False])
+            for slot in buckets.get(_event_key(event), ()):
+                if not slot[2] and slot[0] == event:
+                    slot[2] = True
+                    step_id = slot[1]
+                    break
+        result.append(step_id or None)
+    return result
+
+
+def _event_key(event: BaseEvent) -> tuple[Any, ...]:
+    return (type(event), event.system_instance_id, event.time_record.event_time)
+
+
+def _trace_messages(trace: SessionTrace) -> list[SessionEventMarkovBlanketMessage]:
+    if trace.markov_blanket_message_history:
+        return list(trace.markov_blanket_message_history)
+    return [m for step in trace.session_time_steps for m in step.markov_blanket_messages]
+
+
+def _session_rollup(trace: SessionTrace, events: list[BaseEvent]) -> SessionRollup:
+    """Session-level facts; see the module docstring for each rule."""
+    messages = _trace_messages(trace)
+    times: list[datetime] = [trace.created_at]
+    for step in trace.session_time_steps:
+        times.append(step.timestamp)
+        if step.completed_at is not None:
+            times.append(step.completed_at)
+        times.extend(e.time_record.event_time for e in step.events)
+        times.extend(m.time_record.event_time for m in step.markov_blanket_messages)
+    times.extend(e.time_record.event_time for e in trace.event_history)
+    times.extend(m.time_record.event_time for m in trace.markov_blanket_message_history)
+    events_by_type: dict[str, int] = {}
+    rewards: list[float] = []
+    llm_calls = runtime_events = empty_lm_events = 0
+    for event in events:
+        kind = type(event).event_type
+        events_by_type[kind] = events_by_type.get(kind, 0) + 1
+        if isinstance(event, LMCAISEvent):
+            llm_calls += len(event.call_records)
+            if not event.call_records:
+                empty_lm_events += 1
+            for record in event.call_records:
+                times.extend(t for t in (record.started_at, record.completed_at) if t is not None)
+        elif isinstance(event, RuntimeEvent):
+            runtime_events += 1
+        elif isinstance(event, EnvironmentEvent) and event.reward is not None:
+            rewards.append(event.reward)
+    messages_by_type: dict[str, int] = {}
+    tool_messages = 0
+    for message in messages:
+        messages_by_type[message.message_type] = messages_by_type.get(message.message_type, 0) + 1
+        if message.message_type in TOOL_MESSAGE_TYPES:
+            tool_messages += 1
+    warnings: list[str] = []
+    sid = trace.session_id
+    if llm_calls == 0 and (runtime_events or tool_messages or empty_lm_events):
+        warnings.append(
+            f"session {sid!r}: no LLM calls recorded, yet it has {runtime_events} runtime event(s), "
+            f"{tool_messages} tool message(s) and {empty_lm_events} LM event(s) without call records; "
+            "its LLM tokens and cost are missing from these totals. Record calls with "
+            "tk.trace_llm_call or put LLMCallRecords in LMCAISEvent.call_records."
+        )
+    elif empty_lm_events:
+        warnings.append(
+            f"session {sid!r}: {empty_lm_events} LM event(s) carry no call records; their tokens and "
+            "cost are not in these totals. Put LLMCallRecords in LMCAISEvent.call_records."
+        )
+    started, ended = min(times), max(times)
+    return SessionRollup(
+        session_id=sid,
+        started_at=started,
+        ended_at=ended,
+        duration_ms=(ended - started).total_seconds() * 1000.0,
+        timestep_count=len(trace.session_time_steps),
+        events_by_type=dict(sorted(events_by_type.items())),
+        messages_by_type=dict(sorted(messages_by_type.items())),
+        llm_call_count=llm_calls,
+        runtime_event_count=runtime_events,
+        tool_message_count=tool_messages,
+        total_reward=math.fsum(rewards) if rewards else None,
+        warnings=tuple(warnings),
+    )
+
+
+def _agent_of_bare(record: LLMCallRecord) -> str | None:
+    agent = record.metadata.get("agent_id")
+    return agent if isinstance(agent, str) and agent else None
+
+
+def _check_by(by: object) -> GroupBy | None:
+    if by is None:
+        return None
+    for allowed in GROUP_BY_VALUES:
+        if by == allowed:
+            return allowed
+    raise InvalidArgumentError(
+        f"aggregate(by={by!r}) is not supported; use one of None, "
+        + ", ".join(repr(v) for v in GROUP_BY_VALUES)
+    )
+
+
+def _key_of_record(record: LLMCallRecord, by: GroupBy | None) -> str | None:
+    """The group key of a bare record (no event, no session, no timestep around it)."""
+    if by == "model":
+        return record.model_name or None
+    if by == "provider":
+        return record.provider or None
+    if by == "agent":
+        return _agent_of_bare(record)
+    return None
+
+
+def _collect(
+    items: Iterable[LLMCallRecord | LMCAISEvent | SessionTrace], by: GroupBy | None
+) -> tuple[dict[str | None, list[LLMCallRecord]], list[SessionRollup]]:
+    """Group every call by key and roll up every session."""
+    groups: dict[str | None, list[LLMCallRecord]] = {}
+    sessions: list[SessionRollup] = []
+    if by is None:
+        everything: list[LLMCallRecord] = []
+        groups[None] = everything
+    for item in items:
+        if isinstance(item, LLMCallRecord):
+            if by is None:
+                everything.append(item)
+            else:
+                groups.setdefault(_key_of_record(item, by), []).append(item)
+        elif isinstance(item, LMCAISEvent):
+            _add_event(groups, item, by, None, None)
+        elif isinstance(item, SessionTrace):
+            events, steps = _trace_events(item)
+            if by == "timestep" and steps is None:
+                steps = _history_step_ids(item, events)
+            session = item.session_id or None
+            for index, event in enumerate(events):
+                if isinstance(event, LMCAISEvent):
+                    _add_event(groups, event, by, session, None if steps is None else steps[index])
+            sessions.append(_session_rollup(item, events))
+        else:
+            raise InvalidArgumentError(
+                f"aggregate() got an item of type {type(item).__name__}; pass LLMCallRecord, "
+                "LMCAISEvent or SessionTrace objects (load stored sessions first)"
+            )
+    return groups, sessions
+
+
+def _add_event(
+    groups: dict[str | None, list[LLMCallRecord]],
+    event: LMCAISEvent,
+    by: GroupBy | None,
+    session: str | None,
+    step: str | None,
+) -> None:
+    if not event.call_records:
+        return
+    if by is None or by == "model" or by == "provider":
+        if by is None:
+            groups[None].extend(event.call_records)
+        else:
+            for record in event.call_records:
+                groups.setdefault(_key_of_record(record, by), []).append(record)
+        return
+    key = {"agent": event.system_instance_id or None, "session": session, "timestep": step}[by]
+    groups.setdefault(key, []).extend(event.call_records)
+
+
+def _group_order(key: str | None) -> tuple[bool, str]:
+    return (key is None, key or "")
+
+
+def aggregate(
+    items: Iterable[LLMCallRecord | LMCAISEvent | SessionTrace],
+    by: GroupBy | None = None,
+    *,
+    prices: PriceTable | None = None,
+) -> AggregateResult:
+    """Roll LLM calls up into tokens, exact cost, latency and tool-call totals (see module docs).
+
+    `items` may mix LLMCallRecords, LMCAISEvents and SessionTraces; `prices` defaults to the
+    active price table (`tk.get_prices()`). Unknown `by` raises InvalidArgumentError.
+    """
+    by = _check_by(by)
+    table = prices or get_prices()
+    groups, sessions = _collect(items, by)
+    partials: list[tuple[str | None, _Partial]] = []
+    for key in sorted(groups, key=_group_order):
+        partial = _Partial()
+        partial.add_records(groups[key], table.pricer)
+        partials.append((key, partial))
+    if by is None:
+        total = partials[0][1]
+        group_results: tuple[GroupAggregate, ...] = ()
+    else:
+        total = _Partial()
+        for _, partial in partials:
+            total.merge(partial)
+        group_results = tuple(partial.finish(key) for key, partial in partials)
+    sessions.sort(key=lambda s: (s.session_id, repr(s.to_dict())))
+    warnings = [w for s in sessions for w in s.warnings]
+    if total.unpriced:
+        unknown = sorted(total.unknown_models)
+        warnings.append(
+            f"{total.unpriced} of {total.call_count} LLM call(s) are unpriced and not in cost_usd: "
+            f"{total.unpriced - total.unpriced_usage} with a model the price table does not know "
+            f"({', '.join(repr(m) for m in unknown) or 'none'}), {total.unpriced_usage} without "
+            "usable token counts. Add prices with tk.set_price(...) or tk.load_prices(path)."
+        )
+    for warning in warnings:
+        logger.warning("%s", warning)
+    return AggregateResult(
+        by=by,
+        total=total.finish(None),
+        groups=group_results,
+        sessions=tuple(sessions),
+        warnings=tuple(warnings),
+    )
+
+
+def compute_aggregates_from_call_records(
+    call_records: Iterable[LLMCallRecord], *, prices: PriceTable | None = None
+) -> dict[str, Any]:
+    """synth-ai's familiar summary keys, computed by `aggregate` (correct numbers, same names).
+
+    Differences from synth-ai, on purpose: cost_usd is priced from the table when the usage has
+    no reported cost (unpriced calls add nothing and are counted in `unpriced_call_count`);
+    averages divide by the calls that reported the value, not by every call; lists are sorted.
+    """
+    records = list(call_records)
+    total = aggregate(records, prices=prices).total
+    summary: dict[str, Any] = {
+        "call_count": total.call_count,
+        "input_tokens": total.input_tokens,
+        "output_tokens": total.output_tokens,
+        "total_tokens": total.total_tokens,
+        "reasoning_tokens": total.reasoning_tokens,
+        "cost_usd": total.cost_usd,
+        "latency_ms": math.fsum(r.latency_ms for r in records if r.latency_ms is not None),
+        "models_used": list(total.models),
+        "providers_used": list(total.providers),
+        "tool_calls_count": total.tool_calls_count,
+        "error_count": total.error_count,
+        "success_count": total.success_count,
+        "unpriced_call_count": total.unpriced_call_count,
+    }
+    if total.call_count:
+        with_input = [r.usage.input_tokens for r in records if r.usage and r.usage.input_tokens is not None]
+        with_output = [
+            r.usage.output_tokens for r in records if r.usage and r.usage.output_tokens is not None
+        ]
+        summary["avg_latency_ms"] = total.latency_ms.mean
+        summary["avg_input_tokens"] = sum(with_input) / len(with_input) if with_input else None
+        summary["avg_output_tokens"] = sum(with_output) / len(with_output) if with_output else None
+    return summary

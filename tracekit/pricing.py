@@ -31,7 +31,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from importlib import resources
@@ -56,6 +56,7 @@ __all__ = [
     "reset_prices",
     "set_price",
     "usage_cost",
+    "usd_to_nanousd",
 ]
 
 logger = logging.getLogger(__name__)
@@ -180,8 +181,9 @@ def _round_half_even(numerator: int, divisor: int) -> int:
     return quotient
 
 
-def _usd_to_nanos(value: float) -> int | None:
-    """A reported float USD amount to nanos, from its shortest decimal text (None if not finite)."""
+def usd_to_nanousd(value: float) -> int | None:
+    """A USD amount as integer nano-dollars, from the float's shortest decimal text, rounded
+    half-to-even (None if not finite): how a reported `usage.cost_usd` is converted."""
     if not math.isfinite(value):
         return None
     nanos = Decimal(repr(value)) * _NANOS_PER_USD
@@ -410,7 +412,7 @@ class PriceTable:
         if usage is None:
             return None
         if usage.cost_usd is not None:
-            nanos = _usd_to_nanos(usage.cost_usd)
+            nanos = usd_to_nanousd(usage.cost_usd)
             if nanos is None:
                 logger.warning("usage.cost_usd=%r is not finite; the call is left unpriced", usage.cost_usd)
                 return None
@@ -422,6 +424,15 @@ class PriceTable:
         if nanos is None:
             return None
         return CallCost(nanos, resolved.price.version, "table", resolved.price.model)
+
+    def pricer(self, model_name: str | None) -> tuple[Callable[[LLMUsage], int | None], str] | None:
+        """For bulk pricing: (usage -> nanos or None, version) for this model, or None if unknown.
+
+        The function prices from the table only; callers check `usage.cost_usd` first, as
+        `usage_cost` does.
+        """
+        resolved = self._resolve(model_name)
+        return None if resolved is None else (resolved.nanos, resolved.price.version)
 
     def _resolve(self, model_name: str | None) -> _Resolved | None:
         if not model_name:
