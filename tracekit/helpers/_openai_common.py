@@ -15,6 +15,7 @@ __all__ = [
     "as_mapping",
     "as_str",
     "data_url_part",
+    "join_text",
     "malformed",
     "parse_arguments",
     "request_params",
@@ -48,6 +49,18 @@ def as_str(value: Any, path: str) -> str | None:
 def malformed(exc: PayloadProblem, prefix: str = "") -> dict[str, Any]:
     """The record's `error` for a field that was present but unreadable."""
     return {"type": "malformed_payload", "path": prefix + exc.path, "message": str(exc)}
+
+
+def join_text(pieces: list[str]) -> str:
+    """Deltas joined into one text. A character outside the BMP split between two JSON deltas
+    arrives as two lone surrogates; they are paired up again (any left unpaired become U+FFFD),
+    so the text can be encoded and stored."""
+    text = "".join(pieces)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def _reject_constant(token: str) -> Any:

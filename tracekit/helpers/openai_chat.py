@@ -23,6 +23,7 @@ from tracekit.helpers._openai_common import (
     as_mapping,
     as_str,
     data_url_part,
+    join_text,
     malformed,
     parse_arguments,
     request_params,
@@ -430,13 +431,13 @@ def add_chunk(state: ChatStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
 def _stream_message(acc: _ChoiceAcc) -> LLMMessage:
     parts: list[LLMContentPart] = []
     if acc.text:
-        parts.append(LLMContentPart(type="text", text="".join(acc.text)))
+        parts.append(LLMContentPart(type="text", text=join_text(acc.text)))
     if acc.refusal:
-        parts.append(LLMContentPart(type="refusal", text="".join(acc.refusal)))
+        parts.append(LLMContentPart(type="refusal", text=join_text(acc.refusal)))
     calls = []
     for position, index in enumerate(sorted(acc.tools)):
         tool = acc.tools[index]
-        args = "".join(tool.args)
+        args = join_text(tool.args)
         calls.append(
             ToolCallSpec(
                 name=tool.name or "",

@@ -23,6 +23,7 @@ from tracekit.helpers._openai_common import (
     as_mapping,
     as_str,
     data_url_part,
+    join_text,
     malformed,
     parse_arguments,
     request_params,
@@ -362,18 +363,18 @@ class _ItemAcc:
             for index in sorted(self.content):
                 part_kind, pieces = self.content[index]
                 key = "refusal" if part_kind == "refusal" else "text"
-                content.append({"type": part_kind, key: "".join(pieces)})
+                content.append({"type": part_kind, key: join_text(pieces)})
             item["content"] = content
         elif kind in ("function_call", "custom_tool_call") and self.args:
-            item["input" if kind == "custom_tool_call" else "arguments"] = "".join(self.args)
+            item["input" if kind == "custom_tool_call" else "arguments"] = join_text(self.args)
         elif kind == "reasoning":
             if self.summary:
                 item["summary"] = [
-                    {"type": "summary_text", "text": "".join(self.summary[i])} for i in sorted(self.summary)
+                    {"type": "summary_text", "text": join_text(self.summary[i])} for i in sorted(self.summary)
                 ]
             if self.reasoning:
                 item["content"] = [
-                    {"type": "reasoning_text", "text": "".join(self.reasoning[i])}
+                    {"type": "reasoning_text", "text": join_text(self.reasoning[i])}
                     for i in sorted(self.reasoning)
                 ]
         return item
