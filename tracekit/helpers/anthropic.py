@@ -57,6 +57,7 @@ _EVENT_TYPES: Final = frozenset(
         "ping",
     }
 )
+_MESSAGE_META_KEYS: Final = ("stop_sequence", "stop_details")
 _REQUEST_KEYS: Final = frozenset(
     {"model", "messages", "system", "tools", "tool_choice", "max_tokens", "temperature", "top_p", "top_k"}
     | {"stop_sequences", "stream"}
@@ -68,8 +69,14 @@ _REQUEST_KEYS: Final = frozenset(
 
 
 def is_response(payload: Mapping[str, Any]) -> bool:
-    """Whether `payload` is a complete Messages API response (`type == "message"` with content)."""
-    return payload.get("type") == "message" and isinstance(payload.get("content"), list)
+    """A complete Messages response: `type == "message"`, or an assistant `content` list next to a
+    `stop_reason` key (the shape Anthropic's docs show)."""
+    if not isinstance(payload.get("content"), list):
+        return False
+    kind = payload.get("type")
+    return kind == "message" or (
+        kind is None and payload.get("role") == "assistant" and "stop_reason" in payload
+    )
 
 
 def is_chunk(chunk: Mapping[str, Any]) -> bool:
@@ -373,7 +380,7 @@ def _assemble(
     role: Role,
     parts: list[LLMContentPart],
     calls: list[ToolCallSpec],
-    stop_sequence: Any,
+    metadata: dict[str, Any],
     usage_raw: Mapping[str, Any] | None,
     usage_path: str,
     finish_reason: str | None,
@@ -386,7 +393,6 @@ def _assemble(
             usage = from_anthropic(usage_raw, usage_path)
         except PayloadProblem as problem:
             problems.append(problem)
-    metadata = {} if stop_sequence is None else {"stop_sequence": stop_sequence}
     message = LLMMessage(role=role, parts=parts, tool_calls=calls, metadata=metadata)
     result = ResponseParts(
         model_name=model_name,
@@ -440,7 +446,7 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
         role=_role(payload, problems),
         parts=parts,
         calls=calls,
-        stop_sequence=payload.get("stop_sequence"),
+        metadata={k: payload[k] for k in _MESSAGE_META_KEYS if payload.get(k) is not None},
         usage_raw=usage_raw,
         usage_path="usage",
         finish_reason=_optional_field(payload, "stop_reason", "response", problems),
@@ -473,7 +479,8 @@ class AnthropicStreamState:
     usage: dict[str, Any] = field(default_factory=dict)
     """The merged usage snapshot: message_start's, overwritten field by field by message_delta's."""
     stop_reason: str | None = None
-    stop_sequence: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """stop_sequence / stop_details as message_delta reported them."""
     finished: bool = False
     vendor_error: dict[str, Any] | None = None
     problems: list[PayloadProblem] = field(default_factory=list)
@@ -572,7 +579,9 @@ def _on_message_delta(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> 
     if delta is not None:
         delta = _mapping(delta, "message_delta.delta")
         state.stop_reason = _opt_str(delta, "stop_reason", "message_delta.delta") or state.stop_reason
-        state.stop_sequence = _opt_str(delta, "stop_sequence", "message_delta.delta") or state.stop_sequence
+        for key in _MESSAGE_META_KEYS:
+            if delta.get(key) is not None:
+                state.metadata[key] = delta[key]
     if chunk.get("usage") is not None:
         _merge_usage(state, chunk["usage"], "message_delta.usage")
     return ChunkInfo(kind="usage", event_type="message_delta")
@@ -668,7 +677,7 @@ def finish_stream(state: AnthropicStreamState) -> ResponseParts:
         role=state.role,
         parts=parts,
         calls=calls,
-        stop_sequence=state.stop_sequence,
+        metadata=dict(state.metadata),
         usage_raw=state.usage or None,
         usage_path="usage",
         finish_reason=state.stop_reason,

@@ -572,7 +572,7 @@ def _assemble(
         logger.warning("malformed Gemini payload: %s", problems[0])
         result.outcome = "error"
         result.error = _problem_dict(problems[0])
-    elif blocked is not None and not candidates:
+    elif blocked is not None:
         result.outcome = "error"
         result.error = blocked
     return result
