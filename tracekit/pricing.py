@@ -389,7 +389,12 @@ class PriceTable:
             )
         table = cls(version=version)
         for name, entry in models.items():
-            table.add(_parse_entry(name, entry, version, f"{origin}: models.{name}"))
+            where = f"{origin}: models.{name}"
+            price = _parse_entry(name, entry, version, where)
+            try:
+                table.add(price)
+            except PricingError as exc:
+                raise PricingError(f"{where}: {exc}") from None
         return table
 
     def copy(self) -> PriceTable:
@@ -473,7 +478,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    text = str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -618,9 +623,41 @@ def get_prices() -> PriceTable:
     return _active
 
 
-def set_price(model: str, **kwargs: Any) -> ModelPrice:
-    """Add or override a model's prices in the active table; see PriceTable.set_price."""
-    return get_prices().set_price(model, **kwargs)
+def set_price(
+    model: str,
+    *,
+    input: Decimal | int | str,
+    output: Decimal | int | str,
+    provider: str = "custom",
+    cache_read: Decimal | int | str | None = None,
+    cache_write: Decimal | int | str | None = None,
+    cache_write_1h: Decimal | int | str | None = None,
+    reasoning: Decimal | int | str | None = None,
+    tiers: Iterable[PriceTier] = (),
+    aliases: Iterable[str] = (),
+    source: str | None = None,
+    effective_date: str | None = None,
+    version: str = USER_VERSION,
+) -> ModelPrice:
+    """Add or override a model's prices in the active table (USD per million tokens, exact values).
+
+    Example: ``tk.set_price("my-llama", input="0.20", output="0.80", provider="local")``.
+    """
+    return get_prices().set_price(
+        model,
+        input=input,
+        output=output,
+        provider=provider,
+        cache_read=cache_read,
+        cache_write=cache_write,
+        cache_write_1h=cache_write_1h,
+        reasoning=reasoning,
+        tiers=tiers,
+        aliases=aliases,
+        source=source,
+        effective_date=effective_date,
+        version=version,
+    )
 
 
 def load_prices(path: str | Path) -> None:
