@@ -1,0 +1,214 @@
+"""The one module that talks to libsql-client: connect, execute, batch, and error translation.
+
+libsql-client's `file:` backend runs sqlite3 synchronously inside `async def`s, which would block
+the caller's event loop; here every `file:` call runs on one private worker thread instead (one
+thread also serialises writers, which the backend's zero busy-timeout requires). Remote URLs
+(`http(s)://`, `ws(s)://`, `libsql://`) stay on the event loop, each call under a timeout.
+
+Errors come out as tracekit StoreErrors keeping libsql's code; the auth token never appears in
+a message, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import urllib.parse
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp  # libsql-client's own transport; only its exception types are used here
+import libsql_client
+
+from tracekit.errors import StoreAuthError, StoreConnectionError, StoreError
+
+__all__ = ["Database", "Result", "Statement", "redact_url", "resolve_token"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Statement = tuple[str, Sequence[Any]]
+"""An SQL text with its positional `?` parameters."""
+
+_REMOTE_SCHEMES = ("http", "https", "ws", "wss", "libsql")
+_BUSY_CODES = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+_AUTH_MARKERS = ("401", "403", "unauthorized", "authentication", "jwt", "auth token")
+
+
+@dataclass(slots=True, frozen=True)
+class Result:
+    """Rows of one statement as tuples, with the column names."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    rows_affected: int
+
+
+def resolve_token(auth_token: str | None) -> str | None:
+    """The explicit token, else TURSO_AUTH_TOKEN, else LIBSQL_AUTH_TOKEN, else None."""
+    if auth_token:
+        return auth_token
+    return os.environ.get("TURSO_AUTH_TOKEN") or os.environ.get("LIBSQL_AUTH_TOKEN") or None
+
+
+def _split_url(url: str) -> tuple[str, str | None]:
+    """The URL without an `authToken` query parameter, and that parameter's value."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    token = next((value for key, value in query if key == "authToken"), None)
+    kept = [(key, value) for key, value in query if key != "authToken"]
+    clean = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(kept)))
+    return clean, token or None
+
+
+def redact_url(url: str) -> str:
+    """`url` with any authToken query parameter and password removed, safe to show."""
+    clean, _token = _split_url(url)
+    parts = urllib.parse.urlsplit(clean)
+    if parts.password is not None:
+        host = parts.hostname or ""
+        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        clean = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return clean
+
+
+def _drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (libsql-client's sqlite3 backend) to completion."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    coro.close()
+    raise StoreError("internal: the file: backend suspended; it is expected to run synchronously")
+
+
+def _to_result(result_set: Any) -> Result:
+    rows = [row.astuple() for row in result_set.rows]
+    return Result(tuple(result_set.columns), rows, int(result_set.rows_affected))
+
+
+class Database:
+    """An open libSQL database (embedded file or remote server) behind tracekit's error types."""
+
+    __slots__ = ("_client", "_client_url", "_executor", "_token", "is_remote", "timeout_s", "url")
+
+    def __init__(self, url: str, *, auth_token: str | None = None, timeout_s: float = 30.0) -> None:
+        clean, url_token = _split_url(url)
+        scheme = urllib.parse.urlsplit(clean).scheme
+        if scheme != "file" and scheme not in _REMOTE_SCHEMES:
+            raise StoreError(
+                f"unsupported database URL scheme {scheme!r} in {redact_url(url)!r}; "
+                "use file:, http(s)://, ws(s):// or libsql://"
+            )
+        self.url = redact_url(clean)
+        self.is_remote = scheme != "file"
+        self.timeout_s = timeout_s
+        self._token = resolve_token(auth_token or url_token) if self.is_remote else None
+        self._client: Any = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._client_url = clean
+
+    def __repr__(self) -> str:
+        return f"Database(url={self.url!r}, remote={self.is_remote})"
+
+    async def open(self) -> None:
+        """Create the client (and, for file:, the worker thread) and check the database answers."""
+        if self.is_remote:
+            try:
+                self._client = libsql_client.create_client(self._client_url, auth_token=self._token)
+            except libsql_client.LibsqlError as exc:
+                raise self._translate(exc) from None
+        else:
+            self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tracekit-libsql")
+            try:
+                self._client = await self._in_thread(libsql_client.create_client, self._client_url)
+            except BaseException:
+                self._executor.shutdown(wait=False)
+                self._executor = None
+                raise
+        try:
+            await self.execute("SELECT 1")
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the client and stop the worker thread; safe to call twice."""
+        client, self._client = self._client, None
+        if client is not None:
+            if self.is_remote:
+                try:
+                    await asyncio.wait_for(client.close(), self.timeout_s)
+                except (TimeoutError, OSError, aiohttp.ClientError, libsql_client.LibsqlError) as exc:
+                    log.warning("closing %s failed: %s", self.url, self._redact(str(exc)))
+            else:
+                await self._in_thread(_drive, client.close())
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """Run one statement with positional parameters."""
+        return _to_result(await self._call("execute", sql, list(params)))
+
+    async def batch(self, statements: Sequence[Statement]) -> list[Result]:
+        """Run statements atomically (one transaction: all apply or none)."""
+        if not statements:
+            return []
+        stmts = [(sql, list(params)) for sql, params in statements]
+        return [_to_result(rs) for rs in await self._call("batch", stmts)]
+
+    async def _in_thread(self, fn: Any, *args: Any) -> Any:
+        assert self._executor is not None
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _call(self, method: str, *args: Any) -> Any:
+        client = self._client
+        if client is None:
+            raise StoreError(f"the database {self.url!r} is closed; open a new TursoManager")
+        try:
+            if not self.is_remote:
+                return await self._in_thread(lambda: _drive(getattr(client, method)(*args)))
+            return await asyncio.wait_for(getattr(client, method)(*args), self.timeout_s)
+        except TimeoutError:
+            raise StoreConnectionError(
+                f"{self.url} did not answer within {self.timeout_s:g} s; check the server is up "
+                "and reachable, or raise timeout_s"
+            ) from None
+        except libsql_client.LibsqlError as exc:
+            raise self._translate(exc) from None
+        except (OSError, aiohttp.ClientError) as exc:
+            raise StoreConnectionError(
+                f"cannot reach {self.url}: {self._redact(str(exc)) or type(exc).__name__}; "
+                "check the URL and that the server is running"
+            ) from None
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+    def _translate(self, exc: libsql_client.LibsqlError) -> StoreError:
+        code = str(exc.code)
+        message = self._redact(str(exc.explanation))
+        lowered = message.lower()
+        if self.is_remote and any(marker in lowered for marker in _AUTH_MARKERS):
+            hint = "the token was refused" if self._token else "no auth token was given"
+            return StoreAuthError(
+                f"{self.url} refused the credentials ({hint}): {message}; pass auth_token= or set "
+                "TURSO_AUTH_TOKEN / LIBSQL_AUTH_TOKEN to a valid token",
+                code=code,
+            )
+        if code in _BUSY_CODES:
+            return StoreConnectionError(
+                f"{self.url} is locked by another writer: {message}; retry, or write through one manager",
+                code=code,
+            )
+        if code == "HRANA_WEBSOCKET_ERROR" or "websocket" in lowered:
+            return StoreConnectionError(
+                f"lost the WebSocket connection to {self.url}: {message}; check the server is running",
+                code=code,
+            )
+        return StoreError(f"{self.url}: {message}", code=code)
