@@ -1,0 +1,564 @@
+"""TursoManager: save, read back, query and roll up traces in Turso/libSQL (async).
+
+    db = TursoManager("file:traces.db")          # or http(s)://, ws(s)://, libsql:// + token
+    async with db:
+        await db.save_session(trace)
+        assert await db.get_session(trace.session_id) == trace
+
+Saving is idempotent: a session saved again replaces its stored trace (one copy); of two
+different traces with the same session_id, the one saved later wins. Rewards and experiment
+links belong to the session id and survive a re-save. Each save is one atomic batch.
+
+Saves never drop data silently: connection failures are retried with backoff, then the trace is
+appended to a local spool file (see spool.py) and replayed by `replay_spool()` and on the next
+successful open. Errors in the data itself (a NaN, an int beyond 64 bits) raise at once.
+
+A manager belongs to the event loop it first ran on; SyncTursoManager (sync.py) wraps one for
+plain scripts and notebooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import urllib.parse
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from tracekit import codec
+from tracekit.aggregates import AggregateResult, GroupBy
+from tracekit.errors import NotFoundError, SerializationError, StoreConnectionError, StoreError
+from tracekit.model import LLMCallRecord, SessionTrace, new_id
+from tracekit.store import migrations, rollup, schema, writer
+from tracekit.store.libsql import Database, Result
+from tracekit.store.mapping import CallCost, dumps, trace_from_rows, trace_rows
+from tracekit.store.queries import (
+    MetadataValue,
+    SessionFilter,
+    SessionPage,
+    SessionSummary,
+    decode_cursor,
+    encode_cursor,
+)
+from tracekit.store.spool import Spool, default_spool_path
+
+__all__ = ["SaveOutcome", "TursoManager"]
+
+log = logging.getLogger(__name__)
+
+SaveOutcome = Literal["saved", "spooled"]
+"""What a save did: stored in the database, or kept in the local spool for a later replay."""
+
+_READ_ONLY = re.compile(r"^\s*(SELECT|WITH|EXPLAIN|VALUES|PRAGMA\s+\w+\s*(;\s*)?$)", re.IGNORECASE)
+
+
+def _default_cost() -> CallCost:
+    from tracekit import pricing
+
+    def cost(record: LLMCallRecord) -> tuple[int | None, str | None]:
+        priced = pricing.call_cost(record)
+        if priced is None:
+            return None, None
+        return priced.nanousd, priced.price_table_version
+
+    return cost
+
+
+class TursoManager:
+    """Async store of SessionTraces in a libSQL database (embedded `file:` or a sqld/Turso server).
+
+    `auth_token` defaults to TURSO_AUTH_TOKEN or LIBSQL_AUTH_TOKEN; it is never logged or shown.
+    `timeout_s` bounds every server round trip; `retries` and `retry_backoff_s` shape the retry
+    of saves on connection errors; `spool_path` is where unsaveable traces wait (default: next
+    to a file database, else under ~/.cache/tracekit); `cost` prices a call (default:
+    tracekit.pricing).
+    """
+
+    def __init__(
+        self,
+        url: str = "file:traces.db",
+        auth_token: str | None = None,
+        *,
+        timeout_s: float = 30.0,
+        retries: int = 3,
+        retry_backoff_s: float = 0.2,
+        spool_path: str | Path | None = None,
+        cost: CallCost | None = None,
+    ) -> None:
+        self._db = Database(url, auth_token=auth_token, timeout_s=timeout_s)
+        self.url = self._db.url
+        self.retries = retries
+        self.retry_backoff_s = retry_backoff_s
+        if spool_path is None:
+            spool_path = (
+                default_spool_path(self.url)
+                if self._db.is_remote
+                else Path(urllib.parse.urlsplit(url).path + ".spool.jsonl")
+            )
+        self.spool = Spool(Path(spool_path))
+        self._cost = cost
+        self._opened = False
+        self._open_lock = asyncio.Lock()
+        self._spool_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"TursoManager(url={self.url!r})"
+
+    async def __aenter__(self) -> TursoManager:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect, migrate the schema to this version, and replay any spooled traces."""
+        async with self._open_lock:
+            if self._opened:
+                return
+            await self._db.open()
+            try:
+                if not self._db.is_remote:
+                    await self._db.execute("PRAGMA journal_mode=WAL")
+                await migrations.migrate(self._db)
+            except BaseException:
+                await self._db.close()
+                raise
+            self._opened = True
+        if self.spool.path.exists():
+            await self.replay_spool()
+
+    async def close(self) -> None:
+        """Close the connection (a later call reopens it)."""
+        async with self._open_lock:
+            self._opened = False
+            await self._db.close()
+
+    async def _ready(self) -> Database:
+        if not self._opened:
+            await self.open()
+        return self._db
+
+    # -- saving ---------------------------------------------------------------------------------
+
+    async def save_session(self, trace: SessionTrace) -> SaveOutcome:
+        """Store one trace atomically (replacing any earlier copy); see the module doc on failures."""
+        return await self.save_sessions([trace])
+
+    async def save_sessions(self, traces: Iterable[SessionTrace]) -> SaveOutcome:
+        """Store several traces in one atomic batch; of repeated session_ids the last one wins."""
+        latest = {trace.session_id: trace for trace in traces}
+        if not latest:
+            return "saved"
+        cost = self._cost or _default_cost()
+        saved_at = codec.format_datetime(datetime.now(UTC))
+        rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in latest.values()]
+        statements = writer.save_statements(rows)
+        delay = self.retry_backoff_s
+        for attempt in range(self.retries + 1):
+            try:
+                db = await self._ready()
+                await db.batch(statements)
+                return "saved"
+            except StoreConnectionError as exc:
+                if attempt == self.retries:
+                    await self._spool_traces(latest.values(), exc)
+                    return "spooled"
+                log.warning(
+                    "saving %d session(s) failed (%s); retry %d in %.2fs", len(rows), exc, attempt + 1, delay
+                )
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable: the loop returns or spools")
+
+    async def _spool_traces(self, traces: Iterable[SessionTrace], exc: StoreError) -> None:
+        lines = [trace.to_json() for trace in traces]
+        async with self._spool_lock:
+            for line in lines:
+                await asyncio.to_thread(self.spool.append, line)
+        log.error(
+            "could not save %d session(s) to %s after %d retries (%s); spooled to %s for replay",
+            len(lines),
+            self.url,
+            self.retries,
+            exc,
+            self.spool.path,
+        )
+
+    async def replay_spool(self) -> int:
+        """Save every spooled trace; returns how many were saved (the rest stay spooled)."""
+        async with self._spool_lock:
+            lines = await asyncio.to_thread(self.spool.read)
+            if not lines:
+                return 0
+            db = await self._ready()
+            cost = self._cost or _default_cost()
+            saved_at = codec.format_datetime(datetime.now(UTC))
+            kept: list[str] = []
+            for index, line in enumerate(lines):
+                try:
+                    trace = SessionTrace.from_json(line)
+                    await db.batch(writer.save_statements([trace_rows(trace, saved_at=saved_at, cost=cost)]))
+                except StoreConnectionError:
+                    kept.extend(lines[index:])
+                    break
+                except (StoreError, ValueError) as exc:
+                    log.error(
+                        "spooled trace %d in %s cannot be saved (%s); kept in the spool",
+                        index,
+                        self.spool.path,
+                        exc,
+                    )
+                    kept.append(line)
+            await asyncio.to_thread(self.spool.replace, kept, consumed=len(lines))
+        saved = len(lines) - len(kept)
+        log.info("replayed %d spooled session(s) into %s; %d remain", saved, self.url, len(kept))
+        return saved
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def get_session(self, session_id: str) -> SessionTrace:
+        """The stored trace, equal to the one saved; NotFoundError when there is none."""
+        db = await self._ready()
+        results = await db.batch(
+            [
+                ("SELECT trace_json FROM sessions WHERE session_id = ?", [session_id]),
+                ("SELECT step_json FROM timesteps WHERE session_id = ? ORDER BY position", [session_id]),
+                (
+                    "SELECT event_index, in_history, step_position, step_slot, event_json FROM events "
+                    "WHERE session_id = ? ORDER BY event_index",
+                    [session_id],
+                ),
+                (
+                    "SELECT event_index, record_json FROM llm_call_records WHERE session_id = ? "
+                    "ORDER BY event_index, call_index",
+                    [session_id],
+                ),
+                (
+                    "SELECT message_index, in_history, step_position, step_slot, message_json FROM messages "
+                    "WHERE session_id = ? ORDER BY message_index",
+                    [session_id],
+                ),
+            ]
+        )
+        if not results[0].rows:
+            raise NotFoundError(
+                f"no session {session_id!r} in {self.url}; list_sessions() shows what is stored"
+            )
+        return trace_from_rows(
+            results[0].rows[0][0],
+            [row[0] for row in results[1].rows],
+            results[2].rows,
+            results[3].rows,
+            results[4].rows,
+        )
+
+    async def delete_session(self, session_id: str) -> bool:
+        """Delete a session with everything attached to it; False when it was not stored."""
+        db = await self._ready()
+        tables = [
+            schema.tool_calls,
+            schema.llm_call_records,
+            schema.llm_calls,
+            schema.events,
+            schema.messages,
+            schema.timesteps,
+            schema.session_metadata,
+            schema.event_rewards,
+            schema.outcome_rewards,
+            schema.session_experiments,
+            schema.sessions,
+        ]
+        results = await db.batch(writer.delete_statements(tables, [session_id]))
+        return results[-1].rows_affected > 0
+
+    async def list_sessions(
+        self,
+        *,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        experiment_id: str | None = None,
+        model: str | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        min_reward: float | None = None,
+        has_error: bool | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> SessionPage:
+        """A page of matching sessions, oldest first; pass the page's `next_cursor` as `after`."""
+        if limit < 1:
+            raise StoreError(f"limit must be at least 1, got {limit}")
+        flt = SessionFilter(
+            created_after, created_before, experiment_id, model, metadata, min_reward, has_error
+        )
+        where, params = flt.where("s")
+        if after is not None:
+            where += " AND (s.created_at, s.session_id) > (?, ?)"
+            params.extend(decode_cursor(after))
+        db = await self._ready()
+        result = await db.execute(
+            "SELECT s.session_id, s.created_at, s.num_timesteps, s.num_events, s.num_messages, "
+            f"s.num_llm_calls, s.has_error, s.metadata_json FROM sessions s WHERE {where} "
+            "ORDER BY s.created_at, s.session_id LIMIT ?",
+            [*params, limit + 1],
+        )
+        rows = result.rows[:limit]
+        summaries = [
+            SessionSummary(
+                session_id=row[0],
+                created_at=datetime.fromisoformat(row[1]),
+                num_timesteps=row[2],
+                num_events=row[3],
+                num_messages=row[4],
+                num_llm_calls=row[5],
+                has_error=bool(row[6]),
+                metadata=json.loads(row[7]),
+            )
+            for row in rows
+        ]
+        more = len(result.rows) > limit
+        return SessionPage(summaries, encode_cursor(rows[-1][1], rows[-1][0]) if more else None)
+
+    async def iter_call_records(
+        self,
+        *,
+        session_id: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        page_size: int = 2000,
+    ) -> AsyncGenerator[LLMCallRecord, None]:
+        """Every counted call record (as aggregates count them) in (session, event, call) order,
+        fetched `page_size` rows at a time so memory stays bounded however many there are."""
+        conditions = ["c.in_rollup = 1"]
+        params: list[Any] = []
+        for column, value in (("session_id", session_id), ("model_name", model), ("provider", provider)):
+            if value is not None:
+                conditions.append(f"c.{column} = ?")
+                params.append(value)
+        key: tuple[str, int, int] | None = None
+        while True:
+            page_where = list(conditions)
+            page_params = list(params)
+            if key is not None:
+                page_where.append("(c.session_id, c.event_index, c.call_index) > (?, ?, ?)")
+                page_params.extend(key)
+            db = await self._ready()
+            result = await db.execute(
+                "SELECT c.session_id, c.event_index, c.call_index, r.record_json FROM llm_calls c "
+                "JOIN llm_call_records r ON r.session_id = c.session_id AND r.event_index = c.event_index "
+                f"AND r.call_index = c.call_index WHERE {' AND '.join(page_where)} "
+                "ORDER BY c.session_id, c.event_index, c.call_index LIMIT ?",
+                [*page_params, page_size],
+            )
+            for row in result.rows:
+                yield LLMCallRecord.from_json(row[3])
+            if len(result.rows) < page_size:
+                return
+            last = result.rows[-1]
+            key = (last[0], last[1], last[2])
+
+    async def aggregate(
+        self,
+        by: GroupBy | None = None,
+        *,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        experiment_id: str | None = None,
+        model: str | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        min_reward: float | None = None,
+        has_error: bool | None = None,
+        session_ids: Sequence[str] | None = None,
+    ) -> AggregateResult:
+        """Roll up the calls of the matching sessions in SQL; equals `tk.aggregate` over the same
+        calls (session roll-ups are left empty: read the traces for those)."""
+        flt = SessionFilter(
+            created_after,
+            created_before,
+            experiment_id,
+            model,
+            metadata,
+            min_reward,
+            has_error,
+            None if session_ids is None else tuple(session_ids),
+        )
+        return await rollup.aggregate(await self._ready(), by, flt)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a read-only query (SELECT / WITH / EXPLAIN / VALUES) and return rows as dicts."""
+        if not _READ_ONLY.match(sql):
+            raise StoreError(
+                f"execute() runs read-only queries (SELECT, WITH, EXPLAIN, VALUES); got {sql[:60]!r}. "
+                "Change data through the manager's methods."
+            )
+        result: Result = await (await self._ready()).execute(sql, params)
+        return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+    # -- experiments and rewards ----------------------------------------------------------------
+
+    async def create_experiment(
+        self,
+        name: str,
+        *,
+        experiment_id: str | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create an experiment and return its id (a new random id unless given)."""
+        experiment_id = experiment_id or new_id()
+        db = await self._ready()
+        await db.execute(
+            "INSERT INTO experiments (experiment_id, name, description, created_at, metadata_json) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                experiment_id,
+                name,
+                description,
+                codec.format_datetime(datetime.now(UTC)),
+                dumps(dict(metadata or {})),
+            ],
+        )
+        return experiment_id
+
+    async def link_session(self, experiment_id: str, session_id: str) -> None:
+        """Add a stored session to an experiment (linking twice is harmless)."""
+        await self._require("experiments", "experiment_id", experiment_id, "experiment")
+        await self._require("sessions", "session_id", session_id, "session")
+        await self._db.execute(
+            "INSERT OR IGNORE INTO session_experiments (experiment_id, session_id) VALUES (?, ?)",
+            [experiment_id, session_id],
+        )
+
+    async def list_experiments(self) -> list[dict[str, Any]]:
+        """Every experiment with its session count, oldest first."""
+        db = await self._ready()
+        result = await db.execute(
+            "SELECT e.experiment_id, e.name, e.description, e.created_at, e.metadata_json, "
+            "(SELECT count(*) FROM session_experiments x WHERE x.experiment_id = e.experiment_id) "
+            "FROM experiments e ORDER BY e.created_at, e.experiment_id"
+        )
+        return [
+            {
+                "experiment_id": row[0],
+                "name": row[1],
+                "description": row[2],
+                "created_at": datetime.fromisoformat(row[3]),
+                "metadata": json.loads(row[4]),
+                "session_count": row[5],
+            }
+            for row in result.rows
+        ]
+
+    async def add_outcome_reward(
+        self,
+        session_id: str,
+        total_reward: float,
+        *,
+        achievements_count: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record a session's outcome reward; returns its id."""
+        await self._require("sessions", "session_id", session_id, "session")
+        result = await self._db.execute(
+            "INSERT INTO outcome_rewards (session_id, total_reward, achievements_count, created_at, "
+            "metadata_json) VALUES (?, ?, ?, ?, ?) RETURNING reward_id",
+            [
+                session_id,
+                _finite(total_reward, "total_reward"),
+                achievements_count,
+                codec.format_datetime(datetime.now(UTC)),
+                dumps(dict(metadata or {})),
+            ],
+        )
+        return int(result.rows[0][0])
+
+    async def add_event_reward(
+        self,
+        session_id: str,
+        reward_value: float,
+        *,
+        event_index: int | None = None,
+        reward_type: str | None = None,
+        key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record a reward for one event of a session (its index in event_history); returns its id."""
+        await self._require("sessions", "session_id", session_id, "session")
+        result = await self._db.execute(
+            "INSERT INTO event_rewards (session_id, event_index, reward_value, reward_type, key, created_at, "
+            "metadata_json) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING reward_id",
+            [
+                session_id,
+                event_index,
+                _finite(reward_value, "reward_value"),
+                reward_type,
+                key,
+                codec.format_datetime(datetime.now(UTC)),
+                dumps(dict(metadata or {})),
+            ],
+        )
+        return int(result.rows[0][0])
+
+    async def get_rewards(self, session_id: str) -> dict[str, list[dict[str, Any]]]:
+        """A session's rewards: {"outcome": [...], "event": [...]}, each in the order recorded."""
+        db = await self._ready()
+        outcome, event = await db.batch(
+            [
+                (
+                    "SELECT reward_id, total_reward, achievements_count, created_at, metadata_json "
+                    "FROM outcome_rewards WHERE session_id = ? ORDER BY reward_id",
+                    [session_id],
+                ),
+                (
+                    "SELECT reward_id, event_index, reward_value, reward_type, key, created_at, "
+                    "metadata_json FROM event_rewards WHERE session_id = ? ORDER BY reward_id",
+                    [session_id],
+                ),
+            ]
+        )
+        return {
+            "outcome": [
+                {
+                    "reward_id": r[0],
+                    "total_reward": r[1],
+                    "achievements_count": r[2],
+                    "created_at": datetime.fromisoformat(r[3]),
+                    "metadata": json.loads(r[4]),
+                }
+                for r in outcome.rows
+            ],
+            "event": [
+                {
+                    "reward_id": r[0],
+                    "event_index": r[1],
+                    "reward_value": r[2],
+                    "reward_type": r[3],
+                    "key": r[4],
+                    "created_at": datetime.fromisoformat(r[5]),
+                    "metadata": json.loads(r[6]),
+                }
+                for r in event.rows
+            ],
+        }
+
+    async def _require(self, table: str, column: str, value: str, what: str) -> None:
+        db = await self._ready()
+        result = await db.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", [value])
+        if not result.rows:
+            raise NotFoundError(f"no {what} {value!r} in {self.url}; save or create it first")
+
+
+def _finite(value: float, name: str) -> float:
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise SerializationError(f"{name} must be a finite number, got {value!r}; use a finite float")
+    return number
