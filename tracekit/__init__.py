@@ -28,6 +28,11 @@ from tracekit.errors import (
     TracekitError,
     UnsupportedPayloadError,
 )
+from tracekit.helpers.recorder import StreamRecorder, record_from_response, record_from_stream
+from tracekit.helpers.synth_compat import (
+    create_llm_call_record_from_response,
+    create_llm_call_record_from_streaming,
+)
 from tracekit.model import (
     BaseEvent,
     EnvironmentEvent,
@@ -100,6 +105,7 @@ __all__ = [
     "StoreAuthError",
     "StoreConnectionError",
     "StoreError",
+    "StreamRecorder",
     "TimeRecord",
     "ToolCallResult",
     "ToolCallSpec",
@@ -109,10 +115,14 @@ __all__ = [
     "__version__",
     "aggregate",
     "compute_aggregates_from_call_records",
+    "create_llm_call_record_from_response",
+    "create_llm_call_record_from_streaming",
     "estimate_cost",
     "event_types",
     "get_prices",
     "load_prices",
+    "record_from_response",
+    "record_from_stream",
     "register_event_type",
     "reset_prices",
     "set_price",

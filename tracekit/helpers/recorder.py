@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tracekit.errors import RecordingError, UnsupportedPayloadError
+from tracekit.errors import InvalidArgumentError, RecordingError, UnsupportedPayloadError
 from tracekit.helpers import registry
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, new_id, utc_now
@@ -70,7 +70,9 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name}={value!r} is a naive datetime; pass an aware one (e.g. tzinfo=UTC)")
+        raise InvalidArgumentError(
+            f"{name}={value!r} is a naive datetime; pass an aware one (e.g. tzinfo=UTC)"
+        )
     return value.astimezone(UTC)
 
 
@@ -406,9 +408,13 @@ def record_from_stream(
         count = 0
         for chunk in chunks:
             if count >= len(times):
-                raise ValueError(f"received_at has {len(times)} time(s) but the stream has more chunks")
+                raise InvalidArgumentError(
+                    f"received_at has {len(times)} time(s) but the stream has more chunks; give one per chunk"
+                )
             recorder.add(chunk, times[count])
             count += 1
         if count != len(times):
-            raise ValueError(f"received_at has {len(times)} time(s) for {count} chunk(s); give one per chunk")
+            raise InvalidArgumentError(
+                f"received_at has {len(times)} time(s) for {count} chunk(s); give one per chunk"
+            )
     return recorder.finish()
