@@ -6,8 +6,8 @@ import asyncio
 import dataclasses
 
 import pytest
-from conftest import at, make_trace
 from factories import build_trace
+from storebuilders import at, make_trace
 
 import tracekit as tk
 from tracekit.store import TursoManager
