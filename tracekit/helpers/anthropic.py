@@ -124,12 +124,30 @@ def _compact_json(value: Any, path: str) -> str:
         raise PayloadProblem(path, f"not JSON-serialisable ({exc})", value) from None
 
 
+def _refuse_constant(token: str) -> Any:
+    raise ValueError(f"non-finite number {token}")
+
+
 def _parse_arguments(arguments_json: str) -> Any:
-    """The parsed tool arguments, or None when the text is not valid JSON (never an error)."""
+    """The parsed tool arguments, or None when the text is not valid JSON (never an error).
+    NaN/Infinity count as invalid: a record holding them could not be stored."""
     try:
-        return json.loads(arguments_json)
+        return json.loads(arguments_json, parse_constant=_refuse_constant)
     except ValueError:
         return None
+
+
+def _join_text(pieces: list[str]) -> str:
+    """Deltas joined into one text; a non-BMP character whose UTF-16 halves arrived in different
+    deltas (as JSON escapes) is paired up again, unpaired halves become U+FFFD."""
+    text = "".join(pieces)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def _problem_dict(problem: PayloadProblem) -> dict[str, Any]:
@@ -630,7 +648,7 @@ def _finish_block(block: _Block, index: int, calls: list[ToolCallSpec], parts: l
     path = f"content_block[{index}]"
     if block.type == "text":
         extra = {k: v for k, v in block.start.items() if k not in ("type", "text") and v is not None}
-        parts.append(LLMContentPart(type="text", text="".join(block.pieces), data=extra or None))
+        parts.append(LLMContentPart(type="text", text=_join_text(block.pieces), data=extra or None))
     elif block.type == "thinking":
         signature = (
             block.signature if block.signature is not None else _opt_str(block.start, "signature", path)
@@ -638,12 +656,12 @@ def _finish_block(block: _Block, index: int, calls: list[ToolCallSpec], parts: l
         parts.append(
             LLMContentPart(
                 type="thinking",
-                text="".join(block.pieces),
+                text=_join_text(block.pieces),
                 data=None if signature is None else {"signature": signature},
             )
         )
     elif block.type == "tool_use":
-        arguments_json = "".join(block.pieces)
+        arguments_json = _join_text(block.pieces)
         if not arguments_json:
             arguments_json = _compact_json(block.start.get("input", {}), f"{path}.input")
         calls.append(

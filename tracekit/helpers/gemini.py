@@ -122,6 +122,19 @@ def _compact_json(value: Any, path: str) -> str:
         raise PayloadProblem(path, f"not JSON-serialisable ({exc})", value) from None
 
 
+def _join_text(pieces: list[str]) -> str:
+    """Streamed text pieces joined; a non-BMP character whose UTF-16 halves arrived in different
+    chunks (as JSON escapes) is paired up again, unpaired halves become U+FFFD."""
+    text = "".join(pieces)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
 def _problem_dict(problem: PayloadProblem) -> dict[str, Any]:
     return {"type": "malformed_payload", "path": problem.path, "message": str(problem)}
 
@@ -527,8 +540,7 @@ def _blocked(feedback: Any, path: str) -> dict[str, Any] | None:
     message = _opt_text(_get(feedback, "blockReasonMessage", "block_reason_message"), path)
     return {
         "type": "prompt_blocked",
-        "message": message
-        or f"Gemini blocked the prompt (blockReason {reason}); no candidates were returned",
+        "message": message or f"Gemini blocked the prompt: promptFeedback.blockReason is {reason}",
         "block_reason": reason,
     }
 
@@ -767,7 +779,7 @@ def _rebuilt_parts(cand: _StreamCandidate) -> list[Any]:
         if part.kind == "whole":
             parts.append(part.raw)
             continue
-        rebuilt: dict[str, Any] = {"text": "".join(part.pieces)}
+        rebuilt: dict[str, Any] = {"text": _join_text(part.pieces)}
         if part.kind == "thought":
             rebuilt["thought"] = True
         if part.signature is not None:
