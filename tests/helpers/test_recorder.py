@@ -431,3 +431,28 @@ def test_chunk_boundaries_do_not_matter(
         assert first.output_text == text
         assert [c.arguments_json for c in first.output_tool_calls] == [args]
         assert first.output_tool_calls[0].arguments == json.loads(args)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "name"),
+    [
+        ("openai_chat", "response_n3_refusal"),
+        ("openai_chat", "stream_tool_calls"),
+        ("openai_chat", "stream_azure"),
+        ("openai_responses", "response_reasoning"),
+        ("openai_responses", "stream_function_call"),
+    ],
+)
+def test_records_round_trip(vendor: str, name: str, load_fixture: Loader) -> None:
+    """Normalised records (with live chunk times) survive to_dict/from_dict and JSON unchanged."""
+    payload = load_fixture(vendor, name)
+    request = load_fixture(vendor, "request_multimodal" if vendor == "openai_chat" else "request_items")
+    if isinstance(payload, list):
+        recorder = StreamRecorder(request, clock=FakeClock(0.0), now=lambda: T0)
+        for i, chunk in enumerate(payload):
+            recorder.add(chunk, received_at=0.01 * (i + 1))
+        record = recorder.finish()
+    else:
+        record = record_from_response(payload, request=request, started_at=T0, completed_at=T0)
+    assert LLMCallRecord.from_dict(record.to_dict()) == record
+    assert LLMCallRecord.from_json(record.to_json()) == record
