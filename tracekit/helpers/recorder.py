@@ -315,7 +315,9 @@ class StreamRecorder:
     ) -> LLMCallRecord:
         """The call's record. A stream that never reached its terminal event is "incomplete" with
         what arrived; pass outcome="cancelled"/"error"/"timeout" (and `error`, an exception or a
-        dict) when the call ended that way. Calling it again returns the same record."""
+        dict) when the call ended that way. Calling it again returns the same record. Raises
+        UnsupportedPayloadError if no chunk identified the API and none was given (a call cancelled
+        before its first chunk needs provider=/api_type= on the recorder)."""
         if self._record is not None:
             return self._record
         adapter = self._adapter
