@@ -92,7 +92,7 @@ def is_chunk(chunk: Mapping[str, Any]) -> bool:
 
 
 def _mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return value
     raise PayloadProblem(path, "expected an object", value)
 

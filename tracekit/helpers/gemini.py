@@ -74,7 +74,10 @@ def _get(mapping: Mapping[str, Any], camel: str, snake: str) -> Any:
 
 def _plain(value: Any) -> Any:
     """A JSON-ready copy: SDK enums become their values and bytes become base64 text."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
@@ -86,7 +89,7 @@ def _plain(value: Any) -> Any:
 
 
 def _mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return value
     raise PayloadProblem(path, "expected an object", value)
 
@@ -98,6 +101,8 @@ def _list(value: Any, path: str) -> list[Any]:
 
 
 def _text(value: Any, path: str) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, str):
@@ -696,7 +701,7 @@ def _add_stream_part(cand: _StreamCandidate, raw: Any, path: str) -> tuple[bool,
 def add_chunk(state: GeminiStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
     """Fold one partial response into `state` and say what it carried; malformed parts are noted."""
     error = chunk.get("error")
-    if isinstance(error, Mapping) and not _looks_like_response(chunk):
+    if error is not None and isinstance(error, Mapping) and not _looks_like_response(chunk):
         if state.vendor_error is None:
             state.vendor_error = {
                 "type": str(_plain(error.get("status")) or "error"),
