@@ -145,6 +145,7 @@ def test_names_match_exactly_or_through_explicit_rules(name: str, entry: str) ->
         "gpt-4o-20240806",  # Anthropic's date form on an OpenAI model
         "claude-3-5-haiku-2024-10-22",  # OpenAI's date form on an Anthropic model
         "gemini-2.0-flash-01",  # two digits, not a -NNN version
+        "gpt-4o-001",  # Google's version form on an OpenAI model
         "claude-sonnet",
         "",
     ],
@@ -311,6 +312,32 @@ def test_set_price_overrides_a_bundled_model_and_its_snapshots() -> None:
     u = usage(input_tokens=1_000, output_tokens=1_000)
     # cache_read defaults to input: 1000 * $1/M + 1000 * $2/M = 3_000_000
     assert usage_cost("gpt-4o-2024-08-06", u) == tk.CallCost(3_000_000, "user", "table", "gpt-4o")
+
+
+def test_override_replaces_aliases() -> None:
+    """Re-adding a model with other aliases drops the old ones; an alias naming another model is refused."""
+    table = PriceTable()
+    table.set_price("a", input=1, output=1, aliases=["a-latest"])
+    table.set_price("a", input=2, output=2, aliases=["a-new"])
+    assert table.lookup("a-latest") is None
+    price = table.lookup("a-new")
+    assert price is not None
+    assert price.input == Decimal(2)
+    table.set_price("b", input=1, output=1)
+    with pytest.raises(tk.PricingError, match="alias 'b' of 'c' is itself a priced model"):
+        table.set_price("c", input=1, output=1, aliases=["b"])
+    assert table.models() == ["a", "b"]
+
+
+def test_explicit_table_leaves_active_table_alone() -> None:
+    """Passing a PriceTable prices with it only; copies of the bundled table are independent."""
+    table = tk.get_prices().copy()
+    table.set_price("gpt-4o", input=0, output=0, provider="openai")
+    u = usage(input_tokens=1000, output_tokens=1000)
+    assert tk.estimate_cost("gpt-4o", u, table) == 0.0
+    # bundled: 1000 * 2500 + 1000 * 10000 = 12_500_000 nanos
+    assert tk.estimate_cost("gpt-4o", u) == 0.0125
+    assert pricing.default_prices().lookup("gpt-4o") == tk.get_prices().lookup("gpt-4o")
 
 
 def test_separate_reasoning_price() -> None:
