@@ -221,7 +221,7 @@ class _Resolved:
         write_1h = usage.cache_write_1h_tokens or 0
         uncached = input_tokens - cache_read - cache_write
         if uncached < 0 or output_tokens < 0 or cache_read < 0 or write_1h < 0 or write_1h > cache_write:
-            logger.warning(
+            logger.debug(
                 "usage does not add up (input=%s, cache_read=%s, cache_write=%s, cache_write_1h=%s, "
                 "output=%s); the call is left unpriced",
                 input_tokens,
@@ -244,7 +244,7 @@ class _Resolved:
         reasoning = usage.reasoning_tokens
         if rates.reasoning is not None and reasoning:
             if reasoning > output_tokens or reasoning < 0:
-                logger.warning(
+                logger.debug(
                     "reasoning_tokens=%s outside output_tokens=%s; the call is left unpriced",
                     reasoning,
                     output_tokens,
@@ -416,7 +416,7 @@ class PriceTable:
         if usage.cost_usd is not None:
             nanos = usd_to_nanousd(usage.cost_usd)
             if nanos is None:
-                logger.warning("usage.cost_usd=%r is not finite; the call is left unpriced", usage.cost_usd)
+                logger.debug("usage.cost_usd=%r is not finite; the call is left unpriced", usage.cost_usd)
                 return None
             return CallCost(nanos, usage.price_table_version or REPORTED_COST_VERSION, "reported")
         resolved = self._resolve(model_name)
