@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -376,6 +377,53 @@ def test_unicode_split_across_deltas_is_rejoined_exactly(load: Callable[[str], A
         "done",
     ]
     assert anthropic.finish_stream(state).output_text == "Zürich 🌦\ufe0f 天气"
+
+
+def test_utf16_halves_in_separate_deltas_are_paired_again(load: Callable[[str], Any]) -> None:
+    """A non-BMP character sent as two \\u escapes in two deltas becomes one character again."""
+    events = load("stream_text")
+    halves = json.loads('["\\ud83c", "\\udf26", " ok"]')
+    deltas = [
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": h}}
+        for h in halves
+    ]
+    _, state = fold(events[:3] + deltas + events[6:])
+    assert anthropic.finish_stream(state).output_text == "🌦 ok"
+
+
+def test_non_finite_tool_arguments_count_as_invalid_json(load: Callable[[str], Any]) -> None:
+    """NaN in streamed tool input leaves arguments None (a record holding NaN could not be stored)."""
+    events = copy.deepcopy(load("stream_tool_use"))
+    events[11]["delta"]["partial_json"] = 'is", "t": NaN}'
+    _, state = fold(events)
+    (call,) = anthropic.finish_stream(state).output_tool_calls
+    assert call.arguments_json == '{"location": "Paris", "t": NaN}'
+    assert call.arguments is None
+
+
+def test_server_tool_use_block_is_kept_verbatim_with_streamed_input(load: Callable[[str], Any]) -> None:
+    """A server_tool_use block is a content part of its own type holding the streamed input."""
+    kinds, state = fold(load("stream_server_tool_use"))
+    expected = ["meta", "meta", "content", "meta", "meta", "meta", "content", "content", "content", "meta"]
+    assert kinds == [*expected, "usage", "done"]
+    parts = anthropic.finish_stream(state)
+    assert parts.output_tool_calls == []
+    assert parts.output_messages[0].parts == [
+        LLMContentPart(type="text", text="Let me search for that."),
+        LLMContentPart(
+            type="server_tool_use",
+            data={
+                "type": "server_tool_use",
+                "id": "srvtoolu_01WebSearch",
+                "name": "web_search",
+                "input": {"query": "weather in Paris"},
+            },
+        ),
+    ]
+    assert parts.output_text == "Let me search for that."
+    usage = parts.usage
+    assert usage is not None
+    assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (42, 40, 82)
 
 
 def test_malformed_stream_usage_is_reported_and_text_kept(load: Callable[[str], Any]) -> None:

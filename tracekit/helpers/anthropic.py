@@ -675,6 +675,12 @@ def _finish_block(block: _Block, index: int, calls: list[ToolCallSpec], parts: l
         )
     elif block.type == "redacted_thinking":
         parts.append(_redacted_part(block.start, path))
+    elif block.pieces:
+        # a server tool call (e.g. web_search's server_tool_use) streams its input like tool_use does
+        input_json = _join_text(block.pieces)
+        parsed = _parse_arguments(input_json)
+        extra = {"input": parsed} if parsed is not None else {"input_json": input_json}
+        parts.append(LLMContentPart(type=block.type, data={**block.start, **extra}))
     else:
         parts.append(LLMContentPart(type=block.type, data=block.start))
 
