@@ -460,6 +460,19 @@ def test_timestep_events_used_when_history_is_empty() -> None:
     assert result.sessions[0].messages_by_type == {"observation": 1, "tool_call": 1, "tool_result": 1}
 
 
+def test_calls_missing_from_history_are_flagged() -> None:
+    """Timesteps holding calls that event_history lacks give a warning instead of a silent undercount."""
+    trace = build_trace()
+    trace.event_history = trace.event_history[1:]  # drop the planner's event (call r1)
+    result = tk.aggregate([trace])
+    assert result.total.call_count == 2
+    assert result.warnings == (
+        "session 's-1': its timesteps hold 3 LLM call(s) but event_history only 2; only event_history "
+        "is counted. Append every event to event_history (the tracer does), or leave event_history "
+        "empty to count the timesteps' events.",
+    )
+
+
 def test_timestep_key_survives_a_round_trip() -> None:
     """After from_dict (copies, not shared objects) events are matched to their timestep by equality."""
     original = build_trace()

@@ -54,7 +54,8 @@ Session roll-ups (`SessionRollup`, one per SessionTrace, sorted by session_id th
   (None when there are none);
 - warnings: "no LLM calls recorded" when the session has runtime events, tool messages or
   LMCAISEvents but not a single LLMCallRecord; otherwise a warning for LMCAISEvents that carry
-  no call records (their tokens cannot be counted).
+  no call records (their tokens cannot be counted); and a warning when the timesteps' events
+  hold more call records than event_history (only event_history is counted).
 
 `AggregateResult.warnings` holds every session warning, then one line when any call is unpriced
 (how many, which models lack a price, how many lack token counts). Each is also logged at WARNING.
@@ -435,6 +436,19 @@ def _session_rollup(trace: SessionTrace, events: list[BaseEvent]) -> SessionRoll
             f"session {sid!r}: {empty_lm_events} LM event(s) carry no call records; their tokens and "
             "cost are not in these totals. Put LLMCallRecords in LMCAISEvent.call_records."
         )
+    if trace.event_history:
+        in_steps = sum(
+            len(e.call_records)
+            for step in trace.session_time_steps
+            for e in step.events
+            if isinstance(e, LMCAISEvent)
+        )
+        if in_steps > llm_calls:
+            warnings.append(
+                f"session {sid!r}: its timesteps hold {in_steps} LLM call(s) but event_history only "
+                f"{llm_calls}; only event_history is counted. Append every event to event_history "
+                "(the tracer does), or leave event_history empty to count the timesteps' events."
+            )
     started, ended = min(times), max(times)
     return SessionRollup(
         session_id=sid,
