@@ -66,7 +66,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
 from tracekit.aggregate_types import (
@@ -79,17 +78,9 @@ from tracekit.aggregate_types import (
     SessionRollup,
 )
 from tracekit.errors import InvalidArgumentError
-from tracekit.model import (
-    BaseEvent,
-    EnvironmentEvent,
-    LLMCallRecord,
-    LLMUsage,
-    LMCAISEvent,
-    RuntimeEvent,
-    SessionEventMarkovBlanketMessage,
-    SessionTrace,
-)
+from tracekit.model import LLMCallRecord, LLMUsage, LMCAISEvent, SessionTrace
 from tracekit.pricing import REPORTED_COST_VERSION, PriceTable, get_prices, usd_to_nanousd
+from tracekit.rollups import history_step_ids, session_rollup, trace_events
 
 __all__ = [
     "GROUP_BY_VALUES",
@@ -338,134 +329,6 @@ class _Partial:
         )
 
 
-def _trace_events(trace: SessionTrace) -> tuple[list[BaseEvent], list[str | None] | None]:
-    """The events whose calls count (event_history, else the timesteps' events) and, for the
-    timestep fallback, the step_id of each."""
-    if trace.event_history:
-        return list(trace.event_history), None
-    events: list[BaseEvent] = []
-    steps: list[str | None] = []
-    for step in trace.session_time_steps:
-        for event in step.events:
-            events.append(event)
-            steps.append(step.step_id or None)
-    return events, steps
-
-
-def _history_step_ids(trace: SessionTrace, events: list[BaseEvent]) -> list[str | None]:
-    """step_id of the timestep holding each event_history entry: by identity, else by equality
-    (each timestep event matched at most once, in order), else None."""
-    by_identity: dict[int, str] = {}
-    for step in trace.session_time_steps:
-        for event in step.events:
-            by_identity.setdefault(id(event), step.step_id)
-    buckets: dict[tuple[Any, ...], list[list[Any]]] | None = None
-    result: list[str | None] = []
-    for event in events:
-        step_id = by_identity.get(id(event))
-        if step_id is None:
-            if buckets is None:
-                buckets = {}
-                for step in trace.session_time_steps:
-                    for candidate in step.events:
-                        buckets.setdefault(_event_key(candidate), []).append([candidate, step.step_id, False])
-            for slot in buckets.get(_event_key(event), ()):
-                if not slot[2] and slot[0] == event:
-                    slot[2] = True
-                    step_id = slot[1]
-                    break
-        result.append(step_id or None)
-    return result
-
-
-def _event_key(event: BaseEvent) -> tuple[Any, ...]:
-    return (type(event), event.system_instance_id, event.time_record.event_time)
-
-
-def _trace_messages(trace: SessionTrace) -> list[SessionEventMarkovBlanketMessage]:
-    if trace.markov_blanket_message_history:
-        return list(trace.markov_blanket_message_history)
-    return [m for step in trace.session_time_steps for m in step.markov_blanket_messages]
-
-
-def _session_rollup(trace: SessionTrace, events: list[BaseEvent]) -> SessionRollup:
-    """Session-level facts; see the module docstring for each rule."""
-    messages = _trace_messages(trace)
-    times: list[datetime] = [trace.created_at]
-    for step in trace.session_time_steps:
-        times.append(step.timestamp)
-        if step.completed_at is not None:
-            times.append(step.completed_at)
-        times.extend(e.time_record.event_time for e in step.events)
-        times.extend(m.time_record.event_time for m in step.markov_blanket_messages)
-    times.extend(e.time_record.event_time for e in trace.event_history)
-    times.extend(m.time_record.event_time for m in trace.markov_blanket_message_history)
-    events_by_type: dict[str, int] = {}
-    rewards: list[float] = []
-    llm_calls = runtime_events = empty_lm_events = 0
-    for event in events:
-        kind = type(event).event_type
-        events_by_type[kind] = events_by_type.get(kind, 0) + 1
-        if isinstance(event, LMCAISEvent):
-            llm_calls += len(event.call_records)
-            if not event.call_records:
-                empty_lm_events += 1
-            for record in event.call_records:
-                times.extend(t for t in (record.started_at, record.completed_at) if t is not None)
-        elif isinstance(event, RuntimeEvent):
-            runtime_events += 1
-        elif isinstance(event, EnvironmentEvent) and event.reward is not None:
-            rewards.append(event.reward)
-    messages_by_type: dict[str, int] = {}
-    tool_messages = 0
-    for message in messages:
-        messages_by_type[message.message_type] = messages_by_type.get(message.message_type, 0) + 1
-        if message.message_type in TOOL_MESSAGE_TYPES:
-            tool_messages += 1
-    warnings: list[str] = []
-    sid = trace.session_id
-    if llm_calls == 0 and (runtime_events or tool_messages or empty_lm_events):
-        warnings.append(
-            f"session {sid!r}: no LLM calls recorded, yet it has {runtime_events} runtime event(s), "
-            f"{tool_messages} tool message(s) and {empty_lm_events} LM event(s) without call records; "
-            "its LLM tokens and cost are missing from these totals. Record calls with "
-            "tk.trace_llm_call or put LLMCallRecords in LMCAISEvent.call_records."
-        )
-    elif empty_lm_events:
-        warnings.append(
-            f"session {sid!r}: {empty_lm_events} LM event(s) carry no call records; their tokens and "
-            "cost are not in these totals. Put LLMCallRecords in LMCAISEvent.call_records."
-        )
-    if trace.event_history:
-        in_steps = sum(
-            len(e.call_records)
-            for step in trace.session_time_steps
-            for e in step.events
-            if isinstance(e, LMCAISEvent)
-        )
-        if in_steps > llm_calls:
-            warnings.append(
-                f"session {sid!r}: its timesteps hold {in_steps} LLM call(s) but event_history only "
-                f"{llm_calls}; only event_history is counted. Append every event to event_history "
-                "(the tracer does), or leave event_history empty to count the timesteps' events."
-            )
-    started, ended = min(times), max(times)
-    return SessionRollup(
-        session_id=sid,
-        started_at=started,
-        ended_at=ended,
-        duration_ms=(ended - started).total_seconds() * 1000.0,
-        timestep_count=len(trace.session_time_steps),
-        events_by_type=dict(sorted(events_by_type.items())),
-        messages_by_type=dict(sorted(messages_by_type.items())),
-        llm_call_count=llm_calls,
-        runtime_event_count=runtime_events,
-        tool_message_count=tool_messages,
-        total_reward=math.fsum(rewards) if rewards else None,
-        warnings=tuple(warnings),
-    )
-
-
 def _agent_of_bare(record: LLMCallRecord) -> str | None:
     agent = record.metadata.get("agent_id")
     return agent if isinstance(agent, str) and agent else None
@@ -512,14 +375,14 @@ def _collect(
         elif isinstance(item, LMCAISEvent):
             _add_event(groups, item, by, None, None)
         elif isinstance(item, SessionTrace):
-            events, steps = _trace_events(item)
+            events, steps = trace_events(item)
             if by == "timestep" and steps is None:
-                steps = _history_step_ids(item, events)
+                steps = history_step_ids(item, events)
             session = item.session_id or None
             for index, event in enumerate(events):
                 if isinstance(event, LMCAISEvent):
                     _add_event(groups, event, by, session, None if steps is None else steps[index])
-            sessions.append(_session_rollup(item, events))
+            sessions.append(session_rollup(item, events))
         else:
             raise InvalidArgumentError(
                 f"aggregate() got an item of type {type(item).__name__}; pass LLMCallRecord, "
