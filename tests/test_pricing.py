@@ -50,7 +50,7 @@ def test_bundled_rows_carry_provenance() -> None:
     table = tk.get_prices()
     assert table.version == VERSION
     sources = {
-        "openai": "https://platform.openai.com/docs/pricing",
+        "openai": "https://developers.openai.com/api/docs/pricing",
         "anthropic": "https://platform.claude.com/docs/en/about-claude/pricing",
         "google": "https://ai.google.dev/gemini-api/docs/pricing",
     }
