@@ -382,3 +382,15 @@ def test_dict_keeps_every_field() -> None:
     assert data["input_tokens"] == 3
     assert data["output_tokens"] is None
     assert set(data) == set(tk.LLMUsage.__dataclass_fields__)
+
+
+def test_lone_surrogate_from_a_split_emoji_still_encodes_to_utf8() -> None:
+    """Half an emoji (a lone UTF-16 surrogate, as split stream chunks carry) gives JSON that
+    encodes to UTF-8 for storage and reads back to the very same string."""
+    half = json.loads('"\\ud83d"')
+    chunk = tk.LLMChunk(sequence_index=0, delta_text=half, raw={"delta": {"content": half + "é"}})
+    text = chunk.to_json()
+    text.encode("utf-8")
+    assert tk.LLMChunk.from_json(text) == chunk
+    assert '"delta_text":"\\ud83d"' in text
+    assert '"content":"\\ud83dé"' in text  # only the surrogate is escaped

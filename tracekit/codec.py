@@ -163,11 +163,21 @@ def to_dict(obj: model._Record) -> dict[str, Any]:
 
 
 def to_json(obj: model._Record) -> str:
-    """Compact UTF-8 JSON text: fields still at their defaults (None, empty lists, ...) are left
-    out and `from_json` restores them, so the round trip stays exact at a fraction of the size."""
-    return json.dumps(
+    """Compact JSON text: fields still at their defaults (None, empty lists, ...) are left out and
+    `from_json` restores them, so the round trip stays exact at a fraction of the size.
+
+    The text always encodes to UTF-8: a lone UTF-16 surrogate (half an emoji split across stream
+    chunks) is written as a \\u escape, which reads back to the same string.
+    """
+    text = json.dumps(
         _encode_top(obj, compact=True), ensure_ascii=False, separators=(",", ":"), allow_nan=False
     )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Surrogates only occur inside JSON strings, where "\\udXXX" is the escape JSON itself uses.
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
