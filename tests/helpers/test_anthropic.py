@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracekit.helpers import anthropic
-from tracekit.helpers.base import PayloadProblem
+from tracekit.helpers.base import ChunkKind, PayloadProblem
 from tracekit.helpers.recorder import record_from_response, record_from_stream
 from tracekit.model import LLMContentPart, LLMMessage, ToolCallSpec, ToolDefinition
 
@@ -27,7 +27,7 @@ def load(load_fixture: Load) -> Callable[[str], Any]:
     return lambda name: load_fixture("anthropic", name)
 
 
-def fold(events: list[dict[str, Any]]) -> tuple[list[str], anthropic.AnthropicStreamState]:
+def fold(events: list[dict[str, Any]]) -> tuple[list[ChunkKind], anthropic.AnthropicStreamState]:
     """Feed `events` to a fresh stream state; return the chunk kinds and the state."""
     state = anthropic.new_stream_state()
     kinds = [anthropic.add_chunk(state, event).kind for event in events]
@@ -617,3 +617,23 @@ def test_resplitting_deltas_gives_the_same_record(load_fixture: Load, cuts: list
     events = load_fixture("anthropic", "stream_tool_use")
     expected = _without_chunks(record_from_stream(events, call_id="c"))
     assert _without_chunks(record_from_stream(_resplit(events, cuts), call_id="c")) == expected
+
+
+class SdkObject:
+    """Stands in for an anthropic SDK pydantic object: only `model_dump()` is used."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def model_dump(self, *, exclude_unset: bool = False) -> dict[str, Any]:
+        """The object's fields as a dict."""
+        return copy.deepcopy(self._data)
+
+
+def test_sdk_message_object_gives_the_same_record_as_its_json(load: Callable[[str], Any]) -> None:
+    """An SDK Message object and stream events give the same records as their JSON dicts."""
+    payload = load("response_prompt_cached")
+    assert record_from_response(SdkObject(payload), call_id="c") == record_from_response(payload, call_id="c")
+    events = load("stream_thinking")
+    from_objects = record_from_stream([SdkObject(e) for e in events], call_id="c")
+    assert _without_chunks(from_objects) == _without_chunks(record_from_stream(events, call_id="c"))

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracekit.helpers import gemini
-from tracekit.helpers.base import PayloadProblem
+from tracekit.helpers.base import ChunkKind, PayloadProblem
 from tracekit.helpers.recorder import record_from_response, record_from_stream
 from tracekit.model import LLMContentPart, LLMMessage, ToolCallSpec, ToolDefinition
 
@@ -30,7 +30,7 @@ def load(load_fixture: Load) -> Callable[[str], Any]:
     return lambda name: load_fixture("gemini", name)
 
 
-def fold(chunks: list[dict[str, Any]]) -> tuple[list[str], gemini.GeminiStreamState]:
+def fold(chunks: list[dict[str, Any]]) -> tuple[list[ChunkKind], gemini.GeminiStreamState]:
     """Feed `chunks` to a fresh stream state; return the chunk kinds and the state."""
     state = gemini.new_stream_state()
     kinds = [gemini.add_chunk(state, chunk).kind for chunk in chunks]
@@ -569,8 +569,8 @@ def _resplit(chunks: list[dict[str, Any]], cuts: list[int]) -> list[dict[str, An
     chunk; the last chunk keeps the original finishReason and usage."""
     texts: dict[bool, str] = {True: "", False: ""}
     for chunk in chunks:
-        for part in chunk["candidates"][0]["content"]["parts"]:
-            texts[part.get("thought") is True] += part["text"]
+        for sent in chunk["candidates"][0]["content"]["parts"]:
+            texts[sent.get("thought") is True] += sent["text"]
     meta = {"modelVersion": chunks[-1]["modelVersion"], "responseId": chunks[-1]["responseId"]}
     out: list[dict[str, Any]] = []
     for thought in (True, False):
@@ -600,3 +600,48 @@ def test_resplitting_text_gives_the_same_record(load_fixture: Load, cuts: list[i
     chunks = load_fixture("gemini", "stream_thinking")
     expected = _without_chunks(record_from_stream(chunks, call_id="c"))
     assert _without_chunks(record_from_stream(_resplit(chunks, cuts), call_id="c")) == expected
+
+
+class SdkObject:
+    """Stands in for a google-genai pydantic object: only `model_dump()` is used."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def model_dump(self, *, exclude_unset: bool = False, exclude_none: bool = False) -> dict[str, Any]:
+        """The object's fields as a dict (the flags do not matter for these test objects)."""
+        return copy.deepcopy(self._data)
+
+
+def test_sdk_response_object_gives_a_storable_record(load: Callable[[str], Any]) -> None:
+    """A google-genai response object (snake_case, bytes, enums) gives the REST payload's numbers
+    and a record that serialises to JSON."""
+    rest = record_from_response(load("response_thinking_function_call"), call_id="c")
+    sdk = record_from_response(SdkObject(sdk_dump(load("response_thinking_function_call"))), call_id="c")
+    assert (sdk.provider, sdk.api_type, sdk.model_name) == ("google", "generate_content", "gemini-2.5-pro")
+    assert sdk.output_tool_calls == rest.output_tool_calls
+    assert sdk.finish_reason == "STOP"
+    assert sdk.usage is not None
+    assert (sdk.usage.input_tokens, sdk.usage.output_tokens, sdk.usage.total_tokens) == (38, 509, 547)
+    assert json.loads(sdk.to_json())["output_tool_calls"][0]["metadata"] == {
+        "thought_signature": load("response_thinking_function_call")["candidates"][0]["content"]["parts"][1][
+            "thoughtSignature"
+        ]
+    }
+
+
+def test_request_built_from_sdk_objects() -> None:
+    """types.Content items and a GenerateContentConfig object inside the kwargs are read via model_dump."""
+    request = {
+        "model": "gemini-2.5-flash",
+        "contents": [SdkObject({"role": "user", "parts": [{"text": "Hello there"}]})],
+        "config": SdkObject({"system_instruction": "You are a cat. Your name is Neko.", "temperature": 0.2}),
+    }
+    req = gemini.parse_request(request)
+    assert req.input_messages == [
+        LLMMessage(
+            role="system", parts=[LLMContentPart(type="text", text="You are a cat. Your name is Neko.")]
+        ),
+        LLMMessage(role="user", parts=[LLMContentPart(type="text", text="Hello there")]),
+    ]
+    assert req.request_params.temperature == 0.2

@@ -415,12 +415,27 @@ def _params(config: Mapping[str, Any], extras: dict[str, Any], tool_config: Any)
     )
 
 
+def _undump(value: Any) -> Any:
+    """`value` with every SDK object inside (types.Content, types.GenerateContentConfig, ...)
+    replaced by its `model_dump(exclude_none=True)`."""
+    if isinstance(value, Mapping):
+        return {k: _undump(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_undump(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        return _undump(dump(exclude_none=True))
+    return value
+
+
 def parse_request(request: Mapping[str, Any]) -> RequestParts:
     """Normalise a generateContent request: REST body or google-genai `generate_content` kwargs.
 
     REST keeps sampling in `generationConfig`; the SDK puts it, the system instruction and the
-    tools in `config`. Raises PayloadProblem naming the first malformed field.
+    tools in `config` (SDK objects anywhere inside are read through `model_dump()`). Raises
+    PayloadProblem naming the first malformed field.
     """
+    request = _undump(request)
     sdk_config = request.get("config")
     sdk_config = {} if sdk_config is None else mapping(sdk_config, "config")
     config: dict[str, Any] = {k: v for k, v in sdk_config.items() if k not in _SDK_CONFIG_SECTIONS}
