@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from storebuilders import at, llm_call, make_trace
+from store.storebuilders import at, llm_call, make_trace
 
 import tracekit as tk
 from tracekit.aggregates import AggregateResult, GroupAggregate

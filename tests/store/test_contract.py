@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 from factories import build_trace
-from storebuilders import at, make_trace
+from store.storebuilders import at, make_trace
 
 import tracekit as tk
 from tracekit.store import TursoManager

@@ -16,7 +16,7 @@ import concurrent.futures
 import logging
 import os
 import urllib.parse
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -131,10 +131,33 @@ class Database:
                 self._executor = None
                 raise
         try:
+            if self.is_remote:
+                await self._guard(self._handshake())
             await self.execute("SELECT 1")
         except BaseException:
             await self.close()
             raise
+
+    async def _handshake(self) -> None:
+        """WebSocket only: wait for the server's answer to the hello (which carries the token).
+
+        A server refusing the token replies hello_error; libsql-client 0.3 then closes the socket
+        before recording the error, and a request sent in that window fails as a closed transport,
+        losing the real cause. So wait for the hello answer (and that close) before any request.
+        """
+        conn = getattr(self._client, "_conn", None)
+        wait_connected = getattr(conn, "wait_connected", None)
+        if wait_connected is None:
+            return
+        await wait_connected()
+        if getattr(getattr(conn, "_socket", None), "closed", False):
+            # hello_error: the client closes the socket first and records the error after that
+            receive_task = getattr(conn, "_receive_task", None)
+            if receive_task is not None:
+                await asyncio.wait({receive_task})
+        problem = getattr(conn, "exception", None)
+        if problem is not None:
+            raise problem
 
     async def close(self) -> None:
         """Close the client and stop the worker thread; safe to call twice."""
@@ -170,10 +193,14 @@ class Database:
         client = self._client
         if client is None:
             raise StoreError(f"the database {self.url!r} is closed; open a new TursoManager")
+        if not self.is_remote:
+            return await self._guard(self._in_thread(lambda: _drive(getattr(client, method)(*args))))
+        return await self._guard(getattr(client, method)(*args))
+
+    async def _guard(self, awaitable: Awaitable[T]) -> T:
+        """Await under the timeout, turning every client failure into a StoreError."""
         try:
-            if not self.is_remote:
-                return await self._in_thread(lambda: _drive(getattr(client, method)(*args)))
-            return await asyncio.wait_for(getattr(client, method)(*args), self.timeout_s)
+            return await asyncio.wait_for(awaitable, self.timeout_s)
         except TimeoutError:
             raise StoreConnectionError(
                 f"{self.url} did not answer within {self.timeout_s:g} s; check the server is up "
@@ -194,7 +221,9 @@ class Database:
         code = str(exc.code)
         message = self._redact(str(exc.explanation))
         lowered = message.lower()
-        if self.is_remote and any(marker in lowered for marker in _AUTH_MARKERS):
+        if self.is_remote and (
+            code.startswith("AUTH_") or any(marker in lowered for marker in _AUTH_MARKERS)
+        ):
             hint = "the token was refused" if self._token else "no auth token was given"
             return StoreAuthError(
                 f"{self.url} refused the credentials ({hint}): {message}; pass auth_token= or set "

@@ -35,7 +35,7 @@ from tracekit.aggregates import AggregateResult, GroupBy
 from tracekit.errors import NotFoundError, SerializationError, StoreConnectionError, StoreError
 from tracekit.model import LLMCallRecord, SessionTrace, new_id
 from tracekit.store import migrations, rollup, schema, writer
-from tracekit.store.libsql import Database, Result
+from tracekit.store.libsql import Database, Result, Statement
 from tracekit.store.mapping import CallCost, dumps, trace_from_rows, trace_rows
 from tracekit.store.queries import (
     MetadataValue,
@@ -161,8 +161,8 @@ class TursoManager:
             return "saved"
         cost = self._cost or _default_cost()
         saved_at = codec.format_datetime(datetime.now(UTC))
-        rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in latest.values()]
-        statements = writer.save_statements(rows)
+        # Encoding is CPU work: off the caller's loop, so the agent keeps running meanwhile.
+        statements = await asyncio.to_thread(_save_statements, list(latest.values()), saved_at, cost)
         delay = self.retry_backoff_s
         for attempt in range(self.retries + 1):
             try:
@@ -174,7 +174,11 @@ class TursoManager:
                     await self._spool_traces(latest.values(), exc)
                     return "spooled"
                 log.warning(
-                    "saving %d session(s) failed (%s); retry %d in %.2fs", len(rows), exc, attempt + 1, delay
+                    "saving %d session(s) failed (%s); retry %d in %.2fs",
+                    len(latest),
+                    exc,
+                    attempt + 1,
+                    delay,
                 )
                 await asyncio.sleep(delay)
                 delay *= 2
@@ -555,6 +559,10 @@ class TursoManager:
         result = await db.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", [value])
         if not result.rows:
             raise NotFoundError(f"no {what} {value!r} in {self.url}; save or create it first")
+
+
+def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[Statement]:
+    return writer.save_statements([trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces])
 
 
 def _finite(value: float, name: str) -> float:

@@ -125,10 +125,15 @@ def start_sqld(
         args = [str(exe), "--db-path", str(db_path), "--http-listen-addr", f"127.0.0.1:{chosen}"]
         if auth_jwt_key_file is not None:
             args += ["--auth-jwt-key-file", str(auth_jwt_key_file)]
-        with log_path.open("ab") as log_file:
-            process = subprocess.Popen(
-                args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
+        try:
+            with log_path.open("ab") as log_file:
+                process = subprocess.Popen(
+                    args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
+        except OSError as exc:
+            raise ServerStartError(
+                f"cannot run {exe}: {exc}; set TRACEKIT_SQLD to a sqld executable"
+            ) from None
         server = SqldServer(f"http://127.0.0.1:{chosen}", chosen, db_path, log_path, process)
         deadline = time.monotonic() + startup_timeout_s
         while time.monotonic() < deadline:

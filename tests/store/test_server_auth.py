@@ -1,0 +1,133 @@
+"""A sqld that demands a JWT: the right token works, a wrong or missing one is a clear error,
+and the token never shows up in reprs, messages or logs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from store.storebuilders import make_trace
+
+import tracekit as tk
+from tracekit.store import SyncTursoManager, TursoManager
+from tracekit.store.server import SqldServer, start_sqld
+
+pytestmark = pytest.mark.sqld
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _openssl(*args: str, data: bytes | None = None) -> bytes:
+    return subprocess.run(["openssl", *args], input=data, capture_output=True, check=True).stdout
+
+
+def _eddsa_jwt(private_key: Path, claims: dict[str, object]) -> str:
+    """A compact JWT signed with Ed25519 by the openssl CLI."""
+    head = _b64(json.dumps({"alg": "EdDSA", "typ": "JWT"}).encode())
+    body = _b64(json.dumps(claims).encode())
+    message = private_key.parent / "message"
+    message.write_bytes(f"{head}.{body}".encode())
+    signature = _openssl("pkeyutl", "-sign", "-inkey", str(private_key), "-rawin", "-in", str(message))
+    return f"{head}.{body}.{_b64(signature)}"
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(private key, public key, another private key) as PEM files made by openssl."""
+    root = tmp_path_factory.mktemp("jwt")
+    private, public, other = root / "private.pem", root / "public.pem", root / "other.pem"
+    _openssl("genpkey", "-algorithm", "ed25519", "-out", str(private))
+    _openssl("pkey", "-in", str(private), "-pubout", "-out", str(public))
+    _openssl("genpkey", "-algorithm", "ed25519", "-out", str(other))
+    return private, public, other
+
+
+@pytest.fixture(scope="module")
+def auth_sqld(
+    keys: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SqldServer]:
+    """A sqld started with --auth-jwt-key-file."""
+    server = start_sqld(tmp_path_factory.mktemp("auth-sqld") / "db.sqld", auth_jwt_key_file=keys[1])
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def good_token(keys: tuple[Path, Path, Path]) -> str:
+    """A token signed by the key the server trusts."""
+    return _eddsa_jwt(keys[0], {"a": "rw"})
+
+
+@pytest.fixture(scope="module")
+def bad_token(keys: tuple[Path, Path, Path]) -> str:
+    """A well-formed token signed by a key the server does not trust."""
+    return _eddsa_jwt(keys[2], {"a": "rw"})
+
+
+@pytest.mark.parametrize("scheme", ["http", "ws"])
+async def test_right_token_is_accepted(
+    auth_sqld: SqldServer, good_token: str, scheme: str, tmp_path: Path
+) -> None:
+    """With the trusted token a trace saves and reads back over HTTP and WebSocket."""
+    url = auth_sqld.url if scheme == "http" else auth_sqld.ws_url
+    trace = make_trace(f"auth-{scheme}", steps=2)
+    async with TursoManager(url, auth_token=good_token, spool_path=tmp_path / "s.jsonl") as db:
+        assert await db.save_session(trace) == "saved"
+        assert await db.get_session(trace.session_id) == trace
+        assert good_token not in repr(db)
+
+
+@pytest.mark.parametrize("scheme", ["http", "ws"])
+async def test_wrong_token_is_refused_without_showing_it(
+    auth_sqld: SqldServer, bad_token: str, scheme: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An untrusted token raises StoreAuthError; neither the message, the repr nor the logs contain it."""
+    caplog.set_level(logging.DEBUG)
+    url = auth_sqld.url if scheme == "http" else auth_sqld.ws_url
+    db = TursoManager(url, auth_token=bad_token, spool_path=tmp_path / "s.jsonl")
+    with pytest.raises(tk.StoreAuthError, match="refused the credentials") as info:
+        await db.open()
+    assert bad_token not in str(info.value)
+    assert bad_token not in repr(db)
+    assert bad_token not in caplog.text
+    assert isinstance(info.value, PermissionError)
+
+
+async def test_missing_token_says_none_was_given(
+    auth_sqld: SqldServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without any token the error says so and how to provide one."""
+    monkeypatch.delenv("TURSO_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("LIBSQL_AUTH_TOKEN", raising=False)
+    with pytest.raises(tk.StoreAuthError, match=r"no auth token was given.*TURSO_AUTH_TOKEN"):
+        await TursoManager(auth_sqld.url).open()
+
+
+@pytest.mark.parametrize("variable", ["TURSO_AUTH_TOKEN", "LIBSQL_AUTH_TOKEN"])
+async def test_token_from_environment(
+    auth_sqld: SqldServer, good_token: str, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token is read from TURSO_AUTH_TOKEN or LIBSQL_AUTH_TOKEN when not passed."""
+    monkeypatch.delenv("TURSO_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("LIBSQL_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv(variable, good_token)
+    async with TursoManager(auth_sqld.url) as db:
+        assert await db.execute("SELECT 41 + 1 AS v") == [{"v": 42}]
+
+
+def test_token_in_url_is_used_and_hidden(auth_sqld: SqldServer, good_token: str) -> None:
+    """An authToken query parameter authenticates, and the URL shown everywhere has it removed."""
+    with SyncTursoManager(f"{auth_sqld.url}?authToken={good_token}") as db:
+        assert db.execute("SELECT 1 AS one") == [{"one": 1}]
+        assert good_token not in repr(db)
+        assert good_token not in db.manager.url
+        assert db.manager.url == auth_sqld.url
