@@ -13,9 +13,9 @@ from factories import at
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tracekit as tk
 from tracekit.helpers import anthropic
 from tracekit.helpers.base import ChunkKind, PayloadProblem
-from tracekit.helpers.recorder import record_from_response, record_from_stream
 from tracekit.model import LLMContentPart, LLMMessage, ToolCallSpec, ToolDefinition
 
 Load = Callable[[str, str], Any]
@@ -542,7 +542,7 @@ def test_request_with_bad_role_raises_payload_problem() -> None:
 
 def test_record_from_response_snapshot(load: Callable[[str], Any], snapshot: Any) -> None:
     """A tool-use response plus its request becomes the snapshotted record (fixed id and times)."""
-    record = record_from_response(
+    record = tk.record_from_response(
         load("response_tool_use"),
         request=load("request_tool_result"),
         started_at=at(0),
@@ -560,7 +560,7 @@ def test_record_from_stream_snapshot(name: str, load: Callable[[str], Any], snap
     """Each recorded stream, timed 10 ms apart from a start at 0 s, gives the snapshotted record."""
     events = load(name)
     received = [0.25 + 0.01 * i for i in range(len(events))]
-    record = record_from_stream(events, started_at=0.0, received_at=received, call_id=f"call-{name}")
+    record = tk.record_from_stream(events, started_at=0.0, received_at=received, call_id=f"call-{name}")
     assert record.timing is not None
     assert record.timing.chunk_count == len(events)
     assert record.to_dict() == snapshot
@@ -570,7 +570,7 @@ def test_record_from_stream_ttft_counts_first_content_chunk(load: Callable[[str]
     """TTFT is measured to the first text delta (chunk 3), not to message_start or ping."""
     events = load("stream_tool_use")
     received = [0.25 + 0.01 * i for i in range(len(events))]
-    record = record_from_stream(events, started_at=0.0, received_at=received, call_id="c")
+    record = tk.record_from_stream(events, started_at=0.0, received_at=received, call_id="c")
     assert record.timing is not None
     assert record.timing.ttft_ms == 280.0
     assert record.timing.decode_ms == 110.0
@@ -615,8 +615,8 @@ def _without_chunks(record: Any) -> dict[str, Any]:
 def test_resplitting_deltas_gives_the_same_record(load_fixture: Load, cuts: list[int]) -> None:
     """Re-splitting text and partial_json deltas at other boundaries yields the same record."""
     events = load_fixture("anthropic", "stream_tool_use")
-    expected = _without_chunks(record_from_stream(events, call_id="c"))
-    assert _without_chunks(record_from_stream(_resplit(events, cuts), call_id="c")) == expected
+    expected = _without_chunks(tk.record_from_stream(events, call_id="c"))
+    assert _without_chunks(tk.record_from_stream(_resplit(events, cuts), call_id="c")) == expected
 
 
 class SdkObject:
@@ -633,7 +633,8 @@ class SdkObject:
 def test_sdk_message_object_gives_the_same_record_as_its_json(load: Callable[[str], Any]) -> None:
     """An SDK Message object and stream events give the same records as their JSON dicts."""
     payload = load("response_prompt_cached")
-    assert record_from_response(SdkObject(payload), call_id="c") == record_from_response(payload, call_id="c")
+    from_object = tk.record_from_response(SdkObject(payload), call_id="c")
+    assert from_object == tk.record_from_response(payload, call_id="c")
     events = load("stream_thinking")
-    from_objects = record_from_stream([SdkObject(e) for e in events], call_id="c")
-    assert _without_chunks(from_objects) == _without_chunks(record_from_stream(events, call_id="c"))
+    from_objects = tk.record_from_stream([SdkObject(e) for e in events], call_id="c")
+    assert _without_chunks(from_objects) == _without_chunks(tk.record_from_stream(events, call_id="c"))

@@ -16,9 +16,9 @@ from factories import at
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tracekit as tk
 from tracekit.helpers import gemini
 from tracekit.helpers.base import ChunkKind, PayloadProblem
-from tracekit.helpers.recorder import record_from_response, record_from_stream
 from tracekit.model import LLMContentPart, LLMMessage, ToolCallSpec, ToolDefinition
 
 Load = Callable[[str, str], Any]
@@ -528,7 +528,7 @@ def test_request_with_unknown_role_raises_payload_problem() -> None:
 
 def test_record_from_response_snapshot(load: Callable[[str], Any], snapshot: Any) -> None:
     """The implicit-caching response with SDK kwargs as request gives the snapshotted record."""
-    record = record_from_response(
+    record = tk.record_from_response(
         load("response_implicit_caching"),
         request=load("request_sdk_kwargs"),
         started_at=at(0),
@@ -546,7 +546,7 @@ def test_record_from_stream_snapshot(name: str, load: Callable[[str], Any], snap
     """Each recorded stream, chunks 100 ms apart after a 0.5 s wait, gives the snapshotted record."""
     chunks = load(name)
     received = [0.5 + 0.1 * i for i in range(len(chunks))]
-    record = record_from_stream(chunks, started_at=0.0, received_at=received, call_id=f"call-{name}")
+    record = tk.record_from_stream(chunks, started_at=0.0, received_at=received, call_id=f"call-{name}")
     assert record.chunks is not None
     assert [c.metadata["kind"] for c in record.chunks] == fold(chunks)[0]
     assert record.to_dict() == snapshot
@@ -556,7 +556,7 @@ def test_record_from_stream_timing(load: Callable[[str], Any]) -> None:
     """TTFT is the first chunk (0.5 s); decode spans to the last; tpot divides by output - 1."""
     chunks = load("stream_thinking")
     received = [0.5 + 0.1 * i for i in range(len(chunks))]
-    record = record_from_stream(chunks, started_at=0.0, received_at=received, call_id="c")
+    record = tk.record_from_stream(chunks, started_at=0.0, received_at=received, call_id="c")
     assert record.timing is not None
     assert record.timing.ttft_ms == 500.0
     assert record.timing.decode_ms == 400.0
@@ -598,8 +598,8 @@ def _without_chunks(record: Any) -> dict[str, Any]:
 def test_resplitting_text_gives_the_same_record(load_fixture: Load, cuts: list[int]) -> None:
     """Re-splitting thought and answer text at other chunk boundaries yields the same record."""
     chunks = load_fixture("gemini", "stream_thinking")
-    expected = _without_chunks(record_from_stream(chunks, call_id="c"))
-    assert _without_chunks(record_from_stream(_resplit(chunks, cuts), call_id="c")) == expected
+    expected = _without_chunks(tk.record_from_stream(chunks, call_id="c"))
+    assert _without_chunks(tk.record_from_stream(_resplit(chunks, cuts), call_id="c")) == expected
 
 
 class SdkObject:
@@ -616,8 +616,8 @@ class SdkObject:
 def test_sdk_response_object_gives_a_storable_record(load: Callable[[str], Any]) -> None:
     """A google-genai response object (snake_case, bytes, enums) gives the REST payload's numbers
     and a record that serialises to JSON."""
-    rest = record_from_response(load("response_thinking_function_call"), call_id="c")
-    sdk = record_from_response(SdkObject(sdk_dump(load("response_thinking_function_call"))), call_id="c")
+    rest = tk.record_from_response(load("response_thinking_function_call"), call_id="c")
+    sdk = tk.record_from_response(SdkObject(sdk_dump(load("response_thinking_function_call"))), call_id="c")
     assert (sdk.provider, sdk.api_type, sdk.model_name) == ("google", "generate_content", "gemini-2.5-pro")
     assert sdk.output_tool_calls == rest.output_tool_calls
     assert sdk.finish_reason == "STOP"
