@@ -638,3 +638,33 @@ def test_sdk_message_object_gives_the_same_record_as_its_json(load: Callable[[st
     events = load("stream_thinking")
     from_objects = tk.record_from_stream([SdkObject(e) for e in events], call_id="c")
     assert _without_chunks(from_objects) == _without_chunks(tk.record_from_stream(events, call_id="c"))
+
+
+def test_request_server_tool_document_and_rich_tool_result() -> None:
+    """A server tool keeps its vendor type, a PDF document is a file part, a tool_result with an
+    image keeps its blocks in `data`."""
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    request = {
+        "model": "claude-opus-4-7",
+        "max_tokens": 1024,
+        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 5}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}},
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": [image], "is_error": False},
+                ],
+            }
+        ],
+    }
+    req = anthropic.parse_request(request)
+    assert req.tools == [
+        ToolDefinition(name="web_search", type="web_search_20250305", raw=request["tools"][0])
+    ]
+    assert req.input_messages[0].parts == [
+        LLMContentPart(type="file", uri="https://example.com/a.pdf"),
+        LLMContentPart(
+            type="tool_result", data={"tool_use_id": "toolu_1", "is_error": False, "content": [image]}
+        ),
+    ]

@@ -645,3 +645,14 @@ def test_request_built_from_sdk_objects() -> None:
         LLMMessage(role="user", parts=[LLMContentPart(type="text", text="Hello there")]),
     ]
     assert req.request_params.temperature == 0.2
+
+
+def test_built_in_tools_are_kept_as_their_own_tool_type() -> None:
+    """googleSearch / codeExecution tools become definitions named and typed by their key."""
+    req = gemini.parse_request(
+        {"contents": "Who won Euro 2024?", "tools": [{"googleSearch": {}}, {"codeExecution": {}}]}
+    )
+    assert req.tools == [
+        ToolDefinition(name="googleSearch", type="googleSearch", raw={"googleSearch": {}}),
+        ToolDefinition(name="codeExecution", type="codeExecution", raw={"codeExecution": {}}),
+    ]
