@@ -332,6 +332,11 @@ def test_non_finite_timings_are_skipped() -> None:
         call("c", "gpt-4o", "openai", None, latency_ms=4.0),
     ]
     assert tk.aggregate(records).total.latency_ms == tk.Distribution(1, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0)
+    huge = [call(str(i), "gpt-4o", "openai", None, latency_ms=1.5e308) for i in range(2)]
+    # the sum overflows; the mean does not: 1.5e308/2 + 1.5e308/2
+    assert tk.aggregate(huge).total.latency_ms == tk.Distribution(
+        2, 1.5e308, 1.5e308, 1.5e308, 1.5e308, 1.5e308, 1.5e308
+    )
 
 
 # -- grouping -----------------------------------------------------------------------------------

@@ -108,20 +108,33 @@ def _nearest_rank(ordered: list[float], percent: int) -> float:
 
 
 def _distribution(values: list[float]) -> Distribution:
-    """The Distribution of the finite values (None and non-finite never reach here or are dropped)."""
-    ordered = [float(v) for v in values if math.isfinite(v)]
-    if not ordered:
-        return Distribution()
-    ordered.sort()
+    """The Distribution of the finite values (non-finite ones, only possible in records built in
+    code without validation, are dropped)."""
+    try:
+        total = math.fsum(values)
+    except (ValueError, OverflowError):  # inf + -inf, or a sum beyond float range
+        total = math.nan
+    if math.isfinite(total):
+        ordered = sorted(values)
+    else:
+        ordered = sorted(v for v in values if math.isfinite(v))
+        try:
+            total = math.fsum(ordered)
+        except OverflowError:
+            total = math.inf
     n = len(ordered)
+    if n == 0:
+        return Distribution()
+    # a sum past float range (values near 1e308) still has a finite mean
+    mean = total / n if math.isfinite(total) else math.fsum(v / n for v in ordered)
     return Distribution(
         count=n,
-        mean=math.fsum(ordered) / n,
-        min=ordered[0],
-        p50=_nearest_rank(ordered, 50),
-        p90=_nearest_rank(ordered, 90),
-        p99=_nearest_rank(ordered, 99),
-        max=ordered[-1],
+        mean=mean,
+        min=float(ordered[0]),
+        p50=float(_nearest_rank(ordered, 50)),
+        p90=float(_nearest_rank(ordered, 90)),
+        p99=float(_nearest_rank(ordered, 99)),
+        max=float(ordered[-1]),
     )
 
 

@@ -253,7 +253,7 @@ class _Resolved:
             total += (output_tokens - reasoning) * rates.output + reasoning * rates.reasoning
         else:
             total += output_tokens * rates.output
-        return _round_half_even(total, rates.divisor)
+        return total if rates.divisor == 1 else _round_half_even(total, rates.divisor)
 
 
 class PriceTable:
