@@ -1,0 +1,94 @@
+"""Schema versions: new databases get every migration, older ones upgrade, newer ones are refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from store.storebuilders import make_trace
+
+import tracekit as tk
+from tracekit.store import TursoManager, migrations, schema
+from tracekit.store.libsql import Database
+from tracekit.store.mapping import trace_rows
+from tracekit.store.writer import save_statements
+
+
+async def _versions(db: TursoManager) -> list[tuple[int, str]]:
+    rows = await db.execute("SELECT version, description FROM schema_version ORDER BY version")
+    return [(r["version"], r["description"]) for r in rows]
+
+
+async def test_new_database_records_every_migration(store: TursoManager) -> None:
+    """A fresh database is at the latest version with one schema_version row per migration."""
+    assert await _versions(store) == [(m.version, m.description) for m in migrations.MIGRATIONS]
+    assert schema.SCHEMA_VERSION == 2
+
+
+async def test_migrated_tables_match_schema_py(store: TursoManager) -> None:
+    """Every table of schema.py exists with exactly its columns, in order, after migrating."""
+    for table in schema.metadata.sorted_tables:
+        rows = await store.execute(f"SELECT name FROM pragma_table_info('{table.name}') ORDER BY cid")
+        assert [r["name"] for r in rows] == [c.name for c in table.columns], table.name
+
+
+async def test_older_database_upgrades_on_open(tmp_path: Path) -> None:
+    """A version-1 database holding a trace is upgraded to version 2 on open, with its data intact."""
+    url = f"file:{tmp_path / 'old.db'}"
+    trace = make_trace("old", steps=2)
+    db = Database(url)
+    await db.open()
+    try:
+        assert await migrations.migrate(db, target=1) == 1
+        saved_at = "2026-01-01T00:00:00.000000+00:00"
+        await db.batch(save_statements([trace_rows(trace, saved_at=saved_at, cost=lambda r: (None, None))]))
+        tables = {
+            r[0] for r in (await db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")).rows
+        }
+        assert "experiments" not in tables
+    finally:
+        await db.close()
+    async with TursoManager(url) as upgraded:
+        assert [v for v, _ in await _versions(upgraded)] == [1, 2]
+        assert await upgraded.get_session("old") == trace
+        exp = await upgraded.create_experiment("after-upgrade")
+        await upgraded.link_session(exp, "old")
+        assert [s.session_id for s in (await upgraded.list_sessions(experiment_id=exp)).sessions] == ["old"]
+
+
+async def test_newer_database_is_refused_untouched(tmp_path: Path) -> None:
+    """A database recorded at a future version raises SchemaVersionError and gets no new rows."""
+    url = f"file:{tmp_path / 'new.db'}"
+    async with TursoManager(url) as db:
+        await db.save_session(make_trace("kept", steps=1))
+    raw = Database(url)
+    await raw.open()
+    try:
+        await raw.execute(
+            "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+            [99, "from the future", datetime(2030, 1, 1, tzinfo=UTC).isoformat()],
+        )
+    finally:
+        await raw.close()
+    with pytest.raises(tk.SchemaVersionError, match="schema version 99, newer than this tracekit's 2"):
+        await TursoManager(url).open()
+    raw = Database(url)
+    await raw.open()
+    try:
+        rows = (await raw.execute("SELECT count(*) FROM schema_version")).rows
+        assert rows == [(3,)]
+    finally:
+        await raw.close()
+
+
+async def test_migrating_twice_is_harmless(tmp_path: Path) -> None:
+    """Running the migrations again on an up-to-date database changes nothing."""
+    db = Database(f"file:{tmp_path / 'twice.db'}")
+    await db.open()
+    try:
+        assert await migrations.migrate(db) == 2
+        assert await migrations.migrate(db) == 2
+        assert (await db.execute("SELECT count(*) FROM schema_version")).rows == [(2,)]
+    finally:
+        await db.close()
