@@ -644,10 +644,11 @@ def test_request_server_tool_document_and_rich_tool_result() -> None:
     """A server tool keeps its vendor type, a PDF document is a file part, a tool_result with an
     image keeps its blocks in `data`."""
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    search_tool = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
     request = {
         "model": "claude-opus-4-7",
         "max_tokens": 1024,
-        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 5}],
+        "tools": [search_tool],
         "messages": [
             {
                 "role": "user",
@@ -659,9 +660,7 @@ def test_request_server_tool_document_and_rich_tool_result() -> None:
         ],
     }
     req = anthropic.parse_request(request)
-    assert req.tools == [
-        ToolDefinition(name="web_search", type="web_search_20250305", raw=request["tools"][0])
-    ]
+    assert req.tools == [ToolDefinition(name="web_search", type="web_search_20250305", raw=search_tool)]
     assert req.input_messages[0].parts == [
         LLMContentPart(type="file", uri="https://example.com/a.pdf"),
         LLMContentPart(
