@@ -13,8 +13,13 @@ import resource
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import tracekit as tk
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 MODELS = [
     ("openai", "gpt-4o-2024-08-06"),
@@ -31,7 +36,7 @@ def build_records(n: int) -> list[tk.LLMCallRecord]:
     """n records with varied models, usage, timing, outcomes and tool calls, sharing immutable parts
     (usage/timing pools, empty lists) so building a million stays cheap."""
     params = tk.LLMRequestParams()
-    empty: list[object] = []
+    empty: list[Any] = []  # shared: never mutated, keeps a million records small
     no_metadata: dict[str, object] = {}
     usages = [
         tk.LLMUsage(
@@ -54,7 +59,7 @@ def build_records(n: int) -> list[tk.LLMCallRecord]:
             tk.ToolCallSpec(name="open", arguments_json="{}"),
         ],
     ]
-    outcomes = ["success"] * 17 + ["error", "timeout", "incomplete"]
+    outcomes: list[Any] = ["success"] * 17 + ["error", "timeout", "incomplete"]
     records = []
     for i in range(n):
         provider, model = MODELS[i % len(MODELS)]
@@ -67,14 +72,14 @@ def build_records(n: int) -> list[tk.LLMCallRecord]:
                 latency_ms=float(200 + (i * 7919) % 4001),
                 usage=None if i % 50 == 0 else usages[i % 61],
                 timing=timings[i % 53] if i % 2 else None,
-                outcome=outcomes[i % 20],  # type: ignore[arg-type]
-                output_tool_calls=tool_lists[i % 2] if i % 5 == 0 else empty,  # type: ignore[arg-type]
+                outcome=outcomes[i % 20],
+                output_tool_calls=tool_lists[i % 2] if i % 5 == 0 else empty,
                 request_params=params,
-                input_messages=empty,  # type: ignore[arg-type]
-                output_messages=empty,  # type: ignore[arg-type]
-                outputs=empty,  # type: ignore[arg-type]
-                tools=empty,  # type: ignore[arg-type]
-                tool_results=empty,  # type: ignore[arg-type]
+                input_messages=empty,
+                output_messages=empty,
+                outputs=empty,
+                tools=empty,
+                tool_results=empty,
                 metadata=no_metadata,
             )
         )
@@ -91,7 +96,8 @@ def baseline(records: list[tk.LLMCallRecord]) -> int:
     return total
 
 
-def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+def timed(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> tuple[float, R]:
+    """(seconds, result) of one call."""
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return time.perf_counter() - start, result
