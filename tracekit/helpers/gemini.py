@@ -267,15 +267,16 @@ def new_stream_state() -> GeminiStreamState:
     return GeminiStreamState()
 
 
-def _add_stream_part(cand: _StreamCandidate, raw: Any, path: str) -> tuple[bool, str | None]:
-    """Fold one streamed part in; returns (carried content, visible text delta)."""
-    part = mapping(raw, path)
+def _add_stream_part(cand: _StreamCandidate, raw: Any, position: int, i: int) -> tuple[bool, str | None]:
+    """Fold part `i` of candidate `position` in; returns (carried content, visible text delta)."""
+    part = raw if type(raw) is dict else mapping(raw, f"candidates[{position}].content.parts[{i}]")
     signature = pick(part, "thoughtSignature", "thought_signature")
     text = part.get("text")
     if text is None:
         cand.parts.append(_StreamPart(kind="whole", raw=part))
         return pick(part, "functionCall", "function_call") is not None, None
-    text = text_of(text, f"{path}.text")
+    if type(text) is not str:
+        text = text_of(text, f"candidates[{position}].content.parts[{i}].text")
     kind = "thought" if part.get("thought") is True else "text"
     last = cand.parts[-1] if cand.parts else None
     if last is None or last.kind != kind or (signature is not None and last.signature is not None):
@@ -299,9 +300,13 @@ def add_chunk(state: GeminiStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
             }
         return ChunkInfo(kind="error")
     problems = state.problems
-    model = _string_field(chunk, "modelVersion", "model_version", problems)
+    model = chunk.get("modelVersion")
+    if type(model) is not str:
+        model = _string_field(chunk, "modelVersion", "model_version", problems)
     state.model_name = model or state.model_name
-    response_id = _string_field(chunk, "responseId", "response_id", problems)
+    response_id = chunk.get("responseId")
+    if type(response_id) is not str:
+        response_id = _string_field(chunk, "responseId", "response_id", problems)
     state.response_id = response_id or state.response_id
     usage = pick(chunk, "usageMetadata", "usage_metadata")
     if usage is not None:
@@ -318,12 +323,11 @@ def add_chunk(state: GeminiStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
         problems.append(PayloadProblem("candidates", "expected a list", raw_candidates))
         raw_candidates = None
     for position, raw in enumerate(raw_candidates or ()):
-        path = f"candidates[{position}]"
         try:
-            candidate = mapping(raw, path)
+            candidate = mapping(raw, f"candidates[{position}]")
             index = candidate.get("index", position)
             if type(index) is not int:
-                raise PayloadProblem(f"{path}.index", "expected an integer", index)
+                raise PayloadProblem(f"candidates[{position}].index", "expected an integer", index)
             cand = state.candidates.get(index)
             if cand is None:
                 cand = state.candidates[index] = _StreamCandidate()
@@ -337,11 +341,15 @@ def add_chunk(state: GeminiStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
             body = candidate.get("content")
             if body is None:
                 continue
-            body = mapping(body, f"{path}.content")
+            if type(body) is not dict:
+                body = mapping(body, f"candidates[{position}].content")
             if body.get("role") is not None:
                 cand.role = body["role"]
-            for i, part in enumerate(list_of(body.get("parts") or [], f"{path}.content.parts")):
-                carried, text = _add_stream_part(cand, part, f"{path}.content.parts[{i}]")
+            sent = body.get("parts") or ()
+            if type(sent) is not list:
+                sent = list_of(sent, f"candidates[{position}].content.parts")
+            for i, part in enumerate(sent):
+                carried, text = _add_stream_part(cand, part, position, i)
                 if carried and choice is None:
                     choice = index
                 if text is not None and choice == index:
