@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from syrupy.assertion import SnapshotAssertion
 
 import tracekit as tk
+from tracekit import pricing
 from tracekit.aggregates import GROUP_BY_VALUES
 
 T0 = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
@@ -587,12 +588,19 @@ def records_strategy(draw: st.DrawFn) -> list[Any]:
 @settings(deadline=None, max_examples=120)
 @given(items=records_strategy(), seed=st.integers(0, 2**32 - 1))
 def test_groups_sum_to_total_and_order_does_not_matter(items: list[Any], seed: int) -> None:
-    """For every `by`, group sums equal the total, and shuffling the items changes nothing."""
+    """For every `by`, group sums equal the total (and per-call costs), and shuffling changes nothing."""
     shuffled = list(items)
     random.Random(seed).shuffle(shuffled)
+    records = [
+        r for item in items for r in ([item] if isinstance(item, tk.LLMCallRecord) else item.call_records)
+    ]
+    costs = [pricing.call_cost_nanousd(r) for r in records]
     for by in (None, *GROUP_BY_VALUES):
         result = tk.aggregate(items, by=by)
         assert tk.aggregate(shuffled, by=by) == result
+        # the per-call function a store uses adds up to the same totals
+        assert result.total.cost_nanousd == sum(c for c in costs if c is not None)
+        assert result.total.unpriced_call_count == costs.count(None)
         if by is None:
             continue
         total = result.total
