@@ -667,3 +667,17 @@ def test_request_server_tool_document_and_rich_tool_result() -> None:
             type="tool_result", data={"tool_use_id": "toolu_1", "is_error": False, "content": [image]}
         ),
     ]
+
+
+def test_non_string_model_is_noted_at_its_key(load: Callable[[str], Any]) -> None:
+    """A `model` that is not text is reported at path "model"; the answer is still read."""
+    payload = copy.deepcopy(load("response_text"))
+    payload["model"] = 5
+    parts = anthropic.parse_response(payload)
+    assert parts.model_name is None
+    assert parts.error == {
+        "type": "malformed_payload",
+        "path": "model",
+        "message": "model: expected a string (got 5)",
+    }
+    assert parts.output_text == "Hi! My name is Claude."

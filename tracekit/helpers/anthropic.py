@@ -106,7 +106,6 @@ def _assemble(
     calls: list[ToolCallSpec],
     metadata: dict[str, Any],
     usage_raw: Mapping[str, Any] | None,
-    usage_path: str,
     finish_reason: str | None,
     problems: list[PayloadProblem],
 ) -> ResponseParts:
@@ -114,7 +113,7 @@ def _assemble(
     usage = None
     if usage_raw is not None:
         try:
-            usage = from_anthropic(usage_raw, usage_path)
+            usage = from_anthropic(usage_raw, "usage")
         except PayloadProblem as problem:
             problems.append(problem)
     message = LLMMessage(role=role, parts=parts, tool_calls=calls, metadata=metadata)
@@ -142,14 +141,13 @@ def _role(payload: Mapping[str, Any], problems: list[PayloadProblem]) -> Role:
     return "assistant"
 
 
-def _optional_field(
-    payload: Mapping[str, Any], key: str, path: str, problems: list[PayloadProblem]
-) -> str | None:
-    try:
-        return opt_str(payload, key, path)
-    except PayloadProblem as problem:
-        problems.append(problem)
-        return None
+def _optional_field(payload: Mapping[str, Any], key: str, problems: list[PayloadProblem]) -> str | None:
+    """`payload[key]` as text or None; anything else is noted as a problem at `key`."""
+    value = payload.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    problems.append(PayloadProblem(key, "expected a string", value))
+    return None
 
 
 def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
@@ -165,15 +163,14 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
         problems.append(PayloadProblem("usage", "expected an object", usage_raw))
         usage_raw = None
     return _assemble(
-        model_name=_optional_field(payload, "model", "response", problems),
-        response_id=_optional_field(payload, "id", "response", problems),
+        model_name=_optional_field(payload, "model", problems),
+        response_id=_optional_field(payload, "id", problems),
         role=_role(payload, problems),
         parts=parts,
         calls=calls,
         metadata={k: payload[k] for k in _MESSAGE_META_KEYS if payload.get(k) is not None},
         usage_raw=usage_raw,
-        usage_path="usage",
-        finish_reason=_optional_field(payload, "stop_reason", "response", problems),
+        finish_reason=_optional_field(payload, "stop_reason", problems),
         problems=problems,
     )
 
@@ -409,7 +406,6 @@ def finish_stream(state: AnthropicStreamState) -> ResponseParts:
         calls=calls,
         metadata=dict(state.metadata),
         usage_raw=state.usage or None,
-        usage_path="usage",
         finish_reason=state.stop_reason,
         problems=problems,
     )
