@@ -681,3 +681,16 @@ def test_non_string_model_is_noted_at_its_key(load: Callable[[str], Any]) -> Non
         "message": "model: expected a string (got 5)",
     }
     assert parts.output_text == "Hi! My name is Claude."
+
+
+def test_sdk_transport_options_are_not_stored() -> None:
+    """extra_headers / timeout passed with SDK kwargs stay out of raw_params; real extras stay in."""
+    request = {
+        "model": "claude-opus-4-7",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "extra_headers": {"x-api-key": "sk-ant-secret"},
+        "timeout": 30,
+        "metadata": {"user_id": "u-1"},
+    }
+    assert anthropic.parse_request(request).request_params.raw_params == {"metadata": {"user_id": "u-1"}}

@@ -656,3 +656,12 @@ def test_built_in_tools_are_kept_as_their_own_tool_type() -> None:
         ToolDefinition(name="googleSearch", type="googleSearch", raw={"googleSearch": {}}),
         ToolDefinition(name="codeExecution", type="codeExecution", raw={"codeExecution": {}}),
     ]
+
+
+def test_sdk_http_options_are_not_stored() -> None:
+    """config.http_options (transport, may hold headers) stays out of raw_params."""
+    request = {
+        "contents": "Hi",
+        "config": {"http_options": {"headers": {"x-goog-api-key": "secret"}}, "safety_settings": []},
+    }
+    assert gemini.parse_request(request).request_params.raw_params == {"safety_settings": []}
