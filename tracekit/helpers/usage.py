@@ -99,18 +99,22 @@ def from_openai_responses(usage: Mapping[str, Any], path: str = "usage") -> LLMU
 
 def from_anthropic(usage: Mapping[str, Any], path: str = "usage") -> LLMUsage:
     """Anthropic Messages `usage`: input_tokens is uncached input only, so cache reads and
-    writes are added back. For streams, pass the merged snapshot (latest value of each field)."""
+    writes are added back; output_tokens already includes thinking (`output_tokens_details.
+    thinking_tokens` is its breakdown). For streams, pass the merged snapshot (latest value of each field)."""
     uncached = _count(usage, path, "input_tokens")
     cache_read = _count(usage, path, "cache_read_input_tokens")
     cache_write = _count(usage, path, "cache_creation_input_tokens")
     creation = _details(usage, path, "cache_creation") or {}
     write_1h = _count(creation, f"{path}.cache_creation", "ephemeral_1h_input_tokens")
+    output_details = _details(usage, path, "output_tokens_details") or {}
+    thinking = _count(output_details, f"{path}.output_tokens_details", "thinking_tokens")
     input_tokens = None if uncached is None else _sum(uncached, cache_read, cache_write)
     output_tokens = _count(usage, path, "output_tokens")
     return LLMUsage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         total_tokens=_total(None, input_tokens, output_tokens),
+        reasoning_tokens=thinking,
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
         cache_write_1h_tokens=write_1h,
