@@ -456,3 +456,31 @@ def test_records_round_trip(vendor: str, name: str, load_fixture: Loader) -> Non
         record = record_from_response(payload, request=request, started_at=T0, completed_at=T0)
     assert LLMCallRecord.from_dict(record.to_dict()) == record
     assert LLMCallRecord.from_json(record.to_json()) == record
+
+
+def test_sdk_transport_options_never_reach_the_record() -> None:
+    """extra_headers, api_key and a google-genai config's http_options (credentials) are not stored."""
+    secret = "sk-live-do-not-store"
+    request = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hi"}],
+        "temperature": 0.5,
+        "extra_headers": {"Authorization": f"Bearer {secret}"},
+        "api_key": secret,
+        "timeout": 30,
+        "config": {"http_options": {"headers": {"x-goog-api-key": secret}}, "seed": 1},
+    }
+    response = {
+        "object": "chat.completion",
+        "model": "gpt-4o-mini",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "hello"}, "finish_reason": "stop"}
+        ],
+    }
+    record = record_from_response(response, request=request, call_id="c1")
+    text = record.to_json()
+    assert secret not in text
+    assert record.request_params.temperature == 0.5
+    assert record.request_raw_json is not None
+    assert json.loads(record.request_raw_json)["config"] == {"seed": 1}
+    assert "extra_headers" not in record.request_params.raw_params
