@@ -484,3 +484,23 @@ def test_sdk_transport_options_never_reach_the_record() -> None:
     assert record.request_raw_json is not None
     assert json.loads(record.request_raw_json)["config"] == {"seed": 1}
     assert "extra_headers" not in record.request_params.raw_params
+
+
+@pytest.mark.parametrize("arguments", ['{"x": 1e999}', '{"x": NaN}', '{"x": -Infinity}'])
+def test_non_finite_tool_arguments_count_as_invalid_json(arguments: str) -> None:
+    """Arguments whose numbers JSON storage cannot hold give arguments=None, and the record still saves."""
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": arguments}}
+    response = {
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                "finish_reason": "tool_calls",
+            }
+        ],
+    }
+    record = record_from_response(response, call_id="c1")
+    [spec] = record.output_tool_calls
+    assert (spec.arguments, spec.arguments_json) == (None, arguments)
+    assert LLMCallRecord.from_json(record.to_json()) == record

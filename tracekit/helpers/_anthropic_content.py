@@ -10,15 +10,16 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
+from tracekit.helpers._common import as_mapping, compact_json, join_text, parse_arguments, problem_dict
 from tracekit.helpers.base import PayloadProblem, RequestParts
 from tracekit.model import LLMContentPart, LLMMessage, LLMRequestParams, ToolCallSpec, ToolDefinition
 
 __all__ = [
+    "as_mapping",
     "compact_json",
     "join_text",
     "joined_texts",
     "list_of",
-    "mapping",
     "opt_str",
     "parse_arguments",
     "parse_request",
@@ -37,13 +38,6 @@ _REQUEST_KEYS: Final = frozenset(
 
 # ---------------------------------------------------------------------------------------------
 # Small readers
-
-
-def mapping(value: Any, path: str) -> Mapping[str, Any]:
-    """`value` as a mapping, else PayloadProblem at `path`."""
-    if type(value) is dict or isinstance(value, Mapping):
-        return value
-    raise PayloadProblem(path, "expected an object", value)
 
 
 def list_of(value: Any, path: str) -> list[Any]:
@@ -69,45 +63,6 @@ def req_str(block: Mapping[str, Any], key: str, path: str) -> str:
     raise PayloadProblem(f"{path}.{key}", "expected a string", value)
 
 
-def compact_json(value: Any, path: str) -> str:
-    """Compact JSON text of `value`, key order kept; PayloadProblem if JSON cannot hold it."""
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise PayloadProblem(path, f"not JSON-serialisable ({exc})", value) from None
-
-
-def _refuse_constant(token: str) -> Any:
-    raise ValueError(f"non-finite number {token}")
-
-
-def parse_arguments(arguments_json: str) -> Any:
-    """The parsed tool arguments, or None when the text is not valid JSON (never an error).
-    NaN/Infinity count as invalid: a record holding them could not be stored."""
-    try:
-        return json.loads(arguments_json, parse_constant=_refuse_constant)
-    except ValueError:
-        return None
-
-
-def join_text(pieces: list[str]) -> str:
-    """Deltas joined into one text; a non-BMP character whose UTF-16 halves arrived in different
-    deltas (as JSON escapes) is paired up again, unpaired halves become U+FFFD."""
-    text = "".join(pieces)
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
-
-
-def problem_dict(problem: PayloadProblem) -> dict[str, Any]:
-    """The `error` dict recorded for a malformed field."""
-    return {"type": "malformed_payload", "path": problem.path, "message": str(problem)}
-
-
 def _join(pieces: list[str]) -> str | None:
     return "".join(pieces) if pieces else None
 
@@ -118,7 +73,7 @@ def _join(pieces: list[str]) -> str | None:
 
 def _source_part(part_type: str, block: Mapping[str, Any], path: str) -> LLMContentPart:
     """An image/document block: base64 data and URLs are kept; other source kinds stay in `data`."""
-    source = mapping(block.get("source"), f"{path}.source")
+    source = as_mapping(block.get("source"), f"{path}.source")
     kind = source.get("type")
     extra = {k: v for k, v in block.items() if k not in ("type", "source")}
     if kind == "base64":
@@ -203,7 +158,7 @@ def read_blocks(
     for i, raw in enumerate(blocks):
         where = f"{path}[{i}]"
         try:
-            block = mapping(raw, where)
+            block = as_mapping(raw, where)
             kind = block.get("type")
             if kind == "text":
                 parts.append(_text_part(block, where))
@@ -248,7 +203,7 @@ def _system_message(system: Any) -> LLMMessage:
 
 
 def _request_message(raw: Any, path: str) -> LLMMessage:
-    message = mapping(raw, path)
+    message = as_mapping(raw, path)
     role = message.get("role")
     if role not in ("user", "assistant"):
         raise PayloadProblem(f"{path}.role", "expected 'user' or 'assistant'", role)
@@ -263,7 +218,7 @@ def _request_message(raw: Any, path: str) -> LLMMessage:
 
 
 def _tool_definition(raw: Any, path: str) -> ToolDefinition:
-    tool = mapping(raw, path)
+    tool = as_mapping(raw, path)
     kind = tool.get("type")
     schema = tool.get("input_schema")
     extra = {k: v for k, v in tool.items() if k not in ("name", "description", "input_schema", "type")}
@@ -271,7 +226,7 @@ def _tool_definition(raw: Any, path: str) -> ToolDefinition:
     return ToolDefinition(
         name=req_str(tool, "name", path),
         description=opt_str(tool, "description", path),
-        parameters=None if schema is None else dict(mapping(schema, f"{path}.input_schema")),
+        parameters=None if schema is None else dict(as_mapping(schema, f"{path}.input_schema")),
         type="function" if custom else str(kind),
         raw=dict(tool) if extra or not custom else None,
     )
@@ -300,7 +255,7 @@ def _params(request: Mapping[str, Any]) -> LLMRequestParams:
     budget: int | None = None
     thinking = request.get("thinking")
     if thinking is not None:
-        budget = _int_param(mapping(thinking, "thinking"), "budget_tokens", "thinking.budget_tokens")
+        budget = _int_param(as_mapping(thinking, "thinking"), "budget_tokens", "thinking.budget_tokens")
     stream = request.get("stream")
     return LLMRequestParams(
         temperature=_float_param(request, "temperature"),
@@ -334,7 +289,7 @@ def parse_request(request: Mapping[str, Any]) -> RequestParts:
     )
     tool_choice = request.get("tool_choice")
     if tool_choice is not None and not isinstance(tool_choice, str):
-        tool_choice = dict(mapping(tool_choice, "tool_choice"))
+        tool_choice = dict(as_mapping(tool_choice, "tool_choice"))
     model = request.get("model")
     return RequestParts(
         input_messages=messages,

@@ -13,15 +13,16 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, Final
 
+from tracekit.helpers._common import as_mapping, join_text, problem_dict
 from tracekit.helpers.base import PayloadProblem, RequestParts
 from tracekit.model import LLMContentPart, LLMMessage, LLMRequestParams, Role, ToolCallSpec, ToolDefinition
 
 __all__ = [
+    "as_mapping",
     "compact_json",
     "join_text",
     "joined_texts",
     "list_of",
-    "mapping",
     "opt_text",
     "parse_request",
     "pick",
@@ -70,13 +71,6 @@ def plain(value: Any) -> Any:
     return value
 
 
-def mapping(value: Any, path: str) -> Mapping[str, Any]:
-    """`value` as a mapping, else PayloadProblem at `path`."""
-    if type(value) is dict or isinstance(value, Mapping):
-        return value
-    raise PayloadProblem(path, "expected an object", value)
-
-
 def list_of(value: Any, path: str) -> list[Any]:
     """`value` as a list, else PayloadProblem at `path`."""
     if isinstance(value, list):
@@ -115,24 +109,6 @@ def compact_json(value: Any, path: str) -> str:
         raise PayloadProblem(path, f"not JSON-serialisable ({exc})", value) from None
 
 
-def join_text(pieces: list[str]) -> str:
-    """Streamed text pieces joined; a non-BMP character whose UTF-16 halves arrived in different
-    chunks (as JSON escapes) is paired up again, unpaired halves become U+FFFD."""
-    text = "".join(pieces)
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
-
-
-def problem_dict(problem: PayloadProblem) -> dict[str, Any]:
-    """The `error` dict recorded for a malformed field."""
-    return {"type": "malformed_payload", "path": problem.path, "message": str(problem)}
-
-
 def role_of(value: Any, path: str, default: Role) -> Role:
     """A Gemini role normalised (`model` -> assistant, `function` -> tool); `default` when absent."""
     if value is None:
@@ -154,7 +130,7 @@ def _media_type(mime_type: str | None) -> str:
 
 def read_part(raw: Any, path: str, parts: list[LLMContentPart], calls: list[ToolCallSpec]) -> None:
     """Append one Gemini part to `parts` (or `calls` for a functionCall)."""
-    part = mapping(raw, path)
+    part = as_mapping(raw, path)
     signature = opt_b64(pick(part, "thoughtSignature", "thought_signature"), f"{path}.thoughtSignature")
     text = part.get("text")
     if text is not None:
@@ -166,7 +142,7 @@ def read_part(raw: Any, path: str, parts: list[LLMContentPart], calls: list[Tool
         return
     call = pick(part, "functionCall", "function_call")
     if call is not None:
-        call = mapping(call, f"{path}.functionCall")
+        call = as_mapping(call, f"{path}.functionCall")
         args = call.get("args")
         arguments_json = compact_json({} if args is None else args, f"{path}.functionCall.args")
         calls.append(
@@ -182,7 +158,7 @@ def read_part(raw: Any, path: str, parts: list[LLMContentPart], calls: list[Tool
         return
     response = pick(part, "functionResponse", "function_response")
     if response is not None:
-        response = mapping(response, f"{path}.functionResponse")
+        response = as_mapping(response, f"{path}.functionResponse")
         parts.append(
             LLMContentPart(
                 type="tool_result", data=plain({k: v for k, v in response.items() if v is not None})
@@ -191,7 +167,7 @@ def read_part(raw: Any, path: str, parts: list[LLMContentPart], calls: list[Tool
         return
     inline = pick(part, "inlineData", "inline_data")
     if inline is not None:
-        inline = mapping(inline, f"{path}.inlineData")
+        inline = as_mapping(inline, f"{path}.inlineData")
         mime = opt_text(pick(inline, "mimeType", "mime_type"), f"{path}.inlineData.mimeType")
         parts.append(
             LLMContentPart(
@@ -203,7 +179,7 @@ def read_part(raw: Any, path: str, parts: list[LLMContentPart], calls: list[Tool
         return
     file_data = pick(part, "fileData", "file_data")
     if file_data is not None:
-        file_data = mapping(file_data, f"{path}.fileData")
+        file_data = as_mapping(file_data, f"{path}.fileData")
         mime = opt_text(pick(file_data, "mimeType", "mime_type"), f"{path}.fileData.mimeType")
         parts.append(
             LLMContentPart(
@@ -303,7 +279,7 @@ def _contents(contents: Any, path: str, role: Role) -> list[LLMMessage]:
 
 
 def _function_declaration(raw: Any, path: str) -> ToolDefinition:
-    decl = mapping(raw, path)
+    decl = as_mapping(raw, path)
     schema = decl.get("parameters")
     if schema is None:
         schema = pick(decl, "parametersJsonSchema", "parameters_json_schema")
@@ -312,7 +288,7 @@ def _function_declaration(raw: Any, path: str) -> ToolDefinition:
     return ToolDefinition(
         name=text_of(decl.get("name"), f"{path}.name"),
         description=opt_text(decl.get("description"), f"{path}.description"),
-        parameters=None if schema is None else plain(mapping(schema, f"{path}.parameters")),
+        parameters=None if schema is None else plain(as_mapping(schema, f"{path}.parameters")),
         raw=plain(decl) if extra else None,
     )
 
@@ -320,7 +296,7 @@ def _function_declaration(raw: Any, path: str) -> ToolDefinition:
 def _tools(raw_tools: Any, path: str) -> list[ToolDefinition]:
     tools: list[ToolDefinition] = []
     for i, raw in enumerate(list_of(raw_tools, path)):
-        tool = mapping(raw, f"{path}[{i}]")
+        tool = as_mapping(raw, f"{path}[{i}]")
         for key, value in tool.items():
             if value is None:
                 continue
@@ -385,7 +361,7 @@ def _params(config: Mapping[str, Any], extras: dict[str, Any], tool_config: Any)
     thinking = pick(config, "thinkingConfig", "thinking_config")
     budget = None
     if thinking is not None:
-        thinking = mapping(thinking, "generationConfig.thinkingConfig")
+        thinking = as_mapping(thinking, "generationConfig.thinkingConfig")
         budget = _whole(
             {"b": pick(thinking, "thinkingBudget", "thinking_budget")},
             "b",
@@ -412,7 +388,7 @@ def _params(config: Mapping[str, Any], extras: dict[str, Any], tool_config: Any)
         response_format=response_format,
         json_mode=None if mime is None else mime == "application/json",
         thinking_budget_tokens=budget,
-        tool_config=None if tool_config is None else plain(mapping(tool_config, "toolConfig")),
+        tool_config=None if tool_config is None else plain(as_mapping(tool_config, "toolConfig")),
         raw_params={**raw, **extras},
     )
 
@@ -439,11 +415,11 @@ def parse_request(request: Mapping[str, Any]) -> RequestParts:
     """
     request = _undump(request)
     sdk_config = request.get("config")
-    sdk_config = {} if sdk_config is None else mapping(sdk_config, "config")
+    sdk_config = {} if sdk_config is None else as_mapping(sdk_config, "config")
     config: dict[str, Any] = {k: v for k, v in sdk_config.items() if k not in _SDK_CONFIG_SECTIONS}
     generation = pick(request, "generationConfig", "generation_config")
     if generation is not None:
-        config.update(mapping(generation, "generationConfig"))
+        config.update(as_mapping(generation, "generationConfig"))
 
     def section(camel: str, snake: str) -> Any:
         value = pick(request, camel, snake)
@@ -462,8 +438,12 @@ def parse_request(request: Mapping[str, Any]) -> RequestParts:
     tool_config = section("toolConfig", "tool_config")
     tool_choice = None
     if tool_config is not None:
-        calling = pick(mapping(tool_config, "toolConfig"), "functionCallingConfig", "function_calling_config")
-        tool_choice = None if calling is None else plain(mapping(calling, "toolConfig.functionCallingConfig"))
+        calling = pick(
+            as_mapping(tool_config, "toolConfig"), "functionCallingConfig", "function_calling_config"
+        )
+        tool_choice = (
+            None if calling is None else plain(as_mapping(calling, "toolConfig.functionCallingConfig"))
+        )
     extras = {k: plain(v) for k, v in request.items() if k not in _REQUEST_SECTIONS and v is not None}
     model = request.get("model")
     return RequestParts(

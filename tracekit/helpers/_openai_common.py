@@ -1,33 +1,22 @@
-"""Pieces shared by the two OpenAI normalisers: type checks that name the bad field, tool-argument
-parsing, content parts (data URLs, audio, files) and request parameters."""
+"""Pieces shared by the two OpenAI normalisers: type checks that name the bad field, content parts
+(data URLs, audio, files), tool definitions and request parameters."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tracekit.helpers._common import as_mapping
 from tracekit.helpers.base import PayloadProblem
 from tracekit.model import LLMContentPart, LLMRequestParams, ToolDefinition
 
 __all__ = [
     "as_list",
-    "as_mapping",
     "as_str",
     "data_url_part",
-    "join_text",
-    "malformed",
-    "parse_arguments",
     "request_params",
     "tool_definition",
 ]
-
-
-def as_mapping(value: Any, path: str) -> Mapping[str, Any]:
-    """`value` if it is an object, else PayloadProblem naming `path`."""
-    if isinstance(value, Mapping):
-        return value
-    raise PayloadProblem(path, "expected an object", value)
 
 
 def as_list(value: Any, path: str) -> list[Any] | tuple[Any, ...]:
@@ -44,39 +33,6 @@ def as_str(value: Any, path: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise PayloadProblem(path, "expected a string", value)
-
-
-def malformed(exc: PayloadProblem, prefix: str = "") -> dict[str, Any]:
-    """The record's `error` for a field that was present but unreadable."""
-    return {"type": "malformed_payload", "path": prefix + exc.path, "message": str(exc)}
-
-
-def join_text(pieces: list[str]) -> str:
-    """Deltas joined into one text. A character outside the BMP split between two JSON deltas
-    arrives as two lone surrogates; they are paired up again (any left unpaired become U+FFFD),
-    so the text can be encoded and stored."""
-    text = "".join(pieces)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
-
-
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"non-finite number {token}")
-
-
-def parse_arguments(text: str) -> Any:
-    """Tool-call arguments parsed from JSON, or None when empty or not valid JSON (never raises).
-
-    NaN/Infinity are refused because a record holding them could not be stored."""
-    if not text:
-        return None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except ValueError:
-        return None
 
 
 def data_url_part(kind: str, url: str, data: dict[str, Any] | None = None) -> LLMContentPart:

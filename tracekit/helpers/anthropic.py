@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from tracekit.helpers._anthropic_content import (
+    as_mapping,
     compact_json,
     join_text,
     joined_texts,
-    mapping,
     opt_str,
     parse_arguments,
     parse_request,
@@ -227,7 +227,7 @@ _DELTA_FIELDS: Final = {
 
 def _merge_usage(state: AnthropicStreamState, usage: Any, path: str) -> None:
     """Newest non-null value of each usage field wins: message_delta usage is cumulative."""
-    for key, value in mapping(usage, path).items():
+    for key, value in as_mapping(usage, path).items():
         if value is not None:
             state.usage[key] = dict(value) if isinstance(value, Mapping) else value
 
@@ -240,7 +240,7 @@ def _block_index(chunk: Mapping[str, Any]) -> int:
 
 
 def _on_message_start(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
-    message = mapping(chunk.get("message"), "message_start.message")
+    message = as_mapping(chunk.get("message"), "message_start.message")
     state.model_name = opt_str(message, "model", "message_start.message") or state.model_name
     state.response_id = opt_str(message, "id", "message_start.message") or state.response_id
     if message.get("usage") is not None:
@@ -250,7 +250,7 @@ def _on_message_start(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> 
 
 def _on_block_start(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
     index = _block_index(chunk)
-    block = mapping(chunk.get("content_block"), "content_block_start.content_block")
+    block = as_mapping(chunk.get("content_block"), "content_block_start.content_block")
     kind = block.get("type")
     if not isinstance(kind, str):
         raise PayloadProblem("content_block_start.content_block.type", "expected a string", kind)
@@ -268,7 +268,7 @@ def _on_block_start(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> Ch
 
 def _on_block_delta(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
     index = _block_index(chunk)
-    delta = mapping(chunk.get("delta"), "content_block_delta.delta")
+    delta = as_mapping(chunk.get("delta"), "content_block_delta.delta")
     kind = delta.get("type")
     block = state.blocks.get(index)
     if block is None:
@@ -298,7 +298,7 @@ def _on_block_delta(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> Ch
 def _on_message_delta(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
     delta = chunk.get("delta")
     if delta is not None:
-        delta = mapping(delta, "message_delta.delta")
+        delta = as_mapping(delta, "message_delta.delta")
         state.stop_reason = opt_str(delta, "stop_reason", "message_delta.delta") or state.stop_reason
         for key in _MESSAGE_META_KEYS:
             if delta.get(key) is not None:
@@ -309,7 +309,7 @@ def _on_message_delta(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> 
 
 
 def _on_error(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
-    error = mapping(chunk.get("error"), "error.error")
+    error = as_mapping(chunk.get("error"), "error.error")
     if state.vendor_error is None:
         state.vendor_error = {
             "type": str(error.get("type") or "error"),

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from tracekit.helpers._gemini_content import (
+    as_mapping,
     join_text,
     joined_texts,
     list_of,
-    mapping,
     opt_text,
     parse_request,
     pick,
@@ -100,7 +100,7 @@ class _Candidate:
 
 
 def _candidate(raw: Any, position: int, path: str, problems: list[PayloadProblem]) -> _Candidate:
-    candidate = mapping(raw, path)
+    candidate = as_mapping(raw, path)
     index = candidate.get("index")
     if index is not None and type(index) is not int:
         raise PayloadProblem(f"{path}.index", "expected an integer", index)
@@ -110,7 +110,7 @@ def _candidate(raw: Any, position: int, path: str, problems: list[PayloadProblem
     parts: list[LLMContentPart] = []
     calls: list[ToolCallSpec] = []
     if content is not None:
-        content = mapping(content, f"{path}.content")
+        content = as_mapping(content, f"{path}.content")
         role = role_of(content.get("role"), f"{path}.content.role", "assistant")
         parts, calls = read_parts(content.get("parts"), f"{path}.content.parts", problems)
     metadata: dict[str, Any] = {}
@@ -127,7 +127,7 @@ def _blocked(feedback: Any, path: str) -> dict[str, Any] | None:
     """The error dict for a prompt Gemini refused to answer (promptFeedback.blockReason), else None."""
     if feedback is None:
         return None
-    feedback = mapping(feedback, path)
+    feedback = as_mapping(feedback, path)
     reason = opt_text(pick(feedback, "blockReason", "block_reason"), f"{path}.blockReason")
     if reason is None:
         return None
@@ -152,7 +152,7 @@ def _assemble(
     usage = None
     if usage_raw is not None:
         try:
-            usage = from_gemini(plain(mapping(usage_raw, "usageMetadata")))
+            usage = from_gemini(plain(as_mapping(usage_raw, "usageMetadata")))
         except PayloadProblem as problem:
             problems.append(problem)
     blocked = None
@@ -269,7 +269,7 @@ def new_stream_state() -> GeminiStreamState:
 
 def _add_stream_part(cand: _StreamCandidate, raw: Any, position: int, i: int) -> tuple[bool, str | None]:
     """Fold part `i` of candidate `position` in; returns (carried content, visible text delta)."""
-    part = raw if type(raw) is dict else mapping(raw, f"candidates[{position}].content.parts[{i}]")
+    part = raw if type(raw) is dict else as_mapping(raw, f"candidates[{position}].content.parts[{i}]")
     signature = pick(part, "thoughtSignature", "thought_signature")
     text = part.get("text")
     if text is None:
@@ -324,7 +324,7 @@ def add_chunk(state: GeminiStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
         raw_candidates = None
     for position, raw in enumerate(raw_candidates or ()):
         try:
-            candidate = mapping(raw, f"candidates[{position}]")
+            candidate = as_mapping(raw, f"candidates[{position}]")
             index = candidate.get("index", position)
             if type(index) is not int:
                 raise PayloadProblem(f"candidates[{position}].index", "expected an integer", index)
@@ -342,7 +342,7 @@ def add_chunk(state: GeminiStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
             if body is None:
                 continue
             if type(body) is not dict:
-                body = mapping(body, f"candidates[{position}].content")
+                body = as_mapping(body, f"candidates[{position}].content")
             if body.get("role") is not None:
                 cand.role = body["role"]
             sent = body.get("parts") or ()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from tracekit.helpers._common import as_mapping, join_text, parse_arguments, problem_dict
 from tracekit.helpers._openai_common import (
     BOOL,
     DICT,
@@ -20,12 +21,8 @@ from tracekit.helpers._openai_common import (
     STOP,
     STR,
     as_list,
-    as_mapping,
     as_str,
     data_url_part,
-    join_text,
-    malformed,
-    parse_arguments,
     request_params,
     tool_definition,
 )
@@ -280,7 +277,7 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
         parts.response_id = as_str(payload.get("id"), "id") or None
         choices = as_list(payload.get("choices"), "choices")
     except PayloadProblem as exc:
-        errors.append(malformed(exc))
+        errors.append(problem_dict(exc))
         choices = ()
     indexed: list[tuple[int, LLMMessage]] = []
     for i, raw in enumerate(choices):
@@ -297,7 +294,7 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
             finish = as_str(choice.get("finish_reason"), f"{path}.finish_reason")
             indexed.append((index, _output_message(message, index, finish)))
         except PayloadProblem as exc:
-            errors.append(malformed(exc))
+            errors.append(problem_dict(exc))
     indexed.sort(key=lambda pair: pair[0])
     _fill_top_level(parts, [msg for _, msg in indexed])
     usage = payload.get("usage")
@@ -305,7 +302,7 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
         try:
             parts.usage = from_openai_chat(as_mapping(usage, "usage"))
         except PayloadProblem as exc:
-            errors.append(malformed(exc))
+            errors.append(problem_dict(exc))
     if errors:
         parts.outcome = "error"
         parts.error = errors[0] if len(errors) == 1 else {**errors[0], "more": errors[1:]}

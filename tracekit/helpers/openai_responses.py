@@ -15,17 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from tracekit.helpers._common import as_mapping, join_text, parse_arguments, problem_dict
 from tracekit.helpers._openai_common import (
     BOOL,
     FLOAT,
     INT,
     as_list,
-    as_mapping,
     as_str,
     data_url_part,
-    join_text,
-    malformed,
-    parse_arguments,
     request_params,
     tool_definition,
 )
@@ -299,13 +296,13 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
         status = as_str(payload.get("status"), "status")
         items = as_list(payload.get("output"), "output")
     except PayloadProblem as exc:
-        errors.append(malformed(exc))
+        errors.append(problem_dict(exc))
         items = ()
     for i, item in enumerate(items):
         try:
             _add_item(out, item, f"output[{i}]")
         except PayloadProblem as exc:
-            errors.append(malformed(exc))
+            errors.append(problem_dict(exc))
     if out.parts or out.calls:
         message = LLMMessage(role="assistant", parts=out.parts, tool_calls=out.calls)
         parts.output_messages = [message]
@@ -329,7 +326,7 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
         try:
             parts.usage = from_openai_responses(as_mapping(usage, "usage"))
         except PayloadProblem as exc:
-            errors.append(malformed(exc))
+            errors.append(problem_dict(exc))
     if errors:
         parts.outcome = "error"
         first = errors[0] if len(errors) == 1 else {**errors[0], "more": errors[1:]}
