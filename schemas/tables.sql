@@ -173,6 +173,22 @@ CREATE INDEX IF NOT EXISTS ix_llm_calls_model ON llm_calls (model_name);
 
 CREATE INDEX IF NOT EXISTS ix_llm_calls_provider ON llm_calls (provider);
 
+CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_latency_ms ON llm_calls (in_rollup, latency_ms);
+
+CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_model_latency_ms ON llm_calls (in_rollup, model_name, latency_ms);
+
+CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_model_output_tokens_per_second ON llm_calls (in_rollup, model_name, output_tokens_per_second);
+
+CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_model_tpot_ms ON llm_calls (in_rollup, model_name, tpot_ms);
+
+CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_model_ttft_ms ON llm_calls (in_rollup, model_name, ttft_ms);
+
+CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_output_tokens_per_second ON llm_calls (in_rollup, output_tokens_per_second);
+
+CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_tpot_ms ON llm_calls (in_rollup, tpot_ms);
+
+CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_ttft_ms ON llm_calls (in_rollup, ttft_ms);
+
 CREATE INDEX IF NOT EXISTS ix_llm_calls_started_at ON llm_calls (started_at);
 
 CREATE INDEX IF NOT EXISTS ix_llm_calls_step ON llm_calls (step_id);

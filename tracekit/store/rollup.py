@@ -1,13 +1,16 @@
 """SQL roll-ups of stored calls, equal to tracekit.aggregates' Python results on the same calls.
 
-Sums, counts, min and max come from one GROUP BY; percentiles are nearest-rank (the value at
-1-based rank ceil(P * n / 100), computed in integers) picked with row_number() windows; means are
-sum / count (SQLite's sum, so they may differ from Python's math.fsum in the last bits). Every
-query of one roll-up runs in one batch, so they all see the same snapshot.
+Sums, counts, min, max and the distinct model / provider / price-version lists come from one
+GROUP BY over the narrow llm_calls rows. Percentiles are nearest-rank (the value at 1-based rank
+ceil(P * n / 100), computed in integers): without session filters, for the total and for
+by="model", each is one index lookup (`LIMIT 1 OFFSET rank`, from the nearer end, on the roll-up
+indexes); otherwise a row_number() window picks them. Means are sum / count (SQLite's sum, so
+they may differ from Python's math.fsum in the last bits).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,70 +44,97 @@ _TOKEN_COLUMNS = (
 _PERCENTILES = (50, 90, 99)
 
 
-def _calls_cte(key_sql: str, flt: SessionFilter) -> tuple[str, list[Any]]:
+def _session_clause(flt: SessionFilter) -> tuple[str, list[Any]]:
     where, params = flt.where("s")
-    session_clause = (
-        "" if where == "1" else f" AND c.session_id IN (SELECT s.session_id FROM sessions s WHERE {where})"
-    )
+    if where == "1":
+        return "", params
+    return f" AND c.session_id IN (SELECT s.session_id FROM sessions s WHERE {where})", params
+
+
+def _calls_cte(key_sql: str, flt: SessionFilter) -> tuple[str, list[Any]]:
+    session_clause, params = _session_clause(flt)
+    # unary + keeps the planner off the roll-up indexes: a scan beats a million index lookups
     return (
-        f"WITH calls AS (SELECT {key_sql} AS k, c.* FROM llm_calls c WHERE c.in_rollup = 1{session_clause})",
+        f"WITH calls AS (SELECT {key_sql} AS k, c.* FROM llm_calls c WHERE +c.in_rollup = 1{session_clause})",
         params,
     )
 
 
-def _statements(key_sql: str, flt: SessionFilter, *, with_groups: bool) -> list[Statement]:
+def _group_statements(key_sql: str, flt: SessionFilter) -> list[Statement]:
+    """Per-group numbers (one GROUP BY over the narrow call rows) and tool-call counts by name."""
     cte, params = _calls_cte(key_sql, flt)
-    out: list[Statement] = []
-    if with_groups:
-        sums = ", ".join(f"COALESCE(sum({col}), 0)" for col in _TOKEN_COLUMNS)
-        dists = ", ".join(f"count({col}), sum({col}), min({col}), max({col})" for col in DISTRIBUTION_COLUMNS)
-        out.append(
-            (
-                f"{cte} SELECT k, count(*), "
-                "sum(outcome = 'success'), sum(outcome IN ('error', 'timeout', 'cancelled')), "
-                "sum(outcome = 'incomplete'), sum(input_tokens IS NULL AND output_tokens IS NULL), "
-                f"{sums}, COALESCE(sum(cost_nanousd), 0), sum(cost_nanousd IS NULL), "
-                f"COALESCE(sum(tool_call_count), 0), {dists} FROM calls GROUP BY k",
-                params,
-            )
-        )
-        out.append(
-            (
-                f"{cte} SELECT k, price_table_version FROM calls WHERE cost_nanousd IS NOT NULL "
-                "AND price_table_version IS NOT NULL GROUP BY k, price_table_version",
-                params,
-            )
-        )
-        out.append(
-            (f"{cte} SELECT k, model_name FROM calls WHERE model_name != '' GROUP BY k, model_name", params)
-        )
-        out.append(
-            (
-                f"{cte} SELECT k, provider FROM calls WHERE provider IS NOT NULL AND provider != '' "
-                "GROUP BY k, provider",
-                params,
-            )
-        )
-        out.append(
-            (
-                f"{cte} SELECT calls.k, t.name, count(*) FROM calls JOIN tool_calls t "
-                "ON t.session_id = calls.session_id AND t.event_index = calls.event_index "
-                "AND t.call_index = calls.call_index GROUP BY calls.k, t.name",
-                params,
-            )
-        )
+    session_clause, _params = _session_clause(flt)
+    sums = ", ".join(f"COALESCE(sum({col}), 0)" for col in _TOKEN_COLUMNS)
+    dists = ", ".join(f"count({col}), sum({col}), min({col}), max({col})" for col in DISTRIBUTION_COLUMNS)
+    return [
+        (
+            f"{cte} SELECT k, count(*), "
+            "sum(outcome = 'success'), sum(outcome IN ('error', 'timeout', 'cancelled')), "
+            "sum(outcome = 'incomplete'), sum(input_tokens IS NULL AND output_tokens IS NULL), "
+            f"{sums}, COALESCE(sum(cost_nanousd), 0), sum(cost_nanousd IS NULL), "
+            f"COALESCE(sum(tool_call_count), 0), {dists}, "
+            "json_group_array(DISTINCT CASE WHEN cost_nanousd IS NOT NULL THEN price_table_version END), "
+            "json_group_array(DISTINCT NULLIF(model_name, '')), "
+            "json_group_array(DISTINCT NULLIF(provider, '')) FROM calls GROUP BY k",
+            params,
+        ),
+        (
+            f"SELECT {key_sql} AS k, t.name, count(*) FROM tool_calls t CROSS JOIN llm_calls c "
+            "ON c.session_id = t.session_id AND c.event_index = t.event_index "
+            "AND c.call_index = t.call_index "
+            f"WHERE +c.in_rollup = 1{session_clause} GROUP BY k, t.name",
+            params,
+        ),
+    ]
+
+
+def _window_rank_statements(key_sql: str, flt: SessionFilter) -> list[Statement]:
+    """Nearest-rank picks for any grouping and filter: one row_number() window per distribution."""
+    cte, params = _calls_cte(key_sql, flt)
     ranks = ", ".join(f"({p} * n + 99) / 100" for p in _PERCENTILES)
-    for col in DISTRIBUTION_COLUMNS:
-        out.append(
-            (
-                f"{cte} SELECT k, n, rn, v FROM (SELECT k, {col} AS v, count(*) OVER (PARTITION BY k) AS n, "
-                f"row_number() OVER (PARTITION BY k ORDER BY {col}) AS rn FROM calls "
-                f"WHERE {col} IS NOT NULL) "
-                f"WHERE rn IN ({ranks})",
-                params,
-            )
+    return [
+        (
+            f"{cte} SELECT k, rn, v FROM (SELECT k, {col} AS v, count(*) OVER (PARTITION BY k) AS n, "
+            f"row_number() OVER (PARTITION BY k ORDER BY {col}) AS rn FROM calls "
+            f"WHERE {col} IS NOT NULL) WHERE rn IN ({ranks})",
+            params,
         )
-    return out
+        for col in DISTRIBUTION_COLUMNS
+    ]
+
+
+def _ranks(count: int) -> list[int]:
+    return sorted({(p * count + 99) // 100 for p in _PERCENTILES})
+
+
+def _index_rank_statements(
+    counts: dict[str | None, dict[str, int]], *, by_model: bool
+) -> tuple[list[Statement], list[tuple[str | None, str, int]]]:
+    """Nearest-rank picks by position in the roll-up indexes (unfiltered, total or by model):
+    one `LIMIT 1 OFFSET` per rank, walking from whichever end of the index is nearer."""
+    statements: list[Statement] = []
+    labels: list[tuple[str | None, str, int]] = []
+    for key, per_column in counts.items():
+        for col in DISTRIBUTION_COLUMNS:
+            count = per_column.get(col, 0)
+            for rank in _ranks(count) if count else []:
+                index = f"ix_llm_calls_rollup_model_{col}" if by_model else f"ix_llm_calls_rollup_{col}"
+                where = f"in_rollup = 1 AND {col} IS NOT NULL"
+                params: list[Any] = []
+                if by_model:
+                    where += " AND model_name = ?"
+                    params.append("" if key is None else key)
+                descending = rank - 1 > count - rank
+                offset = count - rank if descending else rank - 1
+                statements.append(
+                    (
+                        f"SELECT {col} FROM llm_calls INDEXED BY {index} WHERE {where} "
+                        f"ORDER BY {col}{' DESC' if descending else ''} LIMIT 1 OFFSET ?",
+                        [*params, offset],
+                    )
+                )
+                labels.append((key, col, rank))
+    return statements, labels
 
 
 @dataclass(slots=True)
@@ -158,29 +188,36 @@ _NUMBER_FIELDS = (
 )
 
 
-def _read_groups(results: list[Result], groups: dict[str | None, _Group]) -> None:
-    sums, versions, models, providers, tools = results[:5]
+def _read_groups(sums: Result, tools: Result, groups: dict[str | None, _Group]) -> None:
+    offset = 1 + len(_NUMBER_FIELDS)
     for row in sums.rows:
         group = groups.setdefault(row[0], _Group(row[0]))
         group.numbers = {name: int(value or 0) for name, value in zip(_NUMBER_FIELDS, row[1:], strict=False)}
-        offset = 1 + len(_NUMBER_FIELDS)
         for i, col in enumerate(DISTRIBUTION_COLUMNS):
             count, total, low, high = row[offset + 4 * i : offset + 4 * i + 4]
             group.stats[col] = (int(count), _float(total), _float(low), _float(high))
-    for key, version in versions.rows:
-        groups[key].versions.add(version)
-    for key, name in models.rows:
-        groups[key].models.add(name)
-    for key, name in providers.rows:
-        groups[key].providers.add(name)
+        lists = row[offset + 4 * len(DISTRIBUTION_COLUMNS) :]
+        versions, models, providers = (
+            {item for item in json.loads(text) if item is not None} for text in lists
+        )
+        group.versions, group.models, group.providers = versions, models, providers
     for key, name, count in tools.rows:
         groups[key].tools[name] = int(count)
 
 
-def _read_ranks(results: list[Result], groups: dict[str | None, _Group]) -> None:
+def _read_window_ranks(results: list[Result], groups: dict[str | None, _Group]) -> None:
     for col, result in zip(DISTRIBUTION_COLUMNS, results, strict=True):
-        for key, _n, rank, value in result.rows:
+        for key, rank, value in result.rows:
             groups[key].ranks.setdefault(col, {})[int(rank)] = float(value)
+
+
+def _read_index_ranks(
+    results: list[Result], labels: list[tuple[str | None, str, int]], groups: dict[str | None, _Group]
+) -> None:
+    for (key, col, rank), result in zip(labels, results, strict=True):
+        if not result.rows:
+            raise _Changed
+        groups[key].ranks.setdefault(col, {})[rank] = float(result.rows[0][0])
 
 
 def _float(value: Any) -> float | None:
@@ -209,24 +246,64 @@ def _total(groups: list[_Group]) -> _Group:
     return total
 
 
+class _Changed(Exception):
+    """Rows were deleted between the roll-up's two batches; the roll-up is computed again."""
+
+
 async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> AggregateResult:
-    """The AggregateResult of the counted calls of the sessions `flt` selects, grouped `by`."""
+    """The AggregateResult of the counted calls of the sessions `flt` selects, grouped `by`.
+
+    Unfiltered roll-ups read counts in one batch and percentile positions in a second; when
+    sessions are deleted in between, the roll-up is computed again (up to three times).
+    """
     if by not in _KEY_EXPRESSIONS:
         raise StoreError(f"cannot group by {by!r}; use one of {[k for k in _KEY_EXPRESSIONS if k]} or None")
-    statements = _statements(_KEY_EXPRESSIONS[by], flt, with_groups=True)
-    if by is not None:
-        statements += _statements("NULL", flt, with_groups=False)
+    for _attempt in range(3):
+        try:
+            return await _aggregate_once(db, by, flt)
+        except (_Changed, KeyError):
+            continue
+    raise StoreError("the stored calls kept changing during aggregate(); retry when writes settle")
+
+
+async def _aggregate_once(db: Database, by: GroupBy | None, flt: SessionFilter) -> AggregateResult:
+    key_sql = _KEY_EXPRESSIONS[by]
+    unfiltered = flt.where("s")[0] == "1"
+    statements = _group_statements(key_sql, flt)
+    if not unfiltered:
+        statements += _window_rank_statements(key_sql, flt)
+        if by is not None:
+            statements += _window_rank_statements("NULL", flt)
     results = await db.batch(statements)
     groups: dict[str | None, _Group] = {}
-    _read_groups(results, groups)
-    _read_ranks(results[5:9], groups)
-    if by is None:
-        total = groups.get(None) or _empty()
-        return AggregateResult(by=None, total=total.build())
+    _read_groups(results[0], results[1], groups)
     ordered = [groups[k] for k in sorted(groups, key=lambda k: (k is None, k or ""))]
-    total = _total(ordered) if ordered else _empty()
-    total_groups: dict[str | None, _Group] = {None: total}
-    _read_ranks(results[9:13], total_groups)
+    total = (groups.get(None) if by is None else _total(ordered) if ordered else None) or _empty()
+    totals: dict[str | None, _Group] = {None: total}
+    if unfiltered:
+        counts: dict[str | None, dict[str, int]] = {
+            None: {col: total.stats[col][0] if col in total.stats else 0 for col in DISTRIBUTION_COLUMNS}
+        }
+        rank_statements, labels = _index_rank_statements(counts, by_model=False)
+        if by == "model":
+            group_counts = {g.key: {col: g.stats[col][0] for col in DISTRIBUTION_COLUMNS} for g in ordered}
+            more, more_labels = _index_rank_statements(group_counts, by_model=True)
+        elif by is not None:
+            more, more_labels = _window_rank_statements(key_sql, flt), []
+        else:
+            more, more_labels = [], []
+        picked = await db.batch(rank_statements + more) if rank_statements or more else []
+        _read_index_ranks(picked[: len(labels)], labels, totals)
+        if by == "model":
+            _read_index_ranks(picked[len(labels) :], more_labels, groups)
+        elif by is not None:
+            _read_window_ranks(picked[len(labels) :], groups)
+    else:
+        _read_window_ranks(results[2:6], groups)
+        if by is not None:
+            _read_window_ranks(results[6:10], totals)
+    if by is None:
+        return AggregateResult(by=None, total=total.build())
     return AggregateResult(by=by, total=total.build(), groups=tuple(g.build() for g in ordered))
 
 

@@ -263,6 +263,15 @@ Index("ix_llm_calls_provider", llm_calls.c.provider)
 Index("ix_llm_calls_agent", llm_calls.c.system_instance_id)
 Index("ix_llm_calls_started_at", llm_calls.c.started_at)
 Index("ix_llm_calls_step", llm_calls.c.step_id)
+for _metric in ("latency_ms", "ttft_ms", "tpot_ms", "output_tokens_per_second"):
+    # nearest-rank percentiles by index position (LIMIT 1 OFFSET r) instead of sorting every row
+    Index(f"ix_llm_calls_rollup_{_metric}", llm_calls.c.in_rollup, llm_calls.c[_metric])
+    Index(
+        f"ix_llm_calls_rollup_model_{_metric}",
+        llm_calls.c.in_rollup,
+        llm_calls.c.model_name,
+        llm_calls.c[_metric],
+    )
 Index("ix_session_experiments_session", session_experiments.c.session_id)
 Index("ix_outcome_rewards_session", outcome_rewards.c.session_id)
 Index("ix_event_rewards_session", event_rewards.c.session_id)
