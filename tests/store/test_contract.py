@@ -263,8 +263,18 @@ async def test_execute_runs_reads_and_refuses_writes(store: TursoManager) -> Non
         {"model_name": "gpt-4o", "input_tokens": 1000},
     ]
     assert await store.execute("WITH x AS (SELECT 1 AS v) SELECT v FROM x") == [{"v": 1}]
-    with pytest.raises(tk.StoreError, match="read-only"):
-        await store.execute("DELETE FROM sessions")
+    assert await store.execute("SELECT replace('a-b', '-', '+') AS v, 'DROP TABLE x' AS w") == [
+        {"v": "a+b", "w": "DROP TABLE x"}
+    ]
+    for sql in (
+        "DELETE FROM sessions",
+        "WITH x AS (SELECT 1) DELETE FROM sessions",
+        "SELECT 1; DROP TABLE sessions",
+        "PRAGMA journal_mode = DELETE",
+    ):
+        with pytest.raises(tk.StoreError, match="read-only"):
+            await store.execute(sql)
+    assert (await store.list_sessions()).sessions[0].session_id == "q"
 
 
 async def test_values_sqlite_cannot_hold_are_refused_before_writing(store: TursoManager) -> None:

@@ -55,6 +55,17 @@ SaveOutcome = Literal["saved", "spooled"]
 """What a save did: stored in the database, or kept in the local spool for a later replay."""
 
 _READ_ONLY = re.compile(r"^\s*(SELECT|WITH|EXPLAIN|VALUES|PRAGMA\s+\w+\s*(;\s*)?$)", re.IGNORECASE)
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]")
+_WRITES = re.compile(
+    r"\b(INSERT|UPDATE|DELETE|UPSERT|DROP|CREATE|ALTER|ATTACH|DETACH|VACUUM|REINDEX|BEGIN|COMMIT)\b"
+    r"|\bREPLACE\b(?!\s*\()|;\s*\S",
+    re.IGNORECASE,
+)
+
+
+def _is_read_only(sql: str) -> bool:
+    """A single SELECT / WITH / EXPLAIN / VALUES statement with no data-changing keyword outside quotes."""
+    return bool(_READ_ONLY.match(sql)) and not _WRITES.search(_QUOTED.sub("''", sql))
 
 
 def _default_cost() -> CallCost:
@@ -342,11 +353,11 @@ class TursoManager:
     ) -> AsyncGenerator[LLMCallRecord, None]:
         """Every counted call record (as aggregates count them) in (session, event, call) order,
         fetched `page_size` rows at a time so memory stays bounded however many there are."""
-        conditions = ["c.in_rollup = 1"]
+        conditions = ["+c.in_rollup = 1"]  # unary +: walk the primary key, not a roll-up index
         params: list[Any] = []
         for column, value in (("session_id", session_id), ("model_name", model), ("provider", provider)):
             if value is not None:
-                conditions.append(f"c.{column} = ?")
+                conditions.append(f"c.{column} = ?" if column == "session_id" else f"+c.{column} = ?")
                 params.append(value)
         key: tuple[str, int, int] | None = None
         while True:
@@ -399,7 +410,7 @@ class TursoManager:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only query (SELECT / WITH / EXPLAIN / VALUES) and return rows as dicts."""
-        if not _READ_ONLY.match(sql):
+        if not _is_read_only(sql):
             raise StoreError(
                 f"execute() runs read-only queries (SELECT, WITH, EXPLAIN, VALUES); got {sql[:60]!r}. "
                 "Change data through the manager's methods."

@@ -18,14 +18,14 @@ from tracekit.store import schema
 from tracekit.store.libsql import Statement
 from tracekit.store.mapping import TraceRows
 
-__all__ = ["MAX_VARIABLES", "delete_statements", "insert_statements", "save_statements"]
+__all__ = ["MAX_VARIABLES", "TRACE_TABLES", "delete_statements", "insert_statements", "save_statements"]
 
 MAX_VARIABLES = 32766
 """SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32 (libsql and Python's sqlite3 are newer)."""
 
 _DIALECT = sqlite.dialect()
 
-_TRACE_TABLES: tuple[Table, ...] = (
+TRACE_TABLES: tuple[Table, ...] = (
     schema.sessions,
     schema.session_metadata,
     schema.timesteps,
@@ -98,8 +98,8 @@ def save_statements(traces: Sequence[TraceRows]) -> list[Statement]:
     Sessions are upserted; rewards and experiment links are not trace rows and are kept.
     """
     ids = [t.session_id for t in traces]
-    statements = delete_statements(reversed(_TRACE_TABLES[1:]), ids)
-    for table in _TRACE_TABLES:
+    statements = delete_statements(reversed(TRACE_TABLES[1:]), ids)
+    for table in TRACE_TABLES:
         rows = [row for t in traces for row in t.tables.get(table.name, ())]
         if rows:
             statements.extend(insert_statements(table, rows, upsert=table is schema.sessions))
