@@ -137,6 +137,10 @@ def _index_rank_statements(
     return statements, labels
 
 
+class _Changed(Exception):
+    """Rows changed between the roll-up's two batches (counts and picked ranks disagree)."""
+
+
 @dataclass(slots=True)
 class _Group:
     """Mutable accumulator for one group while the query results are read."""
@@ -171,7 +175,10 @@ class _Group:
         if count == 0 or total is None:
             return Distribution()
         ranks = self.ranks.get(col, {})
-        pick = [ranks[(p * count + 99) // 100] for p in _PERCENTILES]
+        wanted = [(p * count + 99) // 100 for p in _PERCENTILES]
+        if any(rank not in ranks for rank in wanted):
+            raise _Changed
+        pick = [ranks[rank] for rank in wanted]
         return Distribution(count, total / count, low, pick[0], pick[1], pick[2], high)
 
 
@@ -246,10 +253,6 @@ def _total(groups: list[_Group]) -> _Group:
     return total
 
 
-class _Changed(Exception):
-    """Rows were deleted between the roll-up's two batches; the roll-up is computed again."""
-
-
 async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> AggregateResult:
     """The AggregateResult of the counted calls of the sessions `flt` selects, grouped `by`.
 
@@ -261,7 +264,7 @@ async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> Agg
     for _attempt in range(3):
         try:
             return await _aggregate_once(db, by, flt)
-        except (_Changed, KeyError):
+        except _Changed:
             continue
     raise StoreError("the stored calls kept changing during aggregate(); retry when writes settle")
 
