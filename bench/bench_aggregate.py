@@ -113,7 +113,7 @@ def main() -> None:
     agg_s, result = timed(tk.aggregate, records)
     by_model_s, by_model = timed(tk.aggregate, records, by="model")
     assert result.total.input_tokens == base_total
-    assert sum(g.cost_nanousd for g in by_model.groups) == result.total.cost_nanousd
+    assert sum(g.cost_nanousd or 0 for g in by_model.groups) == result.total.cost_nanousd
 
     tracemalloc.start()
     tk.aggregate(records, by="model")

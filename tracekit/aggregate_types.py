@@ -60,14 +60,14 @@ class GroupAggregate:
     error_count: int = 0
     incomplete_count: int = 0
     calls_without_usage: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost_usd: float = 0.0
-    cost_nanousd: int = 0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+    cost_nanousd: int | None = None
     unpriced_call_count: int = 0
     price_table_versions: tuple[str, ...] = ()
     latency_ms: Distribution = field(default_factory=Distribution)

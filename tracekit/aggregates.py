@@ -29,9 +29,11 @@ Per-group numbers (`GroupAggregate`)
   of the three (call_count - success - error - incomplete = calls with no outcome reported).
 - calls_without_usage: usage is None, or reports neither input_tokens nor output_tokens.
 - input/output/total/cache_read/cache_write/reasoning tokens: integer sums of the values the
-  calls reported (`usage.<field>_tokens`); unreported values add nothing (never guessed).
+  calls reported (`usage.<field>_tokens`); unreported values add nothing (never guessed), and a
+  sum no call reported is None, not 0 (OpenAI never reports cache writes: None, not "zero").
 - cost_nanousd: integer sum of `tracekit.pricing.call_cost(record, prices).nanousd` over priced
-  calls (a store computes it per call with the same function); cost_usd = cost_nanousd / 1e9;
+  calls (a store computes it per call with the same function), None when no call was priced;
+  cost_usd = cost_nanousd / 1e9 (None likewise);
   unpriced_call_count: calls whose cost is None (unknown model, or input/output tokens not
   reported); price_table_versions: sorted distinct `price_table_version`s of the priced calls.
 - latency_ms (`record.latency_ms`), ttft_ms, tpot_ms and output_tokens_per_second
@@ -138,6 +140,13 @@ def _distribution(values: list[float]) -> Distribution:
     )
 
 
+def _add_reported(current: int | None, added: int, reported: int) -> int | None:
+    """`current + added` when `reported` calls gave the field; unchanged when none did."""
+    if not reported:
+        return current
+    return added if current is None else current + added
+
+
 class _Partial:
     """Running sums of one group; partials merge exactly (integer sums, value lists, sets)."""
 
@@ -170,8 +179,15 @@ class _Partial:
 
     def __init__(self) -> None:
         self.call_count = self.success = self.error = self.incomplete = self.without_usage = 0
-        self.input = self.output = self.total = self.cache_read = self.cache_write = self.reasoning = 0
-        self.nanos = self.unpriced = self.unpriced_usage = self.tool_calls = 0
+        # sums stay None until some call reports the field: "not reported" is not "zero"
+        self.input: int | None = None
+        self.output: int | None = None
+        self.total: int | None = None
+        self.cache_read: int | None = None
+        self.cache_write: int | None = None
+        self.reasoning: int | None = None
+        self.nanos: int | None = None
+        self.unpriced = self.unpriced_usage = self.tool_calls = 0
         self.unknown_models: set[str] = set()
         self.versions: set[str] = set()
         self.latency: list[float] = []
@@ -186,6 +202,7 @@ class _Partial:
         """Fold calls in; the hot loop keeps its sums in locals."""
         calls = success = error = incomplete = without = 0
         t_in = t_out = t_total = t_read = t_write = t_reason = 0
+        n_in = n_out = n_total = n_read = n_write = n_reason = n_priced = 0  # calls that reported each
         nanos = unpriced = unpriced_usage = n_tools = 0
         versions, unknown_models = self.versions, self.unknown_models
         models, providers, by_name = self.models, self.providers, self.tools_by_name
@@ -208,20 +225,29 @@ class _Partial:
                 value = usage.input_tokens
                 if value is not None:
                     t_in += value
-                    if usage.output_tokens is not None:
-                        t_out += usage.output_tokens
-                elif usage.output_tokens is not None:
-                    t_out += usage.output_tokens
-                else:
+                    n_in += 1
+                value = usage.output_tokens
+                if value is not None:
+                    t_out += value
+                    n_out += 1
+                elif usage.input_tokens is None:
                     without += 1
-                if usage.total_tokens is not None:
-                    t_total += usage.total_tokens
-                if usage.cache_read_tokens is not None:
-                    t_read += usage.cache_read_tokens
-                if usage.cache_write_tokens is not None:
-                    t_write += usage.cache_write_tokens
-                if usage.reasoning_tokens is not None:
-                    t_reason += usage.reasoning_tokens
+                value = usage.total_tokens
+                if value is not None:
+                    t_total += value
+                    n_total += 1
+                value = usage.cache_read_tokens
+                if value is not None:
+                    t_read += value
+                    n_read += 1
+                value = usage.cache_write_tokens
+                if value is not None:
+                    t_write += value
+                    n_write += 1
+                value = usage.reasoning_tokens
+                if value is not None:
+                    t_reason += value
+                    n_reason += 1
             if usage is not None and usage.cost_usd is not None:
                 reported = usd_to_nanousd(usage.cost_usd)
                 if reported is None:
@@ -229,6 +255,7 @@ class _Partial:
                     unpriced_usage += 1
                 else:
                     nanos += reported
+                    n_priced += 1
                     versions.add(usage.price_table_version or REPORTED_COST_VERSION)
             else:
                 if name in pricers:
@@ -245,6 +272,7 @@ class _Partial:
                         unpriced_usage += 1
                     else:
                         nanos += cost
+                        n_priced += 1
                         versions.add(pricer[1])
             if record.latency_ms is not None:
                 latency(record.latency_ms)
@@ -270,37 +298,27 @@ class _Partial:
         self.error += error
         self.incomplete += incomplete
         self.without_usage += without
-        self.input += t_in
-        self.output += t_out
-        self.total += t_total
-        self.cache_read += t_read
-        self.cache_write += t_write
-        self.reasoning += t_reason
-        self.nanos += nanos
+        self.input = _add_reported(self.input, t_in, n_in)
+        self.output = _add_reported(self.output, t_out, n_out)
+        self.total = _add_reported(self.total, t_total, n_total)
+        self.cache_read = _add_reported(self.cache_read, t_read, n_read)
+        self.cache_write = _add_reported(self.cache_write, t_write, n_write)
+        self.reasoning = _add_reported(self.reasoning, t_reason, n_reason)
+        self.nanos = _add_reported(self.nanos, nanos, n_priced)
         self.unpriced += unpriced
         self.unpriced_usage += unpriced_usage
         self.tool_calls += n_tools
 
     def merge(self, other: _Partial) -> None:
         """Add another group's sums into this one."""
-        for name in (
-            "call_count",
-            "success",
-            "error",
-            "incomplete",
-            "without_usage",
-            "input",
-            "output",
-            "total",
-            "cache_read",
-            "cache_write",
-            "reasoning",
-            "nanos",
-            "unpriced",
-            "unpriced_usage",
-            "tool_calls",
-        ):
+        for name in ("call_count", "success", "error", "incomplete", "without_usage"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("unpriced", "unpriced_usage", "tool_calls"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("input", "output", "total", "cache_read", "cache_write", "reasoning", "nanos"):
+            theirs = getattr(other, name)
+            if theirs is not None:
+                setattr(self, name, _add_reported(getattr(self, name), theirs, 1))
         self.unknown_models |= other.unknown_models
         self.versions |= other.versions
         self.latency += other.latency
@@ -327,7 +345,7 @@ class _Partial:
             cache_read_tokens=self.cache_read,
             cache_write_tokens=self.cache_write,
             reasoning_tokens=self.reasoning,
-            cost_usd=self.nanos / 1e9,
+            cost_usd=None if self.nanos is None else self.nanos / 1e9,
             cost_nanousd=self.nanos,
             unpriced_call_count=self.unpriced,
             price_table_versions=tuple(sorted(self.versions)),
@@ -489,11 +507,12 @@ def compute_aggregates_from_call_records(
     total = aggregate(records, prices=prices).total
     summary: dict[str, Any] = {
         "call_count": total.call_count,
-        "input_tokens": total.input_tokens,
-        "output_tokens": total.output_tokens,
-        "total_tokens": total.total_tokens,
-        "reasoning_tokens": total.reasoning_tokens,
-        "cost_usd": total.cost_usd,
+        # synth-ai's keys read 0 where nothing was reported; `aggregate` itself says None
+        "input_tokens": total.input_tokens or 0,
+        "output_tokens": total.output_tokens or 0,
+        "total_tokens": total.total_tokens or 0,
+        "reasoning_tokens": total.reasoning_tokens or 0,
+        "cost_usd": total.cost_usd or 0.0,
         "latency_ms": math.fsum(
             r.latency_ms for r in records if r.latency_ms is not None and math.isfinite(r.latency_ms)
         ),

@@ -113,8 +113,8 @@ def session_rollup(trace: SessionTrace, events: list[BaseEvent]) -> SessionRollu
         warnings.append(
             f"session {sid!r}: no LLM calls recorded, yet it has {runtime_events} runtime event(s), "
             f"{tool_messages} tool message(s) and {empty_lm_events} LM event(s) without call records; "
-            "its LLM tokens and cost are missing from these totals. Record calls with "
-            "tk.trace_llm_call or put LLMCallRecords in LMCAISEvent.call_records."
+            "its LLM tokens and cost are missing from these totals. Put each call's LLMCallRecord "
+            "(e.g. from tk.record_from_response) in LMCAISEvent.call_records."
         )
     elif empty_lm_events:
         warnings.append(

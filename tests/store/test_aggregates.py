@@ -68,7 +68,11 @@ async def test_sql_aggregate_equals_python(store: TursoManager, by: Any) -> None
     """For every grouping, the SQL roll-up equals tk.aggregate over the same traces."""
     traces = _traces()
     await store.save_sessions(traces)
-    assert_same(await store.aggregate(by=by), tk.aggregate(traces, by=by))
+    sql = await store.aggregate(by=by)
+    assert_same(sql, tk.aggregate(traces, by=by))
+    # no call reports cache writes: the sum is "not reported", not zero; cache reads are reported
+    assert sql.total.cache_write_tokens is None
+    assert sql.total.cache_read_tokens is not None
 
 
 async def test_filtered_aggregate_equals_python_on_the_subset(store: TursoManager) -> None:
@@ -87,7 +91,7 @@ async def test_filtered_aggregate_equals_python_on_the_subset(store: TursoManage
 
 
 async def test_empty_store_aggregates_to_zeros(store: TursoManager) -> None:
-    """With nothing stored the roll-up equals tk.aggregate of no items (zeros, None distributions)."""
+    """With nothing stored the roll-up equals tk.aggregate of no items (zero counts, None sums)."""
     assert_same(await store.aggregate(by="model"), tk.aggregate([], by="model"))
     assert_same(await store.aggregate(), tk.aggregate([]))
 

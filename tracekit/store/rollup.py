@@ -11,6 +11,7 @@ they may differ from Python's math.fsum in the last bits).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,14 +65,14 @@ def _group_statements(key_sql: str, flt: SessionFilter) -> list[Statement]:
     """Per-group numbers (one GROUP BY over the narrow call rows) and tool-call counts by name."""
     cte, params = _calls_cte(key_sql, flt)
     session_clause, _params = _session_clause(flt)
-    sums = ", ".join(f"COALESCE(sum({col}), 0)" for col in _TOKEN_COLUMNS)
+    sums = ", ".join(f"sum({col})" for col in _TOKEN_COLUMNS)  # NULL when no call reported it
     dists = ", ".join(f"count({col}), sum({col}), min({col}), max({col})" for col in DISTRIBUTION_COLUMNS)
     return [
         (
             f"{cte} SELECT k, count(*), "
             "sum(outcome = 'success'), sum(outcome IN ('error', 'timeout', 'cancelled')), "
             "sum(outcome = 'incomplete'), sum(input_tokens IS NULL AND output_tokens IS NULL), "
-            f"{sums}, COALESCE(sum(cost_nanousd), 0), sum(cost_nanousd IS NULL), "
+            f"{sums}, sum(cost_nanousd), sum(cost_nanousd IS NULL), "
             f"COALESCE(sum(tool_call_count), 0), {dists}, "
             "json_group_array(DISTINCT CASE WHEN cost_nanousd IS NOT NULL THEN price_table_version END), "
             "json_group_array(DISTINCT NULLIF(model_name, '')), "
@@ -159,7 +160,7 @@ class _Group:
         return GroupAggregate(
             key=self.key,
             **self.numbers,
-            cost_usd=self.numbers["cost_nanousd"] / 1e9,
+            cost_usd=None if self.numbers["cost_nanousd"] is None else self.numbers["cost_nanousd"] / 1e9,
             price_table_versions=tuple(sorted(self.versions)),
             latency_ms=dists["latency_ms"],
             ttft_ms=dists["ttft_ms"],
@@ -182,6 +183,19 @@ class _Group:
         return Distribution(count, total / count, low, pick[0], pick[1], pick[2], high)
 
 
+_COUNT_FIELDS = frozenset(
+    {
+        "call_count",
+        "success_count",
+        "error_count",
+        "incomplete_count",
+        "calls_without_usage",
+        "unpriced_call_count",
+        "tool_calls_count",
+    }
+)
+"""Fields that are counts (0 when nothing matched); the others are sums, None when nothing reported."""
+
 _NUMBER_FIELDS = (
     "call_count",
     "success_count",
@@ -199,7 +213,10 @@ def _read_groups(sums: Result, tools: Result, groups: dict[str | None, _Group]) 
     offset = 1 + len(_NUMBER_FIELDS)
     for row in sums.rows:
         group = groups.setdefault(row[0], _Group(row[0]))
-        group.numbers = {name: int(value or 0) for name, value in zip(_NUMBER_FIELDS, row[1:], strict=False)}
+        group.numbers = {
+            name: (int(value or 0) if name in _COUNT_FIELDS else None if value is None else int(value))
+            for name, value in zip(_NUMBER_FIELDS, row[1:], strict=False)
+        }
         for i, col in enumerate(DISTRIBUTION_COLUMNS):
             count, total, low, high = row[offset + 4 * i : offset + 4 * i + 4]
             group.stats[col] = (int(count), _float(total), _float(low), _float(high))
@@ -227,6 +244,12 @@ def _read_index_ranks(
         groups[key].ranks.setdefault(col, {})[rank] = float(result.rows[0][0])
 
 
+def _sum_reported(values: Iterable[int | None]) -> int | None:
+    """Sum of the groups' values; None when every group had None (nothing reported)."""
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -234,7 +257,7 @@ def _float(value: Any) -> float | None:
 def _total(groups: list[_Group]) -> _Group:
     """Sums, sets and counts of all groups combined (ranks are queried separately)."""
     total = _Group(None)
-    total.numbers = {name: sum(g.numbers[name] for g in groups) for name in _NUMBER_FIELDS}
+    total.numbers = {name: _sum_reported(g.numbers[name] for g in groups) for name in _NUMBER_FIELDS}
     for group in groups:
         total.versions |= group.versions
         total.models |= group.models
@@ -312,5 +335,5 @@ async def _aggregate_once(db: Database, by: GroupBy | None, flt: SessionFilter) 
 
 def _empty() -> _Group:
     group = _Group(None)
-    group.numbers = dict.fromkeys(_NUMBER_FIELDS, 0)
+    group.numbers = {name: 0 if name in _COUNT_FIELDS else None for name in _NUMBER_FIELDS}
     return group
