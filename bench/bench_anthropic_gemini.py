@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import tracekit as tk
+from bench_helpers import time_bare_loop, time_recorder, time_responses  # same dir: on sys.path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
@@ -40,37 +39,6 @@ def long_gemini_stream(n_text: int) -> list[dict[str, Any]]:
     recorded = load("gemini", "stream_thinking")
     answer = recorded[3]
     return [*recorded[:3], *(answer for _ in range(n_text - 1)), recorded[-1]]
-
-
-def time_recorder(chunks: list[dict[str, Any]], streams: int) -> float:
-    times = [0.001 * (i + 1) for i in range(len(chunks))]
-    start = time.perf_counter()
-    for _ in range(streams):
-        recorder = tk.StreamRecorder(clock=lambda: 0.0)
-        add = recorder.add
-        for chunk, at in zip(chunks, times, strict=True):
-            add(chunk, at)
-        recorder.finish()
-    return time.perf_counter() - start
-
-
-def time_bare_loop(chunks: list[dict[str, Any]], streams: int) -> float:
-    times = [0.001 * (i + 1) for i in range(len(chunks))]
-    sink: list[Any] = []
-    start = time.perf_counter()
-    for _ in range(streams):
-        for chunk, at in zip(chunks, times, strict=True):
-            sink.append((chunk.get("type") or chunk.get("candidates"), at))
-        sink.clear()
-    return time.perf_counter() - start
-
-
-def time_responses(payloads: list[dict[str, Any]], rounds: int) -> float:
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for payload in payloads:
-            tk.record_from_response(payload)
-    return time.perf_counter() - start
 
 
 def main() -> None:
