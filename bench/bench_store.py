@@ -163,8 +163,10 @@ async def _fill_calls(url: str, calls: int) -> None:
                 ),
                 (
                     "INSERT INTO tool_calls (session_id, event_index, call_index, tool_index, tool_call_id, "
-                    "name, arguments_json) SELECT session_id, event_index, call_index, 0, 't-' || call_id, "
-                    "CASE event_index % 3 WHEN 0 THEN 'search' WHEN 1 THEN 'read_file' ELSE 'run' END, '{}' "
+                    "name, in_rollup, step_id, system_instance_id, model_name, provider, arguments_json) "
+                    "SELECT session_id, event_index, call_index, 0, 't-' || call_id, "
+                    "CASE event_index % 3 WHEN 0 THEN 'search' WHEN 1 THEN 'read_file' ELSE 'run' END, "
+                    "in_rollup, step_id, system_instance_id, model_name, provider, '{}' "
                     "FROM llm_calls WHERE tool_call_count = 1",
                     [],
                 ),

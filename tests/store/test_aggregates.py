@@ -90,6 +90,19 @@ async def test_filtered_aggregate_equals_python_on_the_subset(store: TursoManage
     assert_same(await store.aggregate(session_ids=["s0", "odd"]), tk.aggregate(chosen))
 
 
+@pytest.mark.parametrize("by", [None, "model", "provider", "agent", "session", "timestep"])
+async def test_filtered_aggregate_equals_python_for_every_grouping(store: TursoManager, by: Any) -> None:
+    """Under a session filter every grouping, tool counts by name too, equals tk.aggregate of the subset."""
+    traces = _traces()
+    await store.save_sessions(traces)
+    chosen = [t for t in traces if t.session_id in ("s2", "steps-only", "odd")]
+    sql = await store.aggregate(by=by, session_ids=[t.session_id for t in chosen])
+    assert_same(sql, tk.aggregate(chosen, by=by))
+    # the subset's tool calls are counted, and only theirs
+    assert sql.total.tool_calls_by_name
+    assert sql.total.tool_calls_by_name != tk.aggregate(traces).total.tool_calls_by_name
+
+
 async def test_empty_store_aggregates_to_zeros(store: TursoManager) -> None:
     """With nothing stored the roll-up equals tk.aggregate of no items (zero counts, None sums)."""
     assert_same(await store.aggregate(by="model"), tk.aggregate([], by="model"))

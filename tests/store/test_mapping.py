@@ -37,6 +37,23 @@ def test_rows_of_a_trace_rebuild_it() -> None:
     assert back == trace
 
 
+def test_tool_rows_repeat_their_calls_rollup_facts() -> None:
+    """Each tool_calls row carries its call's in_rollup and group-key columns, so roll-ups need no join."""
+    trace = make_trace("keys", steps=6)
+    # the last LLM event (two tool calls) stays in its timestep only: not counted, in_rollup 0
+    trace.event_history.remove(trace.session_time_steps[-1].events[0])
+    t = trace_rows(trace, saved_at=SAVED_AT, cost=_cost).tables
+    names = [c.name for c in schema.llm_calls.columns]
+    calls = {r[1:3]: dict(zip(names, r, strict=True)) for r in t["llm_calls"]}
+    shared = ("in_rollup", "step_id", "system_instance_id", "model_name", "provider")
+    tool_names = [c.name for c in schema.tool_calls.columns]
+    tools = [dict(zip(tool_names, r, strict=True)) for r in t["tool_calls"]]
+    assert {tool["in_rollup"] for tool in tools} == {0, 1}
+    for tool in tools:
+        call = calls[(tool["event_index"], tool["call_index"])]
+        assert {k: tool[k] for k in shared} == {k: call[k] for k in shared}
+
+
 def test_counts_cover_every_row() -> None:
     """A session of 100 timesteps maps to 1 + 2 + 100 + 200 + 200 + 100 + 100 + tool rows."""
     rows = trace_rows(make_trace("n", steps=100), saved_at=SAVED_AT, cost=_cost)

@@ -4,7 +4,8 @@ Each record is stored as its full JSON (encoded once, by the model's codec) plus
 for queries. Events and messages are stored once per object: an object that sits both in the
 session history and in a timestep (the usual case) is one row that remembers both places, so
 read-back rebuilds every list exactly. Call records are cut out of their event's JSON and kept
-in `llm_calls`, one row per call.
+in `llm_calls`, one row per call; a tool call row repeats its call's roll-up facts (in_rollup and
+the group keys) so SQL counts tools by name without a join.
 
 Row tuples follow the column order of the tables in schema.py (checked by tests).
 """
@@ -244,7 +245,20 @@ def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRo
             record_rows.append((sid, event_index, call_index, codec.to_json(record)))
             for tool_index, spec in enumerate(record.output_tool_calls):
                 tool_rows.append(
-                    (sid, event_index, call_index, tool_index, spec.call_id, spec.name, spec.arguments_json)
+                    (
+                        sid,
+                        event_index,
+                        call_index,
+                        tool_index,
+                        spec.call_id,
+                        spec.name,
+                        in_rollup,
+                        step_id,
+                        event.system_instance_id,
+                        record.model_name,
+                        record.provider,
+                        spec.arguments_json,
+                    )
                 )
 
     message_rows: list[tuple[Any, ...]] = []

@@ -1,11 +1,17 @@
 """SQL roll-ups of stored calls, equal to tracekit.aggregates' Python results on the same calls.
 
-Sums, counts, min, max and the distinct model / provider / price-version lists come from one
-GROUP BY over the narrow llm_calls rows. Percentiles are nearest-rank (the value at 1-based rank
-ceil(P * n / 100), computed in integers): without session filters, for the total and for
-by="model", each is one index lookup (`LIMIT 1 OFFSET rank`, from the nearer end, on the roll-up
-indexes); otherwise a row_number() window picks them. Means are sum / count (SQLite's sum, so
-they may differ from Python's math.fsum in the last bits).
+Sums and counts come from one GROUP BY straight over the narrow llm_calls rows (no CTE: copying
+whole rows into a subquery costs more than the sums), on the key column as stored so SQLite can
+walk that column's index rather than sort a million wide rows; "" and NULL keys (both "missing")
+are merged in Python. The distinct price-version / model / provider lists come from the same
+pass, except the list the key already fixes (by="model": the key is the only model). Tool-call
+counts by name scan `tool_calls` alone, which repeats its call's roll-up facts.
+
+Percentiles, min and max are nearest-rank picks (the value at 1-based rank ceil(P * n / 100),
+computed in integers; min is rank 1, max rank n): without session filters, for the total and
+for by="model", each is one index lookup (`LIMIT 1 OFFSET rank`, from the nearer end, on the
+roll-up indexes); otherwise a row_number() window picks them. Means are sum / count (SQLite's
+sum, so they may differ from Python's math.fsum in the last bits).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tracekit.aggregates import AggregateResult, Distribution, GroupAggregate, GroupBy
 from tracekit.errors import StoreError
@@ -22,14 +28,31 @@ from tracekit.store.queries import SessionFilter
 
 __all__ = ["DISTRIBUTION_COLUMNS", "aggregate"]
 
+_N = TypeVar("_N", int, float)
+
 _KEY_EXPRESSIONS: dict[GroupBy | None, str] = {
     None: "NULL",
-    "model": "NULLIF(c.model_name, '')",
-    "provider": "NULLIF(c.provider, '')",
-    "agent": "NULLIF(c.system_instance_id, '')",
-    "session": "c.session_id",
-    "timestep": "c.step_id",
+    "model": "NULLIF({t}.model_name, '')",
+    "provider": "NULLIF({t}.provider, '')",
+    "agent": "NULLIF({t}.system_instance_id, '')",
+    "session": "NULLIF({t}.session_id, '')",
+    "timestep": "{t}.step_id",
 }
+"""Group key per grouping, over a table alias `{t}`: exactly tracekit.aggregates' key (window picks)."""
+
+_GROUP_COLUMNS: dict[GroupBy | None, str] = {
+    None: "NULL",
+    "model": "{t}.model_name",
+    "provider": "{t}.provider",
+    "agent": "{t}.system_instance_id",
+    "session": "{t}.session_id",
+    # unary +: sort. Walking the step index costs a pass over the table per key, and steps are
+    # many and interleaved; models, providers and agents are few, sessions follow row order.
+    "timestep": "+{t}.step_id",
+}
+"""The column behind each key, grouped on as stored ("" and NULL merge into None in Python): a
+plain column lets SQLite walk its index (rows in row order per key) instead of sorting a million
+wide rows by an expression. llm_calls and tool_calls both have these columns."""
 
 DISTRIBUTION_COLUMNS = ("latency_ms", "ttft_ms", "tpot_ms", "output_tokens_per_second")
 """llm_calls columns summarised as Distributions, named as GroupAggregate's fields."""
@@ -44,60 +67,79 @@ _TOKEN_COLUMNS = (
 )
 _PERCENTILES = (50, 90, 99)
 
+_LISTS: dict[str, str] = {
+    "versions": "CASE WHEN c.cost_nanousd IS NOT NULL THEN c.price_table_version END",
+    "models": "NULLIF(c.model_name, '')",
+    "providers": "NULLIF(c.provider, '')",
+}
+"""Distinct-value lists of a group, as SQL over llm_calls c."""
 
-def _session_clause(flt: SessionFilter) -> tuple[str, list[Any]]:
+_KEY_LISTS: dict[GroupBy | None, str] = {"model": "models", "provider": "providers"}
+"""The list a grouping fixes: the group's key is its only member (none for the None key)."""
+
+
+def _key(by: GroupBy | None, alias: str) -> str:
+    return _KEY_EXPRESSIONS[by].format(t=alias)
+
+
+def _group_column(by: GroupBy | None, alias: str) -> str:
+    return _GROUP_COLUMNS[by].format(t=alias)
+
+
+def _session_clause(flt: SessionFilter, alias: str) -> tuple[str, list[Any]]:
     where, params = flt.where("s")
     if where == "1":
         return "", params
-    return f" AND c.session_id IN (SELECT s.session_id FROM sessions s WHERE {where})", params
+    return f" AND {alias}.session_id IN (SELECT s.session_id FROM sessions s WHERE {where})", params
 
 
-def _calls_cte(key_sql: str, flt: SessionFilter) -> tuple[str, list[Any]]:
-    session_clause, params = _session_clause(flt)
-    # unary + keeps the planner off the roll-up indexes: a scan beats a million index lookups
-    return (
-        f"WITH calls AS (SELECT {key_sql} AS k, c.* FROM llm_calls c WHERE +c.in_rollup = 1{session_clause})",
-        params,
-    )
+def _lists(by: GroupBy | None) -> list[str]:
+    """Names of the lists the group query computes (the key's own list is known without SQL)."""
+    return [name for name in _LISTS if name != _KEY_LISTS.get(by)]
 
 
-def _group_statements(key_sql: str, flt: SessionFilter) -> list[Statement]:
-    """Per-group numbers (one GROUP BY over the narrow call rows) and tool-call counts by name."""
-    cte, params = _calls_cte(key_sql, flt)
-    session_clause, _params = _session_clause(flt)
-    sums = ", ".join(f"sum({col})" for col in _TOKEN_COLUMNS)  # NULL when no call reported it
-    dists = ", ".join(f"count({col}), sum({col}), min({col}), max({col})" for col in DISTRIBUTION_COLUMNS)
+def _group_statements(by: GroupBy | None, flt: SessionFilter) -> list[Statement]:
+    """Per-group sums and counts (one pass over the narrow call rows) and tool-call counts by name."""
+    calls_clause, params = _session_clause(flt, "c")
+    tools_clause, tool_params = _session_clause(flt, "t")
+    sums = ", ".join(f"sum(c.{col})" for col in _TOKEN_COLUMNS)  # NULL when no call reported it
+    dists = ", ".join(f"count(c.{col}), sum(c.{col})" for col in DISTRIBUTION_COLUMNS)
+    lists = "".join(f", json_group_array(DISTINCT {_LISTS[name]})" for name in _lists(by))
+    # no GROUP BY for the total: one row even over no calls, and no sort
+    group_by, tool_group_by = ("", "t.name") if by is None else (" GROUP BY k", "k, t.name")
     return [
         (
-            f"{cte} SELECT k, count(*), "
-            "sum(outcome = 'success'), sum(outcome IN ('error', 'timeout', 'cancelled')), "
-            "sum(outcome = 'incomplete'), sum(input_tokens IS NULL AND output_tokens IS NULL), "
-            f"{sums}, sum(cost_nanousd), sum(cost_nanousd IS NULL), "
-            f"COALESCE(sum(tool_call_count), 0), {dists}, "
-            "json_group_array(DISTINCT CASE WHEN cost_nanousd IS NOT NULL THEN price_table_version END), "
-            "json_group_array(DISTINCT NULLIF(model_name, '')), "
-            "json_group_array(DISTINCT NULLIF(provider, '')) FROM calls GROUP BY k",
+            # count(*) FILTER skips the aggregate step on rows that do not match (cheaper than sum(x = y))
+            f"SELECT {_group_column(by, 'c')} AS k, count(*), count(*) FILTER (WHERE c.outcome = 'success'), "
+            "count(*) FILTER (WHERE c.outcome IN ('error', 'timeout', 'cancelled')), "
+            "count(*) FILTER (WHERE c.outcome = 'incomplete'), "
+            "count(*) FILTER (WHERE c.input_tokens IS NULL AND c.output_tokens IS NULL), "
+            f"{sums}, sum(c.cost_nanousd), count(*) FILTER (WHERE c.cost_nanousd IS NULL), "
+            f"COALESCE(sum(c.tool_call_count), 0), {dists}{lists} "
+            # unary +: not the roll-up indexes, whose value order would make every row a random lookup
+            f"FROM llm_calls c WHERE +c.in_rollup = 1{calls_clause}{group_by}",
             params,
         ),
         (
-            f"SELECT {key_sql} AS k, t.name, count(*) FROM tool_calls t CROSS JOIN llm_calls c "
-            "ON c.session_id = t.session_id AND c.event_index = t.event_index "
-            "AND c.call_index = t.call_index "
-            f"WHERE +c.in_rollup = 1{session_clause} GROUP BY k, t.name",
-            params,
+            f"SELECT {_group_column(by, 't')} AS k, t.name, count(*) FROM tool_calls t "
+            f"WHERE t.in_rollup = 1{tools_clause} GROUP BY {tool_group_by}",
+            tool_params,
         ),
     ]
 
 
-def _window_rank_statements(key_sql: str, flt: SessionFilter) -> list[Statement]:
-    """Nearest-rank picks for any grouping and filter: one row_number() window per distribution."""
-    cte, params = _calls_cte(key_sql, flt)
+def _window_rank_statements(by: GroupBy | None, flt: SessionFilter) -> list[Statement]:
+    """Nearest-rank picks (min and max included) for any grouping and filter: one row_number()
+    window per distribution."""
+    clause, params = _session_clause(flt, "c")
+    key = _key(by, "c")
     ranks = ", ".join(f"({p} * n + 99) / 100" for p in _PERCENTILES)
     return [
         (
-            f"{cte} SELECT k, rn, v FROM (SELECT k, {col} AS v, count(*) OVER (PARTITION BY k) AS n, "
-            f"row_number() OVER (PARTITION BY k ORDER BY {col}) AS rn FROM calls "
-            f"WHERE {col} IS NOT NULL) WHERE rn IN ({ranks})",
+            f"SELECT k, rn, v FROM (SELECT {key} AS k, c.{col} AS v, "
+            f"count(*) OVER (PARTITION BY {key}) AS n, "
+            f"row_number() OVER (PARTITION BY {key} ORDER BY c.{col}) AS rn FROM llm_calls c "
+            f"WHERE +c.in_rollup = 1{clause} AND c.{col} IS NOT NULL) WHERE rn IN (1, {ranks}) OR rn = n",
             params,
         )
         for col in DISTRIBUTION_COLUMNS
@@ -105,7 +147,8 @@ def _window_rank_statements(key_sql: str, flt: SessionFilter) -> list[Statement]
 
 
 def _ranks(count: int) -> list[int]:
-    return sorted({(p * count + 99) // 100 for p in _PERCENTILES})
+    """The 1-based ranks a Distribution of `count` values needs: min, the percentiles, max."""
+    return sorted({1, count, *((p * count + 99) // 100 for p in _PERCENTILES)})
 
 
 def _index_rank_statements(
@@ -152,7 +195,8 @@ class _Group:
     models: set[str] = field(default_factory=set)
     providers: set[str] = field(default_factory=set)
     tools: dict[str, int] = field(default_factory=dict)
-    stats: dict[str, tuple[int, float | None, float | None, float | None]] = field(default_factory=dict)
+    stats: dict[str, tuple[int, float | None]] = field(default_factory=dict)
+    """Per distribution column: (count of values, their sum); min and max are picked as ranks."""
     ranks: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def build(self) -> GroupAggregate:
@@ -172,15 +216,15 @@ class _Group:
         )
 
     def _distribution(self, col: str) -> Distribution:
-        count, total, low, high = self.stats.get(col, (0, None, None, None))
+        count, total = self.stats.get(col, (0, None))
         if count == 0 or total is None:
             return Distribution()
         ranks = self.ranks.get(col, {})
-        wanted = [(p * count + 99) // 100 for p in _PERCENTILES]
+        wanted = [1, *((p * count + 99) // 100 for p in _PERCENTILES), count]
         if any(rank not in ranks for rank in wanted):
             raise _Changed
-        pick = [ranks[rank] for rank in wanted]
-        return Distribution(count, total / count, low, pick[0], pick[1], pick[2], high)
+        low, p50, p90, p99, high = (ranks[rank] for rank in wanted)
+        return Distribution(count, total / count, low, p50, p90, p99, high)
 
 
 _COUNT_FIELDS = frozenset(
@@ -209,24 +253,31 @@ _NUMBER_FIELDS = (
 )
 
 
-def _read_groups(sums: Result, tools: Result, groups: dict[str | None, _Group]) -> None:
+def _read_groups(by: GroupBy | None, sums: Result, tools: Result, groups: dict[str | None, _Group]) -> None:
+    """Groups from the sums and tool-count rows; rows whose raw keys ("" and NULL) both mean None merge."""
     offset = 1 + len(_NUMBER_FIELDS)
+    lists_at = offset + 2 * len(DISTRIBUTION_COLUMNS)
     for row in sums.rows:
-        group = groups.setdefault(row[0], _Group(row[0]))
-        group.numbers = {
+        key = row[0] or None
+        part = _Group(key)
+        part.numbers = {
             name: (int(value or 0) if name in _COUNT_FIELDS else None if value is None else int(value))
             for name, value in zip(_NUMBER_FIELDS, row[1:], strict=False)
         }
         for i, col in enumerate(DISTRIBUTION_COLUMNS):
-            count, total, low, high = row[offset + 4 * i : offset + 4 * i + 4]
-            group.stats[col] = (int(count), _float(total), _float(low), _float(high))
-        lists = row[offset + 4 * len(DISTRIBUTION_COLUMNS) :]
-        versions, models, providers = (
-            {item for item in json.loads(text) if item is not None} for text in lists
-        )
-        group.versions, group.models, group.providers = versions, models, providers
-    for key, name, count in tools.rows:
-        groups[key].tools[name] = int(count)
+            count, total = row[offset + 2 * i : offset + 2 * i + 2]
+            part.stats[col] = (int(count), _float(total))
+        lists = {
+            name: {item for item in json.loads(text) if item is not None}
+            for name, text in zip(_lists(by), row[lists_at:], strict=True)
+        }
+        if by in _KEY_LISTS:
+            lists[_KEY_LISTS[by]] = set() if key is None else {key}
+        part.versions, part.models, part.providers = lists["versions"], lists["models"], lists["providers"]
+        groups[key] = _combine([groups[key], part], key) if key in groups else part
+    for raw, name, count in tools.rows:
+        tools_of = groups[raw or None].tools
+        tools_of[name] = tools_of.get(name, 0) + int(count)
 
 
 def _read_window_ranks(results: list[Result], groups: dict[str | None, _Group]) -> None:
@@ -244,19 +295,19 @@ def _read_index_ranks(
         groups[key].ranks.setdefault(col, {})[rank] = float(result.rows[0][0])
 
 
-def _sum_reported(values: Iterable[int | None]) -> int | None:
+def _sum_reported(values: Iterable[_N | None]) -> _N | None:
     """Sum of the groups' values; None when every group had None (nothing reported)."""
     present = [v for v in values if v is not None]
-    return sum(present) if present else None
+    return sum(present[1:], present[0]) if present else None
 
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _total(groups: list[_Group]) -> _Group:
-    """Sums, sets and counts of all groups combined (ranks are queried separately)."""
-    total = _Group(None)
+def _combine(groups: list[_Group], key: str | None = None) -> _Group:
+    """Sums, sets and counts of `groups` combined into one group (ranks are queried separately)."""
+    total = _Group(key)
     total.numbers = {name: _sum_reported(g.numbers[name] for g in groups) for name in _NUMBER_FIELDS}
     for group in groups:
         total.versions |= group.versions
@@ -265,14 +316,10 @@ def _total(groups: list[_Group]) -> _Group:
         for name, count in group.tools.items():
             total.tools[name] = total.tools.get(name, 0) + count
     for col in DISTRIBUTION_COLUMNS:
-        present = [g.stats[col] for g in groups if g.stats[col][0] > 0]
-        if present:
-            total.stats[col] = (
-                sum(s[0] for s in present),
-                sum(s[1] for s in present if s[1] is not None),
-                min(s[2] for s in present if s[2] is not None),
-                max(s[3] for s in present if s[3] is not None),
-            )
+        total.stats[col] = (
+            sum(g.stats[col][0] for g in groups),
+            _sum_reported(g.stats[col][1] for g in groups),
+        )
     return total
 
 
@@ -293,18 +340,17 @@ async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> Agg
 
 
 async def _aggregate_once(db: Database, by: GroupBy | None, flt: SessionFilter) -> AggregateResult:
-    key_sql = _KEY_EXPRESSIONS[by]
     unfiltered = flt.where("s")[0] == "1"
-    statements = _group_statements(key_sql, flt)
+    statements = _group_statements(by, flt)
     if not unfiltered:
-        statements += _window_rank_statements(key_sql, flt)
+        statements += _window_rank_statements(by, flt)
         if by is not None:
-            statements += _window_rank_statements("NULL", flt)
+            statements += _window_rank_statements(None, flt)
     results = await db.batch(statements)
     groups: dict[str | None, _Group] = {}
-    _read_groups(results[0], results[1], groups)
+    _read_groups(by, results[0], results[1], groups)
     ordered = [groups[k] for k in sorted(groups, key=lambda k: (k is None, k or ""))]
-    total = (groups.get(None) if by is None else _total(ordered) if ordered else None) or _empty()
+    total = (groups.get(None) if by is None else _combine(ordered) if ordered else None) or _empty()
     totals: dict[str | None, _Group] = {None: total}
     if unfiltered:
         counts: dict[str | None, dict[str, int]] = {
@@ -315,7 +361,7 @@ async def _aggregate_once(db: Database, by: GroupBy | None, flt: SessionFilter) 
             group_counts = {g.key: {col: g.stats[col][0] for col in DISTRIBUTION_COLUMNS} for g in ordered}
             more, more_labels = _index_rank_statements(group_counts, by_model=True)
         elif by is not None:
-            more, more_labels = _window_rank_statements(key_sql, flt), []
+            more, more_labels = _window_rank_statements(by, flt), []
         else:
             more, more_labels = [], []
         picked = await db.batch(rank_statements + more) if rank_statements or more else []

@@ -10,8 +10,10 @@ backend opens a fresh connection per statement with foreign keys off.
 call counts in aggregates: its event is in the session's event_history, or the history is empty
 and the event sits in a timestep, as tracekit.aggregates counts) and `step_id` (the timestep
 holding the event, NULL when none or ""). The call's full JSON lives in `llm_call_records`, so
-a roll-up scans only the narrow typed rows. `session_metadata` holds each top-level metadata
-key with its value's JSON text, for exact filtering (SQLite's JSON functions cut strings at NUL).
+a roll-up scans only the narrow typed rows. `tool_calls` repeats its call's `in_rollup` and group
+keys (step_id, system_instance_id, model_name, provider), so tool counts by name scan that table
+alone. `session_metadata` holds each top-level metadata key with its value's JSON text, for
+exact filtering (SQLite's JSON functions cut strings at NUL).
 """
 
 from __future__ import annotations
@@ -204,6 +206,12 @@ tool_calls = Table(
     Column("tool_index", Integer, primary_key=True),
     Column("tool_call_id", Text),
     Column("name", Text, nullable=False),
+    # the call's roll-up facts, repeated so counts by name need no join (before the wide arguments)
+    Column("in_rollup", Integer, nullable=False),
+    Column("step_id", Text),
+    Column("system_instance_id", Text, nullable=False),
+    Column("model_name", Text, nullable=False),
+    Column("provider", Text),
     Column("arguments_json", Text, nullable=False),
     ForeignKeyConstraint(
         ["session_id", "event_index", "call_index"],
