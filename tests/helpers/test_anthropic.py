@@ -684,7 +684,7 @@ def test_non_string_model_is_noted_at_its_key(load: Callable[[str], Any]) -> Non
 
 
 def test_sdk_transport_options_are_not_stored() -> None:
-    """extra_headers / timeout passed with SDK kwargs stay out of raw_params; real extras stay in."""
+    """extra_headers / timeout passed with SDK kwargs stay out of the record; real extras stay in."""
     request = {
         "model": "claude-opus-4-7",
         "max_tokens": 16,
@@ -693,4 +693,7 @@ def test_sdk_transport_options_are_not_stored() -> None:
         "timeout": 30,
         "metadata": {"user_id": "u-1"},
     }
-    assert anthropic.parse_request(request).request_params.raw_params == {"metadata": {"user_id": "u-1"}}
+    response = {"type": "message", "role": "assistant", "content": [{"type": "text", "text": "Hi"}]}
+    record = tk.record_from_response(response, request=request, call_id="c1")
+    assert record.request_params.raw_params == {"metadata": {"user_id": "u-1"}}
+    assert "sk-ant-secret" not in record.to_json()

@@ -659,9 +659,13 @@ def test_built_in_tools_are_kept_as_their_own_tool_type() -> None:
 
 
 def test_sdk_http_options_are_not_stored() -> None:
-    """config.http_options (transport, may hold headers) stays out of raw_params."""
+    """config.http_options (transport, may hold headers) stays out of the record."""
     request = {
         "contents": "Hi",
         "config": {"http_options": {"headers": {"x-goog-api-key": "secret"}}, "safety_settings": []},
     }
-    assert gemini.parse_request(request).request_params.raw_params == {"safety_settings": []}
+    candidate = {"content": {"role": "model", "parts": [{"text": "Hi"}]}, "finishReason": "STOP"}
+    response = {"candidates": [candidate]}
+    record = tk.record_from_response(response, request=request, call_id="c1")
+    assert record.request_params.raw_params == {"safety_settings": []}
+    assert "secret" not in record.to_json()

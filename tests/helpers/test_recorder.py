@@ -484,6 +484,17 @@ def test_sdk_transport_options_never_reach_the_record() -> None:
     assert record.request_raw_json is not None
     assert json.loads(record.request_raw_json)["config"] == {"seed": 1}
     assert "extra_headers" not in record.request_params.raw_params
+    # the synth-ai compatible path takes loose request_params and must scrub them too
+    compat = create_llm_call_record_from_response(
+        response,
+        "gpt-4o-mini",
+        "openai",
+        [{"role": "user", "content": "hi"}],
+        temperature=0.3,
+        request_params=request,
+    )
+    assert secret not in compat.to_json()
+    assert compat.request_params.temperature == 0.3  # synth's explicit argument wins, as in synth-ai
 
 
 @pytest.mark.parametrize("arguments", ['{"x": 1e999}', '{"x": NaN}', '{"x": -Infinity}'])

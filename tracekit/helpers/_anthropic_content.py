@@ -32,8 +32,6 @@ __all__ = [
 _REQUEST_KEYS: Final = frozenset(
     {"model", "messages", "system", "tools", "tool_choice", "max_tokens", "temperature", "top_p", "top_k"}
     | {"stop_sequences", "stream"}
-    # SDK transport options, not model parameters (headers may carry credentials): never stored
-    | {"extra_headers", "extra_query", "timeout"}
 )
 
 # ---------------------------------------------------------------------------------------------

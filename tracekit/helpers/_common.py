@@ -1,5 +1,6 @@
 """Readers every vendor normaliser shares: type checks that name the bad field, streamed-text
-joining, tool-argument parsing, and the `error` dict of a malformed field."""
+joining, tool-argument parsing, the `error` dict of a malformed field, and the request scrub
+that keeps SDK transport options (credentials) out of every record."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import Any
 
 from tracekit.helpers.base import PayloadProblem
 
-__all__ = ["as_mapping", "compact_json", "join_text", "parse_arguments", "problem_dict"]
+__all__ = [
+    "TRANSPORT_KEYS",
+    "as_mapping",
+    "compact_json",
+    "join_text",
+    "parse_arguments",
+    "problem_dict",
+    "scrub_transport",
+]
 
 
 def as_mapping(value: Any, path: str) -> Mapping[str, Any]:
@@ -68,3 +77,25 @@ def compact_json(value: Any, path: str) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise PayloadProblem(path, f"not JSON-serialisable ({exc})", value) from None
+
+
+#: SDK call options that are not part of the request body; headers may carry credentials, so
+#: none of them is ever parsed or stored (top level, or inside a google-genai `config`).
+TRANSPORT_KEYS = frozenset(
+    {"extra_headers", "extra_query", "timeout", "headers", "api_key", "http_options", "httpOptions"}
+)
+
+
+def scrub_transport(request: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The request without SDK transport options (a copy only when something is removed).
+    Every path from a user's request to a record goes through this."""
+    cleaned: dict[str, Any] | None = None
+    for key, value in request.items():
+        if key in TRANSPORT_KEYS or (key == "config" and isinstance(value, Mapping)):
+            if cleaned is None:
+                cleaned = dict(request)
+            if key in TRANSPORT_KEYS:
+                del cleaned[key]
+            else:
+                cleaned[key] = {k: v for k, v in value.items() if k not in TRANSPORT_KEYS}
+    return request if cleaned is None else cleaned

@@ -325,8 +325,6 @@ _CONFIG_KEYS: Final = {
 _MAPPED_CONFIG_KEYS: Final = frozenset(k for pair in _CONFIG_KEYS.values() for k in pair)
 _SDK_CONFIG_SECTIONS: Final = frozenset(
     {"system_instruction", "systemInstruction", "tools", "tool_config", "toolConfig"}
-    # transport options, not model parameters (headers may carry credentials): never stored
-    | {"http_options", "httpOptions"}
 )
 _REQUEST_SECTIONS: Final = frozenset(
     {"model", "contents", "generationConfig", "generation_config", "config"} | _SDK_CONFIG_SECTIONS

@@ -19,6 +19,7 @@ from typing import Any
 
 from tracekit.errors import InvalidArgumentError, RecordingError, UnsupportedPayloadError
 from tracekit.helpers import registry
+from tracekit.helpers._common import scrub_transport
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, new_id, utc_now
 
@@ -76,34 +77,13 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     return value.astimezone(UTC)
 
 
-#: SDK call options that are not part of the request body; headers may carry credentials, so
-#: none of them is ever parsed or stored (top level, or inside a google-genai `config`).
-TRANSPORT_KEYS = frozenset(
-    {"extra_headers", "extra_query", "timeout", "headers", "api_key", "http_options", "httpOptions"}
-)
-
-
-def _scrub_request(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The request without SDK transport options (a copy only when something is removed)."""
-    cleaned: dict[str, Any] | None = None
-    for key, value in data.items():
-        if key in TRANSPORT_KEYS or (key == "config" and isinstance(value, Mapping)):
-            if cleaned is None:
-                cleaned = dict(data)
-            if key in TRANSPORT_KEYS:
-                del cleaned[key]
-            else:
-                cleaned[key] = {k: v for k, v in value.items() if k not in TRANSPORT_KEYS}
-    return data if cleaned is None else cleaned
-
-
 def _parse_request(
     adapter: VendorAdapter, request: Any
 ) -> tuple[RequestParts, dict[str, Any] | None, str | None]:
     """The request's parts by the response's own vendor, its raw JSON, and a malformed-field error."""
     if request is None:
         return RequestParts(), None, None
-    data = _scrub_request(to_mapping(request, "request"))
+    data = scrub_transport(to_mapping(request, "request"))
     try:
         return adapter.parse_request(data), None, _raw_json(data)
     except PayloadProblem as exc:

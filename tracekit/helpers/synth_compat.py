@@ -13,6 +13,7 @@ from typing import Any
 
 from tracekit.errors import UnsupportedPayloadError
 from tracekit.helpers import openai_chat, registry
+from tracekit.helpers._common import scrub_transport
 from tracekit.helpers.base import PayloadProblem
 from tracekit.helpers.recorder import record_from_response, record_from_stream
 from tracekit.model import LLMCallRecord, LLMChunk
@@ -40,7 +41,11 @@ def _apply_request(
     tools: list[Any] | None,
 ) -> None:
     """Fill the request side from synth-ai's loose arguments (messages are chat-style dicts)."""
-    request: dict[str, Any] = {**(request_params or {}), "model": model_name, "messages": messages}
+    request: dict[str, Any] = {
+        **scrub_transport(request_params or {}),
+        "model": model_name,
+        "messages": messages,
+    }
     if temperature is not None:
         request["temperature"] = temperature
     if tools:
