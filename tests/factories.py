@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import tracekit as tk
 
@@ -164,3 +165,26 @@ def build_trace() -> tk.SessionTrace:
         metadata={"experiment": "baseline", "seed": 42, "lr": 0.001},
         session_metadata=[{"kind": "config", "value": {"k": 1}}],
     )
+
+
+class SdkObject:
+    """Stands in for a vendor SDK (pydantic) object: only `model_dump` is available.
+
+    With `takes_exclude_unset=False` it refuses keyword arguments, like an older SDK would."""
+
+    def __init__(self, data: dict[str, Any], *, takes_exclude_unset: bool = True) -> None:
+        self._data = data
+        self._takes = takes_exclude_unset
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        """A fresh deep copy of the object's fields."""
+        if kwargs and not self._takes:
+            raise TypeError("model_dump() got an unexpected keyword argument 'exclude_unset'")
+        return copy.deepcopy(self._data)
+
+
+def without_chunks(record: tk.LLMCallRecord) -> dict[str, Any]:
+    """The record as a dict minus what depends on how a stream was chunked (chunks, timing)."""
+    data = record.to_dict()
+    del data["chunks"], data["timing"]
+    return data

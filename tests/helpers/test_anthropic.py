@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import at
+from factories import SdkObject, at, without_chunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -603,31 +603,13 @@ def _resplit(events: list[dict[str, Any]], cuts: list[int]) -> list[dict[str, An
     return out
 
 
-def _without_chunks(record: Any) -> dict[str, Any]:
-    data = record.to_dict()
-    data.pop("chunks")
-    data.pop("timing")
-    return dict(data)
-
-
 @settings(deadline=None, max_examples=60)
 @given(cuts=st.lists(st.integers(min_value=0, max_value=1000), max_size=12))
 def test_resplitting_deltas_gives_the_same_record(load_fixture: Load, cuts: list[int]) -> None:
     """Re-splitting text and partial_json deltas at other boundaries yields the same record."""
     events = load_fixture("anthropic", "stream_tool_use")
-    expected = _without_chunks(tk.record_from_stream(events, call_id="c"))
-    assert _without_chunks(tk.record_from_stream(_resplit(events, cuts), call_id="c")) == expected
-
-
-class SdkObject:
-    """Stands in for an anthropic SDK pydantic object: only `model_dump()` is used."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
-
-    def model_dump(self, *, exclude_unset: bool = False) -> dict[str, Any]:
-        """The object's fields as a dict."""
-        return copy.deepcopy(self._data)
+    expected = without_chunks(tk.record_from_stream(events, call_id="c"))
+    assert without_chunks(tk.record_from_stream(_resplit(events, cuts), call_id="c")) == expected
 
 
 def test_sdk_message_object_gives_the_same_record_as_its_json(load: Callable[[str], Any]) -> None:
@@ -637,7 +619,7 @@ def test_sdk_message_object_gives_the_same_record_as_its_json(load: Callable[[st
     assert from_object == tk.record_from_response(payload, call_id="c")
     events = load("stream_thinking")
     from_objects = tk.record_from_stream([SdkObject(e) for e in events], call_id="c")
-    assert _without_chunks(from_objects) == _without_chunks(tk.record_from_stream(events, call_id="c"))
+    assert without_chunks(from_objects) == without_chunks(tk.record_from_stream(events, call_id="c"))
 
 
 def test_request_server_tool_document_and_rich_tool_result() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import at
+from factories import SdkObject, at, without_chunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -586,31 +586,13 @@ def _resplit(chunks: list[dict[str, Any]], cuts: list[int]) -> list[dict[str, An
     return out
 
 
-def _without_chunks(record: Any) -> dict[str, Any]:
-    data = record.to_dict()
-    data.pop("chunks")
-    data.pop("timing")
-    return dict(data)
-
-
 @settings(deadline=None, max_examples=60)
 @given(cuts=st.lists(st.integers(min_value=0, max_value=1000), max_size=12))
 def test_resplitting_text_gives_the_same_record(load_fixture: Load, cuts: list[int]) -> None:
     """Re-splitting thought and answer text at other chunk boundaries yields the same record."""
     chunks = load_fixture("gemini", "stream_thinking")
-    expected = _without_chunks(tk.record_from_stream(chunks, call_id="c"))
-    assert _without_chunks(tk.record_from_stream(_resplit(chunks, cuts), call_id="c")) == expected
-
-
-class SdkObject:
-    """Stands in for a google-genai pydantic object: only `model_dump()` is used."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
-
-    def model_dump(self, *, exclude_unset: bool = False, exclude_none: bool = False) -> dict[str, Any]:
-        """The object's fields as a dict (the flags do not matter for these test objects)."""
-        return copy.deepcopy(self._data)
+    expected = without_chunks(tk.record_from_stream(chunks, call_id="c"))
+    assert without_chunks(tk.record_from_stream(_resplit(chunks, cuts), call_id="c")) == expected
 
 
 def test_sdk_response_object_gives_a_storable_record(load: Callable[[str], Any]) -> None:

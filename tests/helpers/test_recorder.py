@@ -9,6 +9,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
+from factories import SdkObject
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,19 +34,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return next(self._times)
-
-
-class SdkObject:
-    """Stands in for a vendor SDK model: only `model_dump` is available."""
-
-    def __init__(self, data: dict[str, Any], *, takes_exclude_unset: bool = True) -> None:
-        self._data = data
-        self._takes = takes_exclude_unset
-
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
-        if kwargs and not self._takes:
-            raise TypeError("model_dump() got an unexpected keyword argument 'exclude_unset'")
-        return json.loads(json.dumps(self._data))
 
 
 def chat_chunk(
