@@ -36,7 +36,7 @@ from tracekit.errors import NotFoundError, SerializationError, StoreConnectionEr
 from tracekit.model import LLMCallRecord, SessionTrace, new_id
 from tracekit.store import migrations, rollup, schema, writer
 from tracekit.store.libsql import Database, Result, Statement
-from tracekit.store.mapping import CallCost, dumps, trace_from_rows, trace_rows
+from tracekit.store.mapping import CallCost, dumps, session_key, trace_from_rows, trace_rows
 from tracekit.store.queries import (
     MetadataValue,
     SessionFilter,
@@ -167,7 +167,7 @@ class TursoManager:
 
     async def save_sessions(self, traces: Iterable[SessionTrace]) -> SaveOutcome:
         """Store several traces in one atomic batch; of repeated session_ids the last one wins."""
-        latest = {trace.session_id: trace for trace in traces}
+        latest = {session_key(trace): trace for trace in traces}
         if not latest:
             return "saved"
         cost = self._cost or _default_cost()
