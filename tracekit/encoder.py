@@ -155,9 +155,11 @@ def _check_float(value: Any, walk: _Walk) -> Any:
             "use None for 'not reported', or a finite float",
         )
     if kind is int:
-        if INT64_MIN <= value <= INT64_MAX and float(value) == value:
-            return value  # reads back as the equal float
-        raise _PathError(f"int {value} has no exact float value", value, "pass a float")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise _PathError(f"int {value} does not fit 64 bits", value, "pass a float")
+        if float(value) != value:
+            raise _PathError(f"int {value} has no exact float value", value, "pass a float")
+        return value  # reads back as the equal float
     raise _wrong("float", value, "pass a float or an int (a bool or numeric str is not converted for you)")
 
 
@@ -476,7 +478,13 @@ def _encode_record(obj: Any, walk: _Walk) -> dict[str, Any]:
             if not compact or default is not None:
                 out[name] = None
             continue
-        if compact and default is not _NO_DEFAULT and type(value) is type(default) and value == default:
+        if (
+            compact
+            and default is not _NO_DEFAULT
+            and type(value) is type(default)
+            and value == default
+            and (type(value) is not float or repr(value) == repr(default))  # -0.0 is not 0.0 here
+        ):
             continue
         if type(value) is fast:
             out[name] = value  # the common case, inlined: plain str and bool fields
