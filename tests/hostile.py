@@ -78,6 +78,7 @@ RECORD_TYPES: tuple[type, ...] = (
     tk.ToolCallResult,
     tk.ToolDefinition,
     tk.LLMChunk,
+    UnregisteredEnv,
 )
 
 FIELDS: list[tuple[type, str]] = [(cls, f.name) for cls in RECORD_TYPES for f in dataclasses.fields(cls)]
@@ -241,3 +242,186 @@ def exact(a: Any, b: Any) -> bool:
     if type(a) is dict:
         return list(a) == list(b) and all(exact(a[k], b[k]) for k in a)
     return bool(a == b)
+
+
+# ---------------------------------------------------------------------------------------------
+# The issue's concrete cases
+
+
+def trace_with(**fields: Any) -> tk.SessionTrace:
+    """A trace with fixed id and time, and `fields` set."""
+    return tk.SessionTrace(
+        session_id=fields.pop("session_id", "s"), created_at=fields.pop("created_at", T0), **fields
+    )
+
+
+def _call(**fields: Any) -> tk.SessionTrace:
+    record = tk.LLMCallRecord(call_id="c", api_type="responses", **fields)
+    event = tk.LMCAISEvent(system_instance_id="a", time_record=tk.TimeRecord(T0), call_records=[record])
+    return trace_with(event_history=[event])
+
+
+def _step(**fields: Any) -> tk.SessionTrace:
+    return trace_with(session_time_steps=[tk.SessionTimeStep(step_id="s", timestamp=T0, **fields)])
+
+
+def unregistered_trace() -> tk.SessionTrace:
+    return trace_with(event_history=[UnregisteredEnv(system_instance_id="u", time_record=tk.TimeRecord(T0))])
+
+
+#: (label, trace builder, expected path, expected value, a piece of the message)
+ISSUE_CASES: list[tuple[str, Any, str, Any, str]] = [
+    ("session_id=123", lambda: trace_with(session_id=123), "session_id", 123, "expected str"),
+    (
+        "turn_number=1.5",
+        lambda: _step(turn_number=1.5),
+        "session_time_steps.0.turn_number",
+        1.5,
+        "expected int",
+    ),
+    (
+        "turn_number=True",
+        lambda: _step(turn_number=True),
+        "session_time_steps.0.turn_number",
+        True,
+        "expected int",
+    ),
+    ("step_index='3'", lambda: _step(step_index="3"), "session_time_steps.0.step_index", "3", "numeric str"),
+    (
+        "None in event_history",
+        lambda: trace_with(event_history=[None]),
+        "event_history.0",
+        None,
+        "expected an event",
+    ),
+    (
+        "unknown role",
+        lambda: _call(input_messages=[tk.LLMMessage(role="bot")]),  # type: ignore[arg-type]
+        "event_history.0.call_records.0.input_messages.0.role",
+        "bot",
+        "use one of 'system'",
+    ),
+    ("unregistered event class", unregistered_trace, "event_history.0", None, "register_event_type"),
+    ("created_at float", lambda: trace_with(created_at=1.5), "created_at", 1.5, "aware datetime"),
+    (
+        "created_at str",
+        lambda: trace_with(created_at="2026-01-01"),
+        "created_at",
+        "2026-01-01",
+        "aware datetime",
+    ),
+    (
+        "created_at date",
+        lambda: trace_with(created_at=date(2026, 1, 1)),
+        "created_at",
+        date(2026, 1, 1),
+        "datetime",
+    ),
+    (
+        "naive created_at",
+        lambda: trace_with(created_at=datetime(2026, 1, 1)),  # noqa: DTZ001 - the naive value under test
+        "created_at",
+        datetime(2026, 1, 1),  # noqa: DTZ001
+        "naive datetime",
+    ),
+    (
+        "created_at at the lower range edge",
+        lambda: trace_with(created_at=datetime(1, 1, 1, tzinfo=_PLUS5)),
+        "created_at",
+        datetime(1, 1, 1, tzinfo=_PLUS5),
+        "outside years 1-9999",
+    ),
+    (
+        "created_at at the upper range edge",
+        lambda: trace_with(created_at=datetime(9999, 12, 31, 23, tzinfo=_MINUS5)),
+        "created_at",
+        datetime(9999, 12, 31, 23, tzinfo=_MINUS5),
+        "outside years 1-9999",
+    ),
+    (
+        "latency_ms=2**70",
+        lambda: _call(latency_ms=2**70),
+        "event_history.0.call_records.0.latency_ms",
+        2**70,
+        "64 bits",
+    ),
+    (
+        "chunk_count=2**63",
+        lambda: _call(timing=tk.LLMTiming(chunk_count=2**63)),
+        "event_history.0.call_records.0.timing.chunk_count",
+        2**63,
+        "64 bits",
+    ),
+    (
+        "cost_usd=True",
+        lambda: _call(usage=tk.LLMUsage(cost_usd=True)),
+        "event_history.0.call_records.0.usage.cost_usd",
+        True,
+        "expected float, got bool",
+    ),
+    (
+        "cost_usd='0.5'",
+        lambda: _call(usage=tk.LLMUsage(cost_usd="0.5")),  # type: ignore[arg-type]
+        "event_history.0.call_records.0.usage.cost_usd",
+        "0.5",
+        "expected float, got str",
+    ),
+    (
+        "cost_usd=NaN",
+        lambda: _call(usage=tk.LLMUsage(cost_usd=math.nan)),
+        "event_history.0.call_records.0.usage.cost_usd",
+        None,
+        "non-finite float",
+    ),
+    (
+        "request_params=LLMTiming()",
+        lambda: _call(request_params=tk.LLMTiming()),  # type: ignore[arg-type]
+        "event_history.0.call_records.0.request_params",
+        tk.LLMTiming(),
+        "expected LLMRequestParams",
+    ),
+    (
+        "None inside a list field",
+        lambda: _call(request_params=tk.LLMRequestParams(stop=["x", None])),  # type: ignore[list-item]
+        "event_history.0.call_records.0.request_params.stop.1",
+        None,
+        "expected str",
+    ),
+    (
+        "tuple for a list",
+        lambda: trace_with(event_history=[tk.RuntimeEvent(system_instance_id="r", actions=(1, 2))]),  # type: ignore[arg-type]
+        "event_history.0.actions",
+        (1, 2),
+        "expected list",
+    ),
+    (
+        "lone surrogate in session_id",
+        lambda: trace_with(session_id="a\ud83d"),
+        "session_id",
+        "a\ud83d",
+        "lone UTF-16",
+    ),
+    (
+        "lone surrogate in a metadata key",
+        lambda: trace_with(metadata={"k\ud83d": 1}),
+        "metadata.'k\\ud83d'",
+        "k\ud83d",
+        "lone UTF-16",
+    ),
+    (
+        "surrogate pair held as two code points",
+        lambda: trace_with(metadata={"k": "\ud83d\ude00"}),
+        "metadata.k",
+        "\ud83d\ude00",
+        "surrogate pair",
+    ),
+    (
+        "nesting deeper than MAX_DEPTH",
+        lambda: trace_with(metadata={"d": deep(100)}),
+        None,
+        None,
+        "deeper than 100",
+    ),
+    ("set in metadata", lambda: trace_with(metadata={"v": {1}}), "metadata.v", {1}, "cannot round-trip"),
+    ("int dict key", lambda: trace_with(metadata={"v": {1: "x"}}), "metadata.v", 1, "not a string"),
+]
