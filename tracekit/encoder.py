@@ -266,7 +266,10 @@ def _union_check(choices: list[_Check], names: str) -> _Check:
     return check
 
 
-def _list_check(item_check: _Check) -> _Check:
+def _list_check(item_check: _Check, item_record: type | None) -> _Check:
+    if item_record is not None:
+        return _record_list_check(item_record, item_check)
+
     def check(value: Any, walk: _Walk) -> Any:
         if type(value) is not list:
             raise _wrong("list", value, "pass a list (a tuple, set or generator would come back as a list)")
@@ -274,6 +277,24 @@ def _list_check(item_check: _Check) -> _Check:
         for index, item in enumerate(value):
             try:
                 out.append(item_check(item, walk))
+            except _PathError as exc:
+                exc.path.append(str(index))
+                raise
+        return out
+
+    return check
+
+
+def _record_list_check(cls: type, item_check: _Check) -> _Check:
+    """A list of records of exactly `cls` (the common case inlined; anything else goes to `item_check`)."""
+
+    def check(value: Any, walk: _Walk) -> Any:
+        if type(value) is not list:
+            raise _wrong("list", value, "pass a list (a tuple, set or generator would come back as a list)")
+        out = []
+        for index, item in enumerate(value):
+            try:
+                out.append(_encode_record(item, walk) if type(item) is cls else item_check(item, walk))
             except _PathError as exc:
                 exc.path.append(str(index))
                 raise
@@ -347,55 +368,68 @@ class _Unsupported(Exception):
     """A field type the codec cannot promise to give back equal."""
 
 
-def _compile(hint: Any) -> tuple[_Check, bool, type]:
-    """(check, nullable, fast type) for one field type; the fast type is accepted as is."""
+class _Field(typing.NamedTuple):
+    """A compiled field type: the check of a present value, whether None is allowed, the type
+    accepted as is (fast path), and the record class encoded directly (if any)."""
+
+    check: _Check
+    nullable: bool = False
+    fast: type = type(None)
+    record: type = type(None)
+
+    def item_check(self) -> _Check:
+        """The check for this type inside a container, None included when allowed."""
+        return _optional_check(self.check) if self.nullable else self.check
+
+
+def _compile(hint: Any) -> _Field:
+    """How to check one field type."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is typing.Annotated:
         base, *extras = args
         if any(isinstance(extra, model._EventField) for extra in extras):
-            return _check_event, False, type(None)
+            return _Field(_check_event)
         if base is str and any(
             isinstance(extra, AfterValidator) and extra.func is model._valid_unicode for extra in extras
         ):
-            return _check_key_text, False, type(None)
+            return _Field(_check_key_text)
         return _compile(base)
     if origin is Union or origin is types.UnionType:
         rest = [arg for arg in args if arg is not type(None)]
         nullable = len(rest) < len(args)
         if len(rest) == 1:
-            check, _nullable, fast = _compile(rest[0])
-            return (_optional_check(check) if nullable else check), nullable, fast
-        checks = [_compile(arg)[0] for arg in rest]
-        names = " or ".join(_describe(arg) for arg in rest)
-        union = _union_check(checks, names)
-        return (_optional_check(union) if nullable else union), nullable, type(None)
-    if hint is Any:
-        return _check_any, True, type(None)
-    if hint is str:
-        return _check_str, False, str
-    if hint is bool:
-        return _check_bool, False, bool
-    if hint is int:
-        return _check_int, False, type(None)
-    if hint is float:
-        return _check_float, False, type(None)
-    if hint is datetime:
-        return _check_datetime, False, type(None)
+            return _compile(rest[0])._replace(nullable=nullable)
+        checks = [_compile(arg).item_check() for arg in rest]
+        return _Field(_union_check(checks, " or ".join(_describe(arg) for arg in rest)), nullable)
+    simple = _SIMPLE.get(hint)
+    if simple is not None:
+        return simple
     if origin is Literal:
-        return _literal_check(args), False, type(None)
+        return _Field(_literal_check(args))
     if origin is list and len(args) == 1:
-        item, _nullable, _fast = _compile(args[0])
-        return _list_check(item), False, type(None)
+        item = _compile(args[0])
+        record = None if item.nullable or item.record is type(None) else item.record
+        return _Field(_list_check(item.item_check(), record))
     if origin is dict and len(args) == 2:
-        key_check = _compile(args[0])[0]
-        if key_check not in (_check_str, _check_key_text):
+        key_check = _compile(args[0]).check
+        if key_check not in (_check_str, _check_key_text) or _compile(args[0]).nullable:
             raise _Unsupported(hint)
-        value_check = None if args[1] is Any else _compile(args[1])[0]
-        return _dict_check(key_check is _check_key_text, value_check), False, type(None)
+        value_check = None if args[1] is Any else _compile(args[1]).item_check()
+        return _Field(_dict_check(key_check is _check_key_text, value_check))
     if isinstance(hint, type) and issubclass(hint, model._Record) and dataclasses.is_dataclass(hint):
-        return _record_check(hint), False, type(None)
+        return _Field(_record_check(hint), record=hint)
     raise _Unsupported(hint)
+
+
+_SIMPLE: dict[Any, _Field] = {
+    Any: _Field(_check_any, nullable=True),
+    str: _Field(_check_str, fast=str),
+    bool: _Field(_check_bool, fast=bool),
+    int: _Field(_check_int),
+    float: _Field(_check_float),
+    datetime: _Field(_check_datetime),
+}
 
 
 def _describe(hint: Any) -> str:
@@ -406,13 +440,17 @@ _NO_DEFAULT: Any = object()
 _EMPTY_FACTORIES: dict[Any, Any] = {list: [], dict: {}}
 
 
+class _Never:
+    """A type no value has (the default type of a field compact JSON never leaves out)."""
+
+
 @dataclasses.dataclass(slots=True, frozen=True)
 class _Plan:
-    """How to write one record class: its event_type (events only) and per field
-    (name, fast type, nullable, check, default that compact JSON may leave out)."""
+    """How to write one record class: its event_type (events only) and per field (name, fast type,
+    record class, nullable, check, default that compact JSON may leave out, and that default's type)."""
 
     event_type: str | None
-    fields: tuple[tuple[str, type, bool, _Check, Any], ...]
+    fields: tuple[tuple[str, type, type, bool, _Check, Any, type], ...]
 
 
 _PLANS: dict[type, _Plan] = {}
@@ -436,14 +474,18 @@ def _build_plan(cls: type) -> _Plan:
     fields = []
     for f in dataclasses.fields(cls):
         try:
-            check, nullable, fast = _compile(hints[f.name])
+            compiled = _compile(hints[f.name])
         except _Unsupported as exc:
             raise SerializationError(
                 f"{cls.__qualname__}.{f.name}: field type {exc} cannot be written so that it reads back "
                 "equal; use str, int, float, bool, datetime, Literal, list, dict[str, ...], Any or a "
                 "tracekit record"
             ) from None
-        fields.append((f.name, fast, nullable, check, _plain_default(f)))
+        default = _plain_default(f)
+        default_type = _Never if default is _NO_DEFAULT or default is None else type(default)
+        fields.append(
+            (f.name, compiled.fast, compiled.record, compiled.nullable, compiled.check, default, default_type)
+        )
     event_type = cls.event_type if issubclass(cls, model.BaseEvent) else None
     return _Plan(event_type, tuple(fields))
 
@@ -466,7 +508,7 @@ def _encode_record(obj: Any, walk: _Walk) -> dict[str, Any]:
     if plan.event_type is not None:
         out["event_type"] = plan.event_type
     compact = walk.compact
-    for name, fast, nullable, check, default in plan.fields:
+    for name, fast, record, nullable, check, default, default_type in plan.fields:
         value = getattr(obj, name)
         if value is None:
             if not nullable:
@@ -478,19 +520,19 @@ def _encode_record(obj: Any, walk: _Walk) -> dict[str, Any]:
             if not compact or default is not None:
                 out[name] = None
             continue
+        kind = type(value)
         if (
             compact
-            and default is not _NO_DEFAULT
-            and type(value) is type(default)
+            and kind is default_type
             and value == default
-            and (type(value) is not float or repr(value) == repr(default))  # -0.0 is not 0.0 here
+            and (kind is not float or repr(value) == repr(default))  # -0.0 is not 0.0 here
         ):
             continue
-        if type(value) is fast:
+        if kind is fast:
             out[name] = value  # the common case, inlined: plain str and bool fields
             continue
-        try:
-            out[name] = check(value, walk)
+        try:  # free unless something is refused (zero-cost exceptions)
+            out[name] = _encode_record(value, walk) if kind is record else check(value, walk)
         except _PathError as exc:
             exc.path.append(name)
             raise
