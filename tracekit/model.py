@@ -64,6 +64,7 @@ __all__ = [
     "epoch_to_utc",
     "event_types",
     "install_codec",
+    "is_valid_unicode",
     "new_id",
     "register_event_type",
     "registered_event_class",

@@ -183,3 +183,9 @@ async def test_free_text_surrogates_negative_zero_and_big_ints_round_trip(store:
     back = await store.get_session("edges")
     assert exact(trace, back)
     assert math.copysign(1.0, back.metadata["zero"]) == -1.0
+
+
+async def test_reading_an_id_that_cannot_be_stored_is_not_found(store: TursoManager) -> None:
+    """get_session of an id with a lone surrogate (no save accepts one) is NotFoundError, not a bare error."""
+    with pytest.raises(tk.NotFoundError, match="valid Unicode"):
+        await store.get_session("a\ud83d")
