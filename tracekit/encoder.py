@@ -450,10 +450,19 @@ class _Plan:
     record class, nullable, check, default that compact JSON may leave out, and that default's type)."""
 
     event_type: str | None
+    row: bool
+    """Whether a memo remembers this class's encoded objects (the records the store keeps as rows)."""
     fields: tuple[tuple[str, type, type, bool, _Check, Any, type], ...]
 
 
 _PLANS: dict[type, _Plan] = {}
+_ROW_TYPES = (
+    model.SessionTrace,
+    model.SessionTimeStep,
+    model.BaseEvent,
+    model.SessionEventMarkovBlanketMessage,
+    model.LLMCallRecord,
+)
 
 
 def _plan(cls: type) -> _Plan:
@@ -487,7 +496,7 @@ def _build_plan(cls: type) -> _Plan:
             (f.name, compiled.fast, compiled.record, compiled.nullable, compiled.check, default, default_type)
         )
     event_type = cls.event_type if issubclass(cls, model.BaseEvent) else None
-    return _Plan(event_type, tuple(fields))
+    return _Plan(event_type, issubclass(cls, _ROW_TYPES), tuple(fields))
 
 
 def _plain_default(f: dataclasses.Field[Any]) -> Any:
@@ -498,12 +507,12 @@ def _plain_default(f: dataclasses.Field[Any]) -> Any:
 
 
 def _encode_record(obj: Any, walk: _Walk) -> dict[str, Any]:
-    memo = walk.memo
+    plan = _plan(type(obj))
+    memo = walk.memo if plan.row else None
     if memo is not None:
         seen = memo.get(id(obj))
         if seen is not None:
             return seen
-    plan = _plan(type(obj))
     out: dict[str, Any] = {}
     if plan.event_type is not None:
         out["event_type"] = plan.event_type
@@ -528,8 +537,21 @@ def _encode_record(obj: Any, walk: _Walk) -> dict[str, Any]:
             and (kind is not float or repr(value) == repr(default))  # -0.0 is not 0.0 here
         ):
             continue
+        # The common cases inlined (a call per field is most of the cost): plain str and bool
+        # fields, ids and names in ASCII, ints within 64 bits, finite floats.
         if kind is fast:
-            out[name] = value  # the common case, inlined: plain str and bool fields
+            out[name] = value
+            continue
+        if kind is str:
+            if check is _check_key_text and value.isascii():
+                out[name] = value
+                continue
+        elif kind is int:
+            if check is _check_int and INT64_MIN <= value <= INT64_MAX:
+                out[name] = value
+                continue
+        elif kind is float and check is _check_float and value - value == 0.0:  # finite
+            out[name] = value
             continue
         try:  # free unless something is refused (zero-cost exceptions)
             out[name] = _encode_record(value, walk) if kind is record else check(value, walk)
@@ -546,8 +568,8 @@ def encode(
 ) -> dict[str, Any]:
     """`obj` as a JSON-ready dict, checked all the way down; SerializationError names the field
     path (from `root`, default the class name), the value and the fix. `compact` leaves out fields
-    at their defaults; `memo` (id -> dict) collects every encoded record and encodes a shared
-    object once."""
+    at their defaults; `memo` (id -> dict) collects every encoded trace, timestep, event, message
+    and call record (the records the store keeps as rows) and encodes a shared one once."""
     if not isinstance(obj, model._Record):
         raise SerializationError(
             f"expected a tracekit record, got {type(obj).__name__} {_short(obj)}; "
