@@ -60,6 +60,7 @@ def dumps(data: Any, *, root: str = "") -> str:
 
 
 def _refuse_surrogate_pair(data: Any, root: str) -> None:
+    """Raise SerializationError at the first string (or key) in `data` holding a surrogate pair."""
     stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
     while stack:
         value, path = stack.pop()
