@@ -5,6 +5,7 @@ normalises vendor responses and streams; stores traces in Turso/libSQL; rolls th
 tokens, cost, latency and tool-call totals. See README.md for a tour.
 """
 
+from tracekit import codec as _codec  # noqa: F401 - importing it installs the record methods (to_json, ...)
 from tracekit.aggregates import (
     AggregateResult,
     Distribution,

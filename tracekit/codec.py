@@ -1,183 +1,105 @@
-"""Exact dict/JSON round trip for every model type.
+"""Exact dict/JSON round trip for every model type: the one boundary where values are checked.
 
-Writing (`to_dict`, `to_json`) is a plain walk over the dataclasses: datetimes become ISO-8601 UTC
-text with fixed microsecond width (so stored text sorts), events carry their `event_type`, and
-anything JSON cannot hold exactly (NaN/inf, naive datetimes, tuples, sets, non-string keys,
-datetimes inside free-form metadata) is refused with a SerializationError naming where it is.
+The rule: whatever `to_dict`/`to_json` accept, `from_dict`/`from_json` give back equal; anything
+else is refused with a SerializationError naming the field path, the value and the fix.
 
-Reading (`from_dict`, `from_json`) validates through pydantic TypeAdapters over the dataclasses;
-every problem is reported in one InvalidDataError with its field path and bad value.
+Writing (encoder.py) walks the dataclasses with a plan compiled from their type hints, checking
+each value as it encodes it: datetimes become ISO-8601 UTC text with fixed microsecond width (so
+stored text sorts), events carry their `event_type`. Reading validates through pydantic
+TypeAdapters built from the same hints; every problem is reported in one InvalidDataError with
+its field path and bad value. No other exception type leaves these functions.
+
+Lone UTF-16 surrogates (half an emoji split across stream chunks) are kept in free text: the JSON
+holds a \\u escape that reads back to the same string. Fields the store keeps in query columns
+(`model.KeyText`: ids, names, top-level metadata keys) refuse them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
+import re
 import typing
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 from tracekit import model
+from tracekit.encoder import MAX_DEPTH, encode, format_datetime
 from tracekit.errors import FieldProblem, InvalidDataError, SerializationError
 
-__all__ = ["format_datetime", "from_dict", "from_json", "to_dict", "to_json"]
+__all__ = ["MAX_DEPTH", "dumps", "encode", "format_datetime", "from_dict", "from_json", "to_dict", "to_json"]
 
 T = TypeVar("T")
-
-
-def format_datetime(value: datetime) -> str:
-    """ISO-8601 UTC text with microseconds, e.g. '2026-01-02T03:04:05.000006+00:00'."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise SerializationError(
-            f"naive datetime {value!r}: tracekit stores aware UTC times; pass tzinfo=UTC"
-        )
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 # ---------------------------------------------------------------------------------------------
 # Writing
 
 
-class _PathError(Exception):
-    """Internal: carries the failing path up the walk so the final message names it."""
-
-    def __init__(self, message: str, path: list[str]) -> None:
-        self.message = message
-        self.path = path
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 
-_NO_DEFAULT: Any = object()
-_EMPTY_FACTORIES: dict[Any, Any] = {list: [], dict: {}}
-
-#: per class: (field name, holds free-form JSON, default value or _NO_DEFAULT)
-_FIELD_PLANS: dict[type, tuple[tuple[str, bool, Any], ...]] = {}
-
-
-def _field_plan(cls: type) -> tuple[tuple[str, bool, Any], ...]:
-    """How to write each field of a model dataclass (cached per class)."""
-    plan = _FIELD_PLANS.get(cls)
-    if plan is None:
-        hints = typing.get_type_hints(cls, include_extras=True)
-        plan = tuple(
-            (f.name, _mentions_any(hints[f.name]), _plain_default(f)) for f in dataclasses.fields(cls)
-        )
-        _FIELD_PLANS[cls] = plan
-    return plan
-
-
-def _plain_default(f: dataclasses.Field[Any]) -> Any:
-    """The field's default when it is a constant or an empty list/dict (what compact JSON may omit)."""
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    return _EMPTY_FACTORIES.get(f.default_factory, _NO_DEFAULT)
-
-
-def _mentions_any(hint: Any) -> bool:
-    if hint is Any:
-        return True
-    return any(_mentions_any(arg) for arg in typing.get_args(hint) if not isinstance(arg, str))
-
-
-def _encode(value: Any, free_json: bool, compact: bool) -> Any:
-    kind = type(value)
-    if value is None or kind is str or kind is bool or kind is int:
-        return value
-    if kind is float:
-        if math.isfinite(value):
-            return value
-        raise _PathError(f"non-finite float {value!r} cannot be stored; use None for 'unknown'", [])
-    if isinstance(value, list):
-        if not value:
-            return []
-        out = []
-        for i, item in enumerate(value):
-            try:
-                out.append(_encode(item, free_json, compact))
-            except _PathError as exc:
-                exc.path.append(str(i))
-                raise
-        return out
-    if isinstance(value, dict):
-        if not value:
-            return {}
-        encoded = {}
-        for key, item in value.items():
-            if type(key) is not str:
-                raise _PathError(f"dict key {key!r} is not a string; JSON keys must be strings", [])
-            try:
-                encoded[key] = _encode(item, free_json, compact)
-            except _PathError as exc:
-                exc.path.append(key)
-                raise
-        return encoded
-    if isinstance(value, model._Record) and not free_json:
-        return _encode_record(value, compact)
-    if isinstance(value, datetime) and not free_json:
-        try:
-            return format_datetime(value)
-        except SerializationError as exc:
-            raise _PathError(str(exc), []) from None
-    raise _PathError(
-        f"{kind.__name__} value {value!r} cannot round-trip through JSON; "
-        "free-form fields (metadata, raw payloads) take str, int, float, bool, None, list and dict",
-        [],
-    )
-
-
-def _encode_record(obj: model._Record, compact: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(obj, model.BaseEvent):
-        out["event_type"] = obj.event_type
-    for name, free_json, default in _field_plan(type(obj)):
-        value = getattr(obj, name)
-        if compact and default is not _NO_DEFAULT and type(value) is type(default) and value == default:
-            continue
-        kind = type(value)
-        if value is None or kind is str or kind is int or kind is bool:
-            out[name] = value  # the common case, inlined: most fields are unset or scalar
-            continue
-        try:
-            out[name] = _encode(value, free_json, compact)
-        except _PathError as exc:
-            exc.path.append(name)
-            raise
-    return out
-
-
-def _encode_top(obj: model._Record, compact: bool) -> dict[str, Any]:
+def dumps(data: Any, *, root: str = "") -> str:
+    """Compact JSON text of already-checked data (non-ASCII kept). A lone surrogate is written as
+    its \\u escape, so the text always encodes to UTF-8 and reads back to the same string; a
+    surrogate pair held as two code points is refused (JSON would read it back as one character),
+    with its path from `root`."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if text.isascii():
+        return text
     try:
-        return _encode_record(obj, compact)
-    except _PathError as exc:
-        path = ".".join(reversed(exc.path))
-        raise SerializationError(f"{type(obj).__name__}.{path}: {exc.message}") from None
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        if _SURROGATE_PAIR.search(text):
+            _refuse_surrogate_pair(data, root)
+        # Surrogates only occur inside JSON strings, where "\\udXXX" is the escape JSON itself uses.
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _refuse_surrogate_pair(data: Any, root: str) -> None:
+    """Raise SerializationError at the first string (or key) in `data` holding a surrogate pair."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        items: Any
+        if isinstance(value, str):
+            if _SURROGATE_PAIR.search(value):
+                where = ".".join(p for p in (root, *path) if p)
+                raise SerializationError(
+                    f"{where}: {value[:40]!r} holds a UTF-16 surrogate pair as two code points, which "
+                    "JSON reads back as one character; join the pair first, e.g. "
+                    "s.encode('utf-16', 'surrogatepass').decode('utf-16')",
+                    path=".".join(path),
+                    value=value,
+                )
+            continue
+        if isinstance(value, dict):
+            stack.extend((key, (*path, repr(key))) for key in value)
+            items = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        stack.extend(
+            (item, (*path, str(key) if model.is_valid_unicode(str(key)) else repr(key)))
+            for key, item in items
+        )
 
 
 def to_dict(obj: model._Record) -> dict[str, Any]:
     """A JSON-ready dict of any model object with every field present (None = not reported);
-    raises SerializationError naming the field that JSON cannot hold exactly."""
-    return _encode_top(obj, compact=False)
+    raises SerializationError naming the field path, value and fix of what would not read back."""
+    return encode(obj, compact=False)
 
 
 def to_json(obj: model._Record) -> str:
     """Compact JSON text: fields still at their defaults (None, empty lists, ...) are left out and
-    `from_json` restores them, so the round trip stays exact at a fraction of the size.
-
-    The text always encodes to UTF-8: a lone UTF-16 surrogate (half an emoji split across stream
-    chunks) is written as a \\u escape, which reads back to the same string.
-    """
-    text = json.dumps(
-        _encode_top(obj, compact=True), ensure_ascii=False, separators=(",", ":"), allow_nan=False
-    )
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # Surrogates only occur inside JSON strings, where "\\udXXX" is the escape JSON itself uses.
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+    `from_json` restores them, so the round trip stays exact at a fraction of the size. Raises
+    SerializationError (path, value, fix) for anything that would not read back equal."""
+    return dumps(encode(obj, compact=True), root=type(obj).__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,10 +125,9 @@ def _target_class(cls: type[T], data: Mapping[str, Any]) -> type[T]:
     if not (isinstance(cls, type) and issubclass(cls, model.BaseEvent)):
         return cls
     tag = data.get("event_type", cls.event_type)
-    registry = model.event_types()
-    target = registry.get(tag) if isinstance(tag, str) else None
+    target = model.registered_event_class(tag) if isinstance(tag, str) else None
     if target is None:
-        known = ", ".join(sorted(registry))
+        known = ", ".join(sorted(model.event_types()))
         raise InvalidDataError(
             cls.__name__,
             [FieldProblem("event_type", f"unknown event_type; registered: {known}", tag)],
@@ -237,27 +158,32 @@ def _validate(cls: type[T], data: Any) -> T:
         return _adapter(target).validate_python(data)
     except ValidationError as exc:
         raise InvalidDataError(target.__name__, _problems(exc)) from None
+    except RecursionError:
+        raise InvalidDataError(
+            target.__name__, [FieldProblem("", "nested too deeply to validate", _head(repr(data)))]
+        ) from None
 
 
-def _find_non_finite(value: Any, path: list[str]) -> FieldProblem | None:
-    if type(value) is float and not math.isfinite(value):
-        return FieldProblem(".".join(path), "non-finite float is not allowed", value)
-    if isinstance(value, Mapping):
-        items: Any = value.items()
-    elif isinstance(value, list | tuple):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        problem = _find_non_finite(item, [*path, str(key)])
-        if problem is not None:
-            return problem
+def _find_non_finite(data: Any) -> FieldProblem | None:
+    """The first NaN/inf anywhere in `data` (walked with an explicit stack: any depth, no RecursionError)."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if type(value) is float and not math.isfinite(value):
+            return FieldProblem(".".join(path), "non-finite float is not allowed", value)
+        if isinstance(value, Mapping):
+            items: Any = value.items()
+        elif isinstance(value, list | tuple):
+            items = enumerate(value)
+        else:
+            continue
+        stack.extend((item, (*path, str(key))) for key, item in reversed(list(items)))
     return None
 
 
 def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
     """Validate a dict (as `to_dict` makes, or hand-written) into `cls`; raises InvalidDataError."""
-    problem = _find_non_finite(data, [])
+    problem = _find_non_finite(data)
     if problem is not None:
         raise InvalidDataError(getattr(cls, "__name__", str(cls)), [problem])
     return _validate(cls, data)
@@ -276,13 +202,32 @@ def _finite_float(token: str) -> float:
 
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Parse JSON text (NaN/Infinity refused) and validate it into `cls`; raises InvalidDataError."""
+    name = getattr(cls, "__name__", str(cls))
     try:
         data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except ValueError as exc:
-        name = getattr(cls, "__name__", str(cls))
+    except (ValueError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
         raise InvalidDataError(name, [FieldProblem("", f"not valid JSON: {exc}", _head(text))]) from None
+    except RecursionError:
+        raise InvalidDataError(
+            name, [FieldProblem("", "not valid JSON: nested too deeply to parse", _head(text))]
+        ) from None
     return _validate(cls, data)
 
 
-def _head(text: str | bytes, limit: int = 60) -> str | bytes:
-    return text if len(text) <= limit else text[:limit]
+def _head(text: Any, limit: int = 60) -> Any:
+    try:
+        return text if len(text) <= limit else text[:limit]
+    except TypeError:  # not text at all: show it as it is
+        return text
+
+
+class _Codec:
+    """The codec as the model's record methods see it (installed below)."""
+
+    to_dict = staticmethod(to_dict)
+    to_json = staticmethod(to_json)
+    from_dict = staticmethod(from_dict)
+    from_json = staticmethod(from_json)
+
+
+model.install_codec(_Codec())

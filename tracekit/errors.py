@@ -2,7 +2,7 @@
 
     TracekitError
     ├── InvalidDataError (ValueError)          from_dict/from_json got a malformed value
-    ├── SerializationError (ValueError)        to_dict/to_json met a value JSON cannot hold exactly
+    ├── SerializationError (ValueError)        to_dict/to_json/save met a value that would not read back equal
     ├── UnsupportedPayloadError (ValueError)   a vendor payload or chunk of no known shape
     ├── PricingError (ValueError)              a malformed price table or price override
     ├── InvalidArgumentError (ValueError)      an argument outside what a function accepts
@@ -52,7 +52,13 @@ class InvalidDataError(TracekitError, ValueError):
 
 
 class SerializationError(TracekitError, ValueError):
-    """A value cannot be written as JSON without changing it (NaN, naive datetime, a set, ...)."""
+    """A value cannot be written so that it reads back equal (NaN, a naive datetime, a str in an
+    int field, ...); `path` is the dotted field path from the record written, `value` the value."""
+
+    def __init__(self, message: str, *, path: str | None = None, value: Any = None) -> None:
+        self.path = path
+        self.value = value
+        super().__init__(message)
 
 
 class UnsupportedPayloadError(TracekitError, ValueError):

@@ -4,7 +4,16 @@ Names follow synth-ai's tracing_v3 so its users can move over. Conventions:
 - every time is a timezone-aware UTC `datetime` (naive datetimes are rejected, not guessed at);
 - durations are `*_ms` floats measured on a monotonic clock;
 - `None` means "not reported", `0` means "reported zero";
-- `to_dict`/`from_dict` and `to_json`/`from_json` round-trip every type exactly (see codec.py).
+- `to_dict`/`from_dict` and `to_json`/`from_json` round-trip every type exactly (see codec.py):
+  whatever `to_json` accepts reads back equal, anything else is refused with the field path.
+
+Two synth-ai forms are converted on construction, because their meaning is unambiguous:
+`TimeRecord(event_time=<epoch seconds, int or float>)` becomes an aware UTC datetime, and
+`SessionEventMarkovBlanketMessage(content="text")` becomes `SessionMessageContent(text=...)`
+(a dict or list becomes `SessionMessageContent(json_payload=<its compact JSON>)`).
+
+This module does not import the codec: `tracekit.codec` installs itself (`install_codec`) and the
+record methods (`to_json`, `from_json`, ...) call it.
 
 Events are polymorphic: each class has a stable `event_type`, and user subclasses are registered
 with `register_event_type` so that they survive storage and `from_dict`.
@@ -12,14 +21,18 @@ with `register_event_type` so that they survive storage and `from_dict`.
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict
+
+from tracekit.errors import TracekitError
 
 if TYPE_CHECKING:
     from typing import Self
@@ -28,6 +41,7 @@ __all__ = [
     "ApiType",
     "BaseEvent",
     "EnvironmentEvent",
+    "KeyText",
     "LLMCallRecord",
     "LLMChunk",
     "LLMContentPart",
@@ -47,9 +61,13 @@ __all__ = [
     "ToolCallResult",
     "ToolCallSpec",
     "ToolDefinition",
+    "epoch_to_utc",
     "event_types",
+    "install_codec",
+    "is_valid_unicode",
     "new_id",
     "register_event_type",
+    "registered_event_class",
     "utc_now",
 ]
 
@@ -74,6 +92,17 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def epoch_to_utc(seconds: float) -> datetime | None:
+    """Epoch seconds (synth-ai's float times) as an aware UTC datetime, rounded to the
+    microsecond; None when `seconds` is not finite or falls outside years 1-9999."""
+    if not math.isfinite(seconds):
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _parse_utc(value: Any) -> Any:
     """Pydantic pre-validator: ISO strings via dateutil; aware datetimes to UTC; naive rejected."""
     if isinstance(value, str):
@@ -86,12 +115,69 @@ def _parse_utc(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("naive datetime: give a timezone (e.g. '...Z' or tzinfo=UTC)")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("datetime is outside years 1-9999 once converted to UTC") from None
     return value
 
 
 UTCDateTime = Annotated[datetime, BeforeValidator(_parse_utc)]
 """A datetime that validates from ISO-8601 text and always ends up aware UTC."""
+
+
+def is_valid_unicode(text: str) -> bool:
+    """Whether `text` encodes to UTF-8 (holds no lone UTF-16 surrogate)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _valid_unicode(text: str) -> str:
+    """Pydantic after-validator of KeyText."""
+    if not is_valid_unicode(text):
+        raise ValueError("holds a lone UTF-16 surrogate; ids and names must be valid Unicode text")
+    return text
+
+
+KeyText = Annotated[str, AfterValidator(_valid_unicode)]
+"""Text the store keeps in a query column (ids, names, types): it must be valid Unicode, so a
+lone UTF-16 surrogate is refused here. Free text (messages, metadata values, raw payloads) may
+hold one: the codec writes it as a JSON \\u escape that reads back to the same string."""
+
+
+T = TypeVar("T")
+
+
+class RecordCodec(Protocol):
+    """What the record methods need from the codec (tracekit.codec provides it)."""
+
+    def to_dict(self, obj: Any) -> dict[str, Any]: ...
+
+    def to_json(self, obj: Any) -> str: ...
+
+    def from_dict(self, cls: type[T], data: Mapping[str, Any]) -> T: ...
+
+    def from_json(self, cls: type[T], text: str | bytes) -> T: ...
+
+
+_codec: list[RecordCodec] = []
+
+
+def install_codec(codec: RecordCodec) -> None:
+    """Called by tracekit.codec on import: the record methods delegate to it (the codec sits on
+    the model, so the model never imports the codec)."""
+    _codec[:] = [codec]
+
+
+def _the_codec() -> RecordCodec:
+    if not _codec:
+        raise TracekitError("tracekit.codec is not loaded; `import tracekit` loads it")
+    return _codec[0]
 
 
 class _Record:
@@ -101,30 +187,24 @@ class _Record:
     __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(allow_inf_nan=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (datetimes as ISO-8601 UTC text); from_dict turns it back into an equal copy."""
-        from tracekit import codec
-
-        return codec.to_dict(self)
+        """A JSON-ready dict (datetimes as ISO-8601 UTC text); from_dict turns it back into an equal
+        copy. Raises SerializationError naming the field path of a value that would not."""
+        return _the_codec().to_dict(self)
 
     def to_json(self) -> str:
-        """Compact JSON text that `from_json` turns back into an equal object."""
-        from tracekit import codec
-
-        return codec.to_json(self)
+        """Compact JSON text that `from_json` turns back into an equal object; raises
+        SerializationError naming the field path, value and fix of anything that would not."""
+        return _the_codec().to_json(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Validate `data` and build the object; raises InvalidDataError naming each bad field."""
-        from tracekit import codec
-
-        return codec.from_dict(cls, data)
+        return _the_codec().from_dict(cls, data)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Self:
         """Parse and validate JSON text; raises InvalidDataError naming each bad field."""
-        from tracekit import codec
-
-        return codec.from_json(cls, text)
+        return _the_codec().from_json(cls, text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,10 +213,22 @@ class _Record:
 
 @dataclass(slots=True)
 class TimeRecord(_Record):
-    """When something happened: `event_time` (aware UTC) and an optional message sequence number."""
+    """When something happened: `event_time` (aware UTC) and an optional message sequence number.
+
+    synth-ai's epoch seconds (`time.time()`, an int or float) are converted on construction to
+    the aware UTC datetime, rounded to the microsecond; a naive datetime stays refused at write.
+    """
 
     event_time: UTCDateTime = field(default_factory=utc_now)
     message_time: int | None = None
+
+    def __post_init__(self) -> None:
+        given: Any = self.event_time
+        kind = type(given)
+        if kind is float or kind is int:
+            converted = epoch_to_utc(given)
+            if converted is not None:
+                self.event_time = converted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,10 +323,10 @@ class ToolCallSpec(_Record):
     id). `arguments_json` is the raw string; `arguments` the parsed value, or None if not valid JSON.
     """
 
-    name: str
-    arguments_json: str
+    name: KeyText
+    arguments_json: KeyText
     arguments: Any = None
-    call_id: str | None = None
+    call_id: KeyText | None = None
     index: int | None = None
     parent_call_id: str | None = None
     type: str = "function"
@@ -317,10 +409,10 @@ class LLMTiming(_Record):
 class LLMCallRecord(_Record):
     """One LLM API call in full: request, response, usage, timing, stream chunks and outcome."""
 
-    call_id: str
+    call_id: KeyText
     api_type: ApiType
-    provider: str | None = None
-    model_name: str = ""
+    provider: KeyText | None = None
+    model_name: KeyText = ""
     schema_version: str = "1.0"
 
     started_at: UTCDateTime | None = None
@@ -343,7 +435,7 @@ class LLMCallRecord(_Record):
     refusal: str | None = None
     output_tool_calls: list[ToolCallSpec] = field(default_factory=list)
     usage: LLMUsage | None = None
-    finish_reason: str | None = None
+    finish_reason: KeyText | None = None
     choice_index: int | None = None
 
     tool_results: list[ToolCallResult] = field(default_factory=list)
@@ -391,7 +483,7 @@ class BaseEvent(_Record):
 
     event_type: ClassVar[str] = "base"
 
-    system_instance_id: str
+    system_instance_id: KeyText
     time_record: TimeRecord = field(default_factory=TimeRecord)
     metadata: dict[str, Any] = field(default_factory=dict)
     event_metadata: list[Any] | None = None
@@ -425,7 +517,7 @@ class LMCAISEvent(BaseEvent):
 
     event_type: ClassVar[str] = "cais"
 
-    model_name: str = ""
+    model_name: KeyText = ""
     provider: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -455,7 +547,7 @@ def register_event_type(cls: E) -> E:
     if not (isinstance(cls, type) and issubclass(cls, BaseEvent)):
         raise TypeError(f"register_event_type needs a BaseEvent subclass, got {cls!r}")
     name = cls.__dict__.get("event_type")
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str) or not name or not is_valid_unicode(name):
         raise TypeError(
             f"{cls.__qualname__} must define its own `event_type: ClassVar[str] = '...'` "
             "(inheriting the parent's would make the two indistinguishable when read back)"
@@ -478,6 +570,11 @@ def register_event_type(cls: E) -> E:
 def event_types() -> dict[str, type[BaseEvent]]:
     """A copy of the event_type -> class registry."""
     return dict(_EVENT_TYPES)
+
+
+def registered_event_class(event_type: str) -> type[BaseEvent] | None:
+    """The class registered under `event_type`, or None (no copy: the codec asks once per event)."""
+    return _EVENT_TYPES.get(event_type)
 
 
 BUILTIN_EVENT_TYPES: tuple[type[BaseEvent], ...] = (BaseEvent, RuntimeEvent, EnvironmentEvent, LMCAISEvent)
@@ -567,12 +664,29 @@ class SessionEventMarkovBlanketMessage(_Record):
     Chat messages inside an LLM call belong in the LLMCallRecord, not here. Recommended metadata
     keys: step_id, from_system_instance_id, to_system_instance_id, from_system_role,
     to_system_role, call_id.
+
+    synth-ai's forms of `content` are converted on construction: a str becomes
+    `SessionMessageContent(text=content)`, a dict or list `SessionMessageContent(json_payload=...)`
+    holding its compact JSON (non-ASCII kept). Content JSON cannot hold is left as given and
+    refused at write with the field path.
     """
 
     content: SessionMessageContent
-    message_type: str
+    message_type: KeyText
     time_record: TimeRecord = field(default_factory=TimeRecord)
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        content: Any = self.content
+        kind = type(content)
+        if kind is str:
+            self.content = SessionMessageContent(text=content)
+        elif kind is dict or kind is list:
+            try:
+                payload = json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            except (TypeError, ValueError, RecursionError):
+                return  # not JSON: to_json refuses it with the path and the fix
+            self.content = SessionMessageContent(json_payload=payload)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,7 +697,7 @@ class SessionEventMarkovBlanketMessage(_Record):
 class SessionTimeStep(_Record):
     """A logical step in a session (a conversation turn, an environment step)."""
 
-    step_id: str = ""
+    step_id: KeyText = ""
     step_index: int = 0
     timestamp: UTCDateTime = field(default_factory=utc_now)
     turn_number: int | None = None
@@ -601,10 +715,11 @@ class SessionTrace(_Record):
     each timestep also lists the events and messages that happened during it.
     """
 
-    session_id: str = field(default_factory=new_id)
+    session_id: KeyText = field(default_factory=new_id)
     created_at: UTCDateTime = field(default_factory=utc_now)
     session_time_steps: list[SessionTimeStep] = field(default_factory=list)
     event_history: list[AnyEvent] = field(default_factory=list)
     markov_blanket_message_history: list[SessionEventMarkovBlanketMessage] = field(default_factory=list)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[KeyText, Any] = field(default_factory=dict)
+    """Free-form JSON; its top-level keys are stored as query columns, so they must be valid Unicode."""
     session_metadata: list[dict[str, Any]] | None = None

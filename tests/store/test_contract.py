@@ -282,7 +282,10 @@ async def test_values_sqlite_cannot_hold_are_refused_before_writing(store: Turso
     trace = make_trace("big-int", steps=1)
     record = trace.session_time_steps[0].events[0].call_records[0]  # type: ignore[attr-defined]
     record.usage = dataclasses.replace(record.usage, input_tokens=2**63)
-    with pytest.raises(tk.SerializationError, match=r"usage token count = 9223372036854775808"):
+    with pytest.raises(
+        tk.SerializationError,
+        match=r"call_records\.0\.usage\.input_tokens: int 9223372036854775808 does not fit 64 bits",
+    ):
         await store.save_session(trace)
     assert (await store.list_sessions()).sessions == []
 

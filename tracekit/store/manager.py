@@ -33,10 +33,10 @@ from typing import Any, Literal
 from tracekit import codec
 from tracekit.aggregates import AggregateResult, GroupBy
 from tracekit.errors import NotFoundError, SerializationError, StoreConnectionError, StoreError
-from tracekit.model import LLMCallRecord, SessionTrace, new_id
+from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode, new_id
 from tracekit.store import migrations, rollup, schema, writer
 from tracekit.store.libsql import Database, Result, Statement
-from tracekit.store.mapping import CallCost, dumps, trace_from_rows, trace_rows
+from tracekit.store.mapping import CallCost, dumps, session_key, trace_from_rows, trace_rows
 from tracekit.store.queries import (
     MetadataValue,
     SessionFilter,
@@ -167,7 +167,7 @@ class TursoManager:
 
     async def save_sessions(self, traces: Iterable[SessionTrace]) -> SaveOutcome:
         """Store several traces in one atomic batch; of repeated session_ids the last one wins."""
-        latest = {trace.session_id: trace for trace in traces}
+        latest = {session_key(trace): trace for trace in traces}
         if not latest:
             return "saved"
         cost = self._cost or _default_cost()
@@ -243,6 +243,12 @@ class TursoManager:
 
     async def get_session(self, session_id: str) -> SessionTrace:
         """The stored trace, equal to the one saved; NotFoundError when there is none."""
+        if isinstance(session_id, str) and not is_valid_unicode(
+            session_id
+        ):  # never stored: KeyText refuses it
+            raise NotFoundError(
+                f"no session {session_id!r} in {self.url}: session ids are valid Unicode text"
+            )
         db = await self._ready()
         results = await db.batch(
             [

@@ -1,7 +1,9 @@
 """Pure functions between a SessionTrace and table rows (no I/O, no clock).
 
-Each record is stored as its full JSON (encoded once, by the model's codec) plus typed columns
-for queries. Events and messages are stored once per object: an object that sits both in the
+Each record is stored as its full JSON plus typed columns for queries. The whole trace is checked
+and encoded by the codec in one walk before any row is built, so a trace that cannot be read back
+equal is refused (SerializationError with its field path) before anything is written; rows reuse
+the walk's per-object JSON. Events and messages are stored once per object: an object that sits both in the
 session history and in a timestep (the usual case) is one row that remembers both places, so
 read-back rebuilds every list exactly. Call records are cut out of their event's JSON and kept
 in `llm_calls`, one row per call; a tool call row repeats its call's roll-up facts (in_rollup and
@@ -12,14 +14,13 @@ Row tuples follow the column order of the tables in schema.py (checked by tests)
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tracekit import codec
-from tracekit.errors import SerializationError
+from tracekit.errors import FieldProblem, InvalidDataError, SerializationError
 from tracekit.model import (
     BaseEvent,
     EnvironmentEvent,
@@ -36,6 +37,7 @@ __all__ = [
     "call_has_error",
     "check_int64",
     "dumps",
+    "session_key",
     "trace_from_rows",
     "trace_rows",
 ]
@@ -49,8 +51,9 @@ _ERROR_OUTCOMES = frozenset({"error", "timeout", "cancelled", "incomplete"})
 
 
 def dumps(value: Any) -> str:
-    """JSON text exactly as the model codec writes it (compact, non-ASCII kept, NaN refused)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """JSON text exactly as the model codec writes it (compact, non-ASCII kept, NaN refused,
+    a lone surrogate as its \\u escape)."""
+    return codec.dumps(value)
 
 
 def check_int64(value: int | None, where: str) -> int | None:
@@ -60,6 +63,25 @@ def check_int64(value: int | None, where: str) -> int | None:
             f"{where} = {value} does not fit a 64-bit SQLite integer; store it in metadata as text instead"
         )
     return value
+
+
+def session_key(trace: Any) -> str:
+    """The session_id a save groups traces by; SerializationError (before anything is encoded or
+    written) when `trace` is not a SessionTrace or its session_id is not a str."""
+    if type(trace) is not SessionTrace:
+        raise SerializationError(
+            f"save_session takes a SessionTrace, got {type(trace).__name__} {trace!r:.60}; "
+            "pass a SessionTrace",
+            value=trace,
+        )
+    if type(trace.session_id) is not str:
+        raise SerializationError(
+            f"SessionTrace.session_id: expected str, got {type(trace.session_id).__name__} "
+            f"{trace.session_id!r:.60}; pass a str",
+            path="session_id",
+            value=trace.session_id,
+        )
+    return trace.session_id
 
 
 def call_has_error(record: LLMCallRecord) -> bool:
@@ -181,24 +203,46 @@ def _message_key(message: SessionEventMarkovBlanketMessage) -> tuple[str, Any]:
     return (message.message_type, message.time_record.event_time)
 
 
+def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """`data` minus `keys` (what the codec writes for a copy of the record with those lists empty)."""
+    if not any(key in data for key in keys):
+        return data
+    return {key: value for key, value in data.items() if key not in keys}
+
+
 def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRows:
-    """Every row that stores `trace`; raises SerializationError for values SQLite or JSON cannot hold."""
+    """Every row that stores `trace`; raises SerializationError (field path, value, fix) for anything
+    that would not read back equal, before building a row."""
+    encoded: dict[int, dict[str, Any]] = {}
+    trace_data = codec.encode(trace, compact=True, memo=encoded)
+    try:
+        return _rows(trace, trace_data, encoded, saved_at, cost)
+    except SerializationError:
+        codec.dumps(trace_data, root="SessionTrace")  # the same refusal, with the path from the trace
+        raise
+
+
+def _rows(
+    trace: SessionTrace,
+    trace_data: dict[str, Any],
+    encoded: dict[int, dict[str, Any]],
+    saved_at: str,
+    cost: CallCost,
+) -> TraceRows:
     sid = trace.session_id
     out = TraceRows(sid)
     step_rows: list[tuple[Any, ...]] = []
     for step_position, step in enumerate(trace.session_time_steps):
-        bare = dataclasses.replace(step, events=[], markov_blanket_messages=[])
-        where = f"session {sid!r} timestep {step_position}"
         step_rows.append(
             (
                 sid,
                 step_position,
                 step.step_id,
-                check_int64(step.step_index, f"{where} step_index"),
-                check_int64(step.turn_number, f"{where} turn_number"),
+                step.step_index,
+                step.turn_number,
                 codec.format_datetime(step.timestamp),
                 None if step.completed_at is None else codec.format_datetime(step.completed_at),
-                codec.to_json(bare),
+                dumps(_without(encoded[id(step)], "events", "markov_blanket_messages")),
             )
         )
 
@@ -210,7 +254,6 @@ def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRo
     placement = _placement(trace.event_history, [s.events for s in trace.session_time_steps], _event_key)
     for event_index, (event, in_history, position, slot) in enumerate(placement):
         calls = event.call_records if isinstance(event, LMCAISEvent) else []
-        bare_event = dataclasses.replace(event, call_records=[]) if calls else event
         event_rows.append(
             (
                 sid,
@@ -223,7 +266,7 @@ def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRo
                 codec.format_datetime(event.time_record.event_time),
                 event.model_name if isinstance(event, LMCAISEvent) else None,
                 event.reward if isinstance(event, EnvironmentEvent) else None,
-                codec.to_json(bare_event),
+                dumps(_without(encoded[id(event)], "call_records")),
             )
         )
         in_rollup = in_history if trace.event_history else 1
@@ -242,7 +285,7 @@ def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRo
                     cost,
                 )
             )
-            record_rows.append((sid, event_index, call_index, codec.to_json(record)))
+            record_rows.append((sid, event_index, call_index, dumps(encoded[id(record)])))
             for tool_index, spec in enumerate(record.output_tool_calls):
                 tool_rows.append(
                     (
@@ -277,15 +320,11 @@ def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRo
                 slot,
                 message.message_type,
                 codec.format_datetime(message.time_record.event_time),
-                codec.to_json(message),
+                dumps(encoded[id(message)]),
             )
         )
 
-    bare_trace = dataclasses.replace(
-        trace, session_time_steps=[], event_history=[], markov_blanket_message_history=[]
-    )
-    bare_dict = codec.to_dict(bare_trace)
-    compact_trace = codec.to_json(bare_trace)
+    metadata = trace_data.get("metadata", {})
     out.tables[schema.sessions.name] = [
         (
             sid,
@@ -296,13 +335,13 @@ def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRo
             len(message_rows),
             len(call_rows),
             int(has_error),
-            dumps(bare_dict["metadata"]),
-            compact_trace,
+            dumps(metadata),
+            dumps(
+                _without(trace_data, "session_time_steps", "event_history", "markov_blanket_message_history")
+            ),
         )
     ]
-    out.tables[schema.session_metadata.name] = [
-        (sid, key, dumps(value)) for key, value in bare_dict["metadata"].items()
-    ]
+    out.tables[schema.session_metadata.name] = [(sid, key, dumps(value)) for key, value in metadata.items()]
     out.tables[schema.timesteps.name] = step_rows
     out.tables[schema.events.name] = event_rows
     out.tables[schema.messages.name] = message_rows
@@ -342,23 +381,38 @@ def trace_from_rows(
     step_slot, event_json) in index order; `call_rows` as (event_index, record_json) in
     (event_index, call_index) order; `message_rows` like `event_rows`.
     """
-    trace: dict[str, Any] = json.loads(trace_json)
-    steps = [json.loads(text) for text in step_jsons]
+    trace: dict[str, Any] = _loads(trace_json, "sessions.trace_json")
+    steps = [_loads(text, "timesteps.step_json") for text in step_jsons]
     calls: dict[int, list[Any]] = {}
     for event_index, record_json in call_rows:
-        calls.setdefault(event_index, []).append(json.loads(record_json))
+        calls.setdefault(event_index, []).append(_loads(record_json, "llm_call_records.record_json"))
     decoded_events = []
     for event_index, in_history, position, slot, event_json in event_rows:
-        data = json.loads(event_json)
+        data = _loads(event_json, "events.event_json")
         if event_index in calls:
             data["call_records"] = calls[event_index]
         decoded_events.append((data, in_history, position, slot))
     history: list[dict[str, Any]] = []
     _place(decoded_events, history, steps, "events")
     trace["event_history"] = history
-    decoded_messages = [(json.loads(text), flag, pos, slot) for _i, flag, pos, slot, text in message_rows]
+    decoded_messages = [
+        (_loads(text, "messages.message_json"), flag, pos, slot) for _i, flag, pos, slot, text in message_rows
+    ]
     message_history: list[dict[str, Any]] = []
     _place(decoded_messages, message_history, steps, "markov_blanket_messages")
     trace["markov_blanket_message_history"] = message_history
     trace["session_time_steps"] = steps
     return SessionTrace.from_dict(trace)
+
+
+def _loads(text: Any, column: str) -> Any:
+    """A stored JSON column as data; InvalidDataError (not a bare decode error) when it is damaged."""
+    try:
+        data = json.loads(text)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InvalidDataError(
+            "SessionTrace", [FieldProblem(column, f"stored JSON is not readable: {exc}", str(text)[:60])]
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidDataError("SessionTrace", [FieldProblem(column, "stored JSON is not an object", data)])
+    return data
