@@ -47,7 +47,7 @@ def test_installed_console_scripts_match_pyproject_and_resolve() -> None:
 
 
 def test_the_check_reports_a_missing_module_and_a_non_callable() -> None:
-    """The resolver names the entry and why: a module that does not exist, an attribute that is no function."""
+    """The resolver names the entry and why: a missing module, an attribute that is no function."""
     assert script_problems(
         {
             "gone": "tracekit.no_such_cli:main",
