@@ -166,9 +166,11 @@ async def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) ->
         ("file:t.db?mode=ro", "has query parameters or a fragment"),
         ("file:", "names no file"),
         ("traces.db", "unsupported database URL scheme ''"),
+        ("http://[bad", "cannot read the database URL '<unparseable URL>': Invalid IPv6 URL"),
+        (5, "the database URL must be a str, got 5"),
     ],
 )
-def test_malformed_file_urls_are_refused_at_once(url: str, message: str) -> None:
+def test_malformed_urls_are_refused_at_once(url: str, message: str) -> None:
     """URLs tracekit cannot read as a file are refused when the manager is made, saying why."""
     with pytest.raises(tk.StoreError, match=re.escape(message)):
         TursoManager(url)

@@ -159,6 +159,14 @@ class _FileClient(Sqlite3Client):  # type: ignore[misc]  # libsql-client ships n
             self._memory = None
 
 
+def redact_url_safely(url: str) -> str:
+    """`redact_url`, or a placeholder when the URL cannot even be parsed (it might hold a token)."""
+    try:
+        return redact_url(url)
+    except ValueError:
+        return "<unparseable URL>"
+
+
 def _drive(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine that never suspends (libsql-client's sqlite3 backend) to completion."""
     try:
@@ -180,8 +188,13 @@ class Database:
     __slots__ = ("_client", "_client_url", "_executor", "_token", "is_remote", "path", "timeout_s", "url")
 
     def __init__(self, url: str, *, auth_token: str | None = None, timeout_s: float = 30.0) -> None:
-        clean, url_token = _split_url(url) if url != MEMORY else (url, None)
-        scheme = "file" if url == MEMORY else urllib.parse.urlsplit(clean).scheme
+        if not isinstance(url, str):
+            raise StoreError(f"the database URL must be a str, got {url!r}; e.g. 'file:traces.db'")
+        try:
+            clean, url_token = _split_url(url) if url != MEMORY else (url, None)
+            scheme = "file" if url == MEMORY else urllib.parse.urlsplit(clean).scheme
+        except ValueError as exc:
+            raise StoreError(f"cannot read the database URL {redact_url_safely(url)!r}: {exc}") from exc
         if scheme != "file" and scheme not in _REMOTE_SCHEMES:
             raise StoreError(
                 f"unsupported database URL scheme {scheme!r} in {redact_url(url)!r}; "
@@ -335,15 +348,15 @@ class Database:
             raise self._translate(exc) from None
         except sqlite3.Error as exc:  # file: only, from opening the file (statements raise LibsqlError)
             raise self._file_error(exc) from exc
-        except (ValueError, OverflowError, TypeError) as exc:  # a parameter libsql-client cannot send
-            raise StoreError(
-                f"{self.url} cannot take a parameter: {exc}; pass str, int (64-bit), finite float, "
-                "bytes or None"
-            ) from exc
         except (OSError, aiohttp.ClientError) as exc:
             raise StoreConnectionError(
                 f"cannot reach {self.url}: {self._redact(str(exc)) or type(exc).__name__}; "
                 "check the URL and that the server is running"
+            ) from None
+        except (ValueError, OverflowError, TypeError) as exc:  # a malformed URL or parameter
+            raise StoreError(
+                f"{self.url} refused the request: {self._redact(str(exc)) or type(exc).__name__}; check "
+                "the URL, and pass only str, int (64-bit), finite float, bytes or None as values"
             ) from None
 
     def _redact(self, text: str) -> str:

@@ -374,8 +374,8 @@ class TursoManager:
         after: str | None = None,
     ) -> SessionPage:
         """A page of matching sessions, oldest first; pass the page's `next_cursor` as `after`."""
-        if limit < 1:
-            raise StoreError(f"limit must be at least 1, got {limit}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise StoreError(f"limit must be an int of at least 1, got {limit!r}")
         flt = SessionFilter(
             created_after, created_before, experiment_id, model, metadata, min_reward, has_error
         )
@@ -474,9 +474,9 @@ class TursoManager:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only query (SELECT / WITH / EXPLAIN / VALUES) and return rows as dicts."""
-        if not _is_read_only(sql):
+        if not isinstance(sql, str) or not _is_read_only(sql):
             raise StoreError(
-                f"execute() runs read-only queries (SELECT, WITH, EXPLAIN, VALUES); got {sql[:60]!r}. "
+                f"execute() runs read-only queries (SELECT, WITH, EXPLAIN, VALUES); got {str(sql)[:60]!r}. "
                 "Change data through the manager's methods."
             )
         result: Result = await (await self._ready()).execute(sql, params)
@@ -641,6 +641,8 @@ def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) 
 
 
 def _finite(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SerializationError(f"{name} must be a finite number, got {value!r}; use a finite float")
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
         raise SerializationError(f"{name} must be a finite number, got {value!r}; use a finite float")
