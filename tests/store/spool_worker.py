@@ -1,10 +1,9 @@
-"""A child process for the multi-process spool test: spools sessions to a store that is down, or
-replays a shared spool into a database; writes one JSON line of results to stdout.
+"""Child processes for the multi-process spool test: spool sessions to a store that is down, or
+replay a shared spool into a database; each writes its results as JSON to `out`.
 
-    python spool_worker.py spool URL SPOOL PREFIX COUNT GO_FILE
-    python spool_worker.py replay URL SPOOL ROUNDS GO_FILE
-
-Every worker waits for GO_FILE to exist, so all of them start their work at the same moment.
+The test starts them through a forkserver that has imported tracekit.store once, so each child
+is a real process that does not pay that import again. Every worker waits for the
+`go` file to exist, so all of them start their work at the same moment.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -29,8 +27,16 @@ class _ReplayCounter(logging.Handler):
         self.replayed = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg.startswith("replayed %d spooled"):
-            self.replayed += int(record.args[0])  # type: ignore[index]
+        self.replayed += replayed_count(record)
+
+
+def replayed_count(record: logging.LogRecord) -> int:
+    """N from the manager's "replayed N spooled session(s)" log record; 0 for any other record."""
+    if str(record.msg).startswith("replayed %d spooled") and isinstance(record.args, tuple):
+        count = record.args[0]
+        assert isinstance(count, int)
+        return count
+    return 0
 
 
 def _wait_for(go_file: Path) -> None:
@@ -61,15 +67,13 @@ async def _replay(url: str, spool: Path, rounds: int) -> dict[str, object]:
     return {"replayed": counter.replayed}
 
 
-def main(argv: list[str]) -> None:
-    mode, url, spool = argv[0], argv[1], Path(argv[2])
-    _wait_for(Path(argv[-1]))
-    if mode == "spool":
-        result = asyncio.run(_spool(url, spool, argv[3], int(argv[4])))
-    else:
-        result = asyncio.run(_replay(url, spool, int(argv[3])))
-    sys.stdout.write(json.dumps(result) + "\n")
+def spool_sessions(url: str, spool: Path, prefix: str, count: int, go: Path, out: Path) -> None:
+    """Save `count` sessions named `<prefix>-<i>` to `url` (down), which spools them."""
+    _wait_for(go)
+    out.write_text(json.dumps(asyncio.run(_spool(url, spool, prefix, count))), encoding="utf-8")
 
 
-if __name__ == "__main__":
-    main(sys.argv[1:])
+def replay_spool(url: str, spool: Path, rounds: int, go: Path, out: Path) -> None:
+    """Replay the spool into `url` `rounds` times; reports how many sessions this process saved."""
+    _wait_for(go)
+    out.write_text(json.dumps(asyncio.run(_replay(url, spool, rounds))), encoding="utf-8")

@@ -5,48 +5,56 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
+import multiprocessing
 import sys
 import time
+from collections.abc import Callable
+from multiprocessing.context import ForkServerContext
 from pathlib import Path
+from typing import Any
 
 import pytest
+import spool_worker
 from store.storebuilders import make_trace
 
 from tracekit.store import TursoManager
 from tracekit.store.server import free_port
 
-WORKER = Path(__file__).with_name("spool_worker.py")
-TESTS = Path(__file__).resolve().parents[1]
+
+@pytest.fixture(scope="module")
+def forkserver() -> ForkServerContext:
+    """Real processes forked from a server that imported tracekit once (no import per child)."""
+    context = multiprocessing.get_context("forkserver")
+    # the installed package, not spool_worker: Python 3.11's forkserver ignores the test sys.path
+    context.set_forkserver_preload(["tracekit.store"])
+    return context
 
 
-def _start(args: list[str]) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(TESTS / "store")]))
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
-def _results(procs: list[subprocess.Popen[str]], go: Path) -> list[dict[str, object]]:
-    go.touch()
-    results = []
+def _run(
+    context: ForkServerContext, jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], work: Path, name: str
+) -> list[dict[str, Any]]:
+    """Start every job in its own process, release them together, and collect their JSON results."""
+    go = work / f"go-{name}"
+    outs = [work / f"{name}-{i}.json" for i in range(len(jobs))]
+    procs = [
+        context.Process(target=fn, args=(*args, go, out)) for (fn, args), out in zip(jobs, outs, strict=True)
+    ]
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        results.append(json.loads(out))
-    return results
+        proc.start()
+    go.touch()
+    for proc in procs:
+        proc.join(timeout=120)
+        assert proc.exitcode == 0, f"{proc.name} exited with {proc.exitcode}"
+    return [json.loads(out.read_text(encoding="utf-8")) for out in outs]
 
 
 def _session_ids(phase: str, writers: int, count: int) -> list[str]:
     return [f"{phase}{w}-{i}" for w in range(writers) for i in range(count)]
 
 
-async def test_eight_processes_share_one_spool(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_eight_processes_share_one_spool(
+    forkserver: ForkServerContext, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """8 processes x 50 saves to a store that is down all spool to one file; 2 processes then replay
     it while 2 others keep spooling 25 each; a last replay leaves every one of the 450 sessions
     stored exactly once and the spool gone."""
@@ -55,27 +63,25 @@ async def test_eight_processes_share_one_spool(tmp_path: Path, caplog: pytest.Lo
     up = f"file:{tmp_path / 'traces.db'}"
     started = time.monotonic()
 
-    go_a = tmp_path / "go-a"
-    writers_a = [_start(["spool", down, str(spool), f"a{w}", "50", str(go_a)]) for w in range(8)]
-    results_a = _results(writers_a, go_a)
+    writers_a = [(spool_worker.spool_sessions, (down, spool, f"a{w}", 50)) for w in range(8)]
+    results_a = _run(forkserver, writers_a, tmp_path, "a")
     assert [r["outcomes"] for r in results_a] == [["spooled"] * 50] * 8
     assert len(spool.read_bytes().splitlines()) == 400
 
     async with TursoManager(up, spool_path=tmp_path / "unused.jsonl"):
         pass  # create the schema once, so the replayers below only read it
-    go_b = tmp_path / "go-b"
-    replayers = [_start(["replay", up, str(spool), "3", str(go_b)]) for _ in range(2)]
-    writers_b = [_start(["spool", down, str(spool), f"b{w}", "25", str(go_b)]) for w in range(2)]
-    results_b = _results(replayers + writers_b, go_b)
+    replayers = [(spool_worker.replay_spool, (up, spool, 3)) for _ in range(2)]
+    writers_b = [(spool_worker.spool_sessions, (down, spool, f"b{w}", 25)) for w in range(2)]
+    results_b = _run(forkserver, replayers + writers_b, tmp_path, "b")
     assert [r["outcomes"] for r in results_b[2:]] == [["spooled"] * 25] * 2
 
     caplog.set_level(logging.INFO, logger="tracekit.store.manager")
     async with TursoManager(up, spool_path=spool) as db:
         await db.replay_spool()
-        final = sum(int(r.args[0]) for r in caplog.records if r.msg.startswith("replayed %d spooled"))  # type: ignore[index]
+        final = sum(spool_worker.replayed_count(record) for record in caplog.records)
         elapsed = time.monotonic() - started
 
-        replayed = [int(r["replayed"]) for r in results_b[:2]]  # type: ignore[call-overload]
+        replayed = [int(r["replayed"]) for r in results_b[:2]]
         assert sum(replayed) + final == 450  # each spooled line replayed exactly once
         expected = _session_ids("a", 8, 50) + _session_ids("b", 2, 25)
         stored = await db.execute("SELECT session_id FROM sessions ORDER BY session_id")
@@ -98,7 +104,7 @@ async def test_eight_processes_share_one_spool(tmp_path: Path, caplog: pytest.Lo
             assert await db.get_session(session_id) == make_trace(session_id, steps=1, seed=index)
     assert not spool.exists()
     assert not spool.with_name(spool.name + ".rejected").exists()
-    sys.stderr.write(
+    sys.stderr.write(  # the figures, shown with -s
         f"\n8x50 + 2x25 spooled by 10 processes, replayed by 3 ({replayed} + {final}): 450/450 stored, "
         f"0 twice, spool empty, {elapsed:.1f} s\n"
     )
