@@ -168,6 +168,61 @@ def test_openai_cached_input() -> None:
     assert tk.estimate_cost("gpt-4o-2024-08-06", u) == 0.00475
 
 
+def test_usage_as_a_mapping_costs_the_same_as_an_llmusage() -> None:
+    """estimate_cost takes a dict with LLMUsage's keys and prices it exactly like the LLMUsage."""
+    keys = {"input_tokens": 1200, "cache_read_tokens": 1000, "output_tokens": 300, "reasoning_tokens": 100}
+    assert tk.estimate_cost("gpt-4o-2024-08-06", keys) == 0.00475
+    assert usage_cost("gpt-4o-2024-08-06", keys) == usage_cost("gpt-4o-2024-08-06", usage(**keys))
+    assert tk.estimate_cost("gpt-4o", {"cost_usd": 0.25}) == 0.25
+    assert tk.estimate_cost("gpt-4o", {}) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            {"input_tokens": 10, "output": 5},
+            "usage has keys LLMUsage does not: ['output'] (in {'input_tokens': 10, 'output': 5}); "
+            "use LLMUsage's keys (input_tokens, output_tokens, total_tokens, ...) or pass an LLMUsage",
+        ),
+        (
+            {"input_tokens": "10", "output_tokens": 5},
+            "usage.input_tokens must be an int or None, got '10'; token counts are ints, None when not "
+            "reported",
+        ),
+        (
+            {"input_tokens": True, "output_tokens": 2.5},
+            "usage.input_tokens must be an int or None, got True; "
+            "usage.output_tokens must be an int or None, got 2.5; "
+            "token counts are ints, None when not reported",
+        ),
+        ({"cost_usd": "0.25"}, "usage.cost_usd must be a number or None, got '0.25'"),
+        ({"price_table_version": 3}, "usage.price_table_version must be a str or None, got 3"),
+        (
+            [("input_tokens", 1)],
+            "usage must be an LLMUsage or a mapping with its keys, got list [('input_tokens', 1)]; "
+            "e.g. {'input_tokens': 1200, 'output_tokens': 300}",
+        ),
+        ("1200", "usage must be an LLMUsage or a mapping with its keys, got str '1200'"),
+        (
+            tk.LLMUsage(input_tokens="3", output_tokens=1),
+            "usage.input_tokens must be an int or None, got '3'",
+        ),  # type: ignore[arg-type]
+    ],
+)
+def test_usage_that_is_not_usage_is_a_pricing_error(value: object, message: str) -> None:
+    """Anything but an LLMUsage or a well-typed mapping with its keys is a PricingError naming the value."""
+    with pytest.raises(tk.PricingError) as caught:
+        tk.estimate_cost("gpt-4o", value)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(message)
+
+
+def test_a_model_name_that_is_not_a_string_is_a_pricing_error() -> None:
+    """A model name of the wrong type is refused with a PricingError, not looked up."""
+    with pytest.raises(tk.PricingError, match=r"model_name must be a str or None, got \['gpt-4o'\]"):
+        tk.estimate_cost(["gpt-4o"], {"input_tokens": 1, "output_tokens": 1})  # type: ignore[arg-type]
+
+
 def test_anthropic_5m_and_1h_cache_writes() -> None:
     """claude-sonnet-4-5: 5-minute and 1-hour cache writes use their own prices."""
     u = usage(

@@ -41,9 +41,11 @@ Per-group numbers (`GroupAggregate`)
 - tool_calls_count: total `len(record.output_tool_calls)`; tool_calls_by_name: name -> count,
   keys sorted; models / providers: sorted distinct non-empty model names / providers.
 
-Distribution over n values: count = n; mean = math.fsum(values) / n; min; max; pP (P in 50, 90,
-99) is nearest-rank: sorted ascending, the value at 1-based rank ceil(P * n / 100) computed in
-integers. Every field but count is None when n == 0 (never NaN, never 0 for "missing").
+Distribution over n values: count = n; mean = (exact sum rounded to a float) / n, i.e.
+math.fsum(values) / n (`mean_of_sum`; a store computes the exact sum in SQL, so its means are
+equal, not merely close); min; max; pP (P in 50, 90, 99) is nearest-rank: sorted ascending, the
+value at 1-based rank ceil(P * n / 100) computed in integers. Every field but count is None when
+n == 0 (never NaN, never 0 for "missing").
 
 Session roll-ups (`SessionRollup`, one per SessionTrace, sorted by session_id then content)
 - started_at / ended_at: earliest and latest time seen anywhere in the trace (created_at,
@@ -68,6 +70,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 from typing import Any
 
 from tracekit.aggregate_types import (
@@ -94,6 +97,7 @@ __all__ = [
     "SessionRollup",
     "aggregate",
     "compute_aggregates_from_call_records",
+    "mean_of_sum",
 ]
 
 logger = logging.getLogger(__name__)
@@ -109,12 +113,21 @@ def _nearest_rank(ordered: list[float], percent: int) -> float:
     return ordered[max(rank, 1) - 1]
 
 
+def mean_of_sum(total: Fraction, count: int) -> float:
+    """The mean of `count` values whose exact sum is `total`: float(total) / count, the same float
+    math.fsum(values) / count gives; float(total / count) when the sum is beyond float range."""
+    try:
+        return float(total) / count
+    except OverflowError:
+        return float(total / count)
+
+
 def _distribution(values: list[float]) -> Distribution:
     """The Distribution of the finite values (non-finite ones, only possible in records built in
     code without validation, are dropped)."""
     try:
-        total = math.fsum(values)
-    except (ValueError, OverflowError):  # inf + -inf, or a sum beyond float range
+        total = math.fsum(values)  # the exact sum, correctly rounded
+    except (ValueError, OverflowError):  # inf + -inf, or partial sums beyond float range
         total = math.nan
     if math.isfinite(total):
         ordered = sorted(values)
@@ -127,8 +140,8 @@ def _distribution(values: list[float]) -> Distribution:
     n = len(ordered)
     if n == 0:
         return Distribution()
-    # a sum past float range (values near 1e308) still has a finite mean
-    mean = total / n if math.isfinite(total) else math.fsum(v / n for v in ordered)
+    # a sum past float range (values near 1e308): the exact sum still has a finite mean
+    mean = total / n if math.isfinite(total) else mean_of_sum(sum(map(Fraction, ordered), Fraction(0)), n)
     return Distribution(
         count=n,
         mean=mean,

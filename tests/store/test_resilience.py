@@ -56,7 +56,7 @@ async def test_unsaveable_trace_is_spooled_then_replayed_on_open(tmp_path: Path)
     assert await down.save_session(trace) == "spooled"
     assert await down.save_sessions([make_trace("second", steps=1)]) == "spooled"
     lines = spool.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["session_id"] for line in lines] == ["spooled", "second"]
+    assert [json.loads(line.partition(" ")[2])["session_id"] for line in lines] == ["spooled", "second"]
     async with TursoManager(f"file:{tmp_path / 'db.sqlite'}", spool_path=spool) as up:
         assert await up.get_session("spooled") == trace
         assert await up.get_session("second") == make_trace("second", steps=1)

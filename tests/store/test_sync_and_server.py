@@ -38,7 +38,7 @@ def test_closed_sync_manager_says_so(tmp_path: Path) -> None:
     db = SyncTursoManager(f"file:{tmp_path / 'closed.db'}")
     db.close()
     db.close()
-    with pytest.raises(RuntimeError, match="is closed; create a new one"):
+    with pytest.raises(tk.StoreError, match="is closed; create a new one"):
         db.get_session("x")
 
 

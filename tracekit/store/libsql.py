@@ -2,8 +2,16 @@
 
 libsql-client's `file:` backend runs sqlite3 synchronously inside `async def`s, which would block
 the caller's event loop; here every `file:` call runs on one private worker thread instead (one
-thread also serialises writers, which the backend's zero busy-timeout requires). Remote URLs
-(`http(s)://`, `ws(s)://`, `libsql://`) stay on the event loop, each call under a timeout.
+thread also serialises this process's writers). Remote URLs (`http(s)://`, `ws(s)://`,
+`libsql://`) stay on the event loop, each call under a timeout.
+
+File URLs read as SQLite and Turso read them: `file:traces.db` and `file:./runs/t.db` are relative
+to the working directory (resolved once, when the Database is made), `file:/abs/t.db` and
+`file:///abs/t.db` are absolute, and `:memory:` (or `file::memory:`) is a private in-memory
+database that lives as long as the Database is open. Missing parent directories are created on
+open; a path that cannot be opened (a directory, an unwritable place) is a StoreError naming
+the path and the reason. Other processes' writes to the same file are waited for (busy timeout
+`timeout_s`), not failed at once.
 
 Errors come out as tracekit StoreErrors keeping libsql's code; the auth token never appears in
 a message, a log line or a repr.
@@ -15,17 +23,20 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import sqlite3
 import urllib.parse
 from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp  # libsql-client's own transport; only its exception types are used here
 import libsql_client
+from libsql_client.sqlite3_utils import Sqlite3Client
 
 from tracekit.errors import StoreAuthError, StoreConnectionError, StoreError
 
-__all__ = ["Database", "Result", "Statement", "redact_url", "resolve_token"]
+__all__ = ["MEMORY", "Database", "Result", "Statement", "file_path", "redact_url", "resolve_token"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +48,12 @@ Statement = tuple[str, Sequence[Any]]
 _REMOTE_SCHEMES = ("http", "https", "ws", "wss", "libsql")
 _BUSY_CODES = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
 _AUTH_MARKERS = ("401", "403", "unauthorized", "authentication", "jwt", "auth token")
+_FILE_CODES = frozenset(
+    {"SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_NOTADB", "SQLITE_IOERR", "SQLITE_PERM"}
+)
+
+MEMORY = ":memory:"
+"""The URL of a private in-memory database (also accepted as `file::memory:`)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -76,6 +93,80 @@ def redact_url(url: str) -> str:
     return clean
 
 
+def file_path(url: str) -> Path | None:
+    """The absolute path a `file:` URL names (relative paths against the working directory now),
+    None for `:memory:`; StoreError for a file URL with no path, a host or query parameters."""
+    if url == MEMORY:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "file":
+        raise StoreError(f"{url!r} is not a file: URL")
+    path = urllib.parse.unquote(parts.path)
+    if parts.netloc not in ("", "localhost"):
+        raise StoreError(
+            f"file URL {url!r} names a host ({parts.netloc!r}); write file:relative/path.db, "
+            "file:/absolute/path.db or file:///absolute/path.db"
+        )
+    if parts.query or parts.fragment:
+        raise StoreError(
+            f"file URL {url!r} has query parameters or a fragment, which tracekit does not use; remove them"
+        )
+    if path == MEMORY:
+        return None
+    if not path:
+        raise StoreError(f"file URL {url!r} names no file; write e.g. file:traces.db")
+    return Path(os.path.abspath(path))
+
+
+class _KeptConnection(sqlite3.Connection):
+    """An in-memory database's one connection: libsql-client closes its connection after every
+    call, which would drop the database, so `close` is a no-op until `release`."""
+
+    def close(self) -> None:
+        """Kept open (see the class doc)."""
+
+    def release(self) -> None:
+        """Really close the connection (the database is gone after this)."""
+        super().close()
+
+
+class _FileClient(Sqlite3Client):  # type: ignore[misc]  # libsql-client ships no type information
+    """libsql-client's sqlite3 client with a busy timeout (other processes' writes are waited for)
+    and, for `:memory:`, one connection kept for the client's lifetime."""
+
+    def __init__(self, path: Path | None, busy_timeout_s: float) -> None:
+        super().__init__(MEMORY if path is None else str(path))
+        self._busy_timeout_s = busy_timeout_s
+        self._memory: _KeptConnection | None = None
+        if path is None:
+            self._memory = sqlite3.connect(
+                MEMORY, isolation_level=None, check_same_thread=False, factory=_KeptConnection
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._closed:
+            raise libsql_client.LibsqlError("The client was closed", "CLIENT_CLOSED")
+        if self._memory is not None:
+            return self._memory
+        return sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s
+        )
+
+    async def close(self) -> None:
+        await super().close()
+        if self._memory is not None:
+            self._memory.release()
+            self._memory = None
+
+
+def redact_url_safely(url: str) -> str:
+    """`redact_url`, or a placeholder when the URL cannot even be parsed (it might hold a token)."""
+    try:
+        return redact_url(url)
+    except ValueError:
+        return "<unparseable URL>"
+
+
 def _drive(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine that never suspends (libsql-client's sqlite3 backend) to completion."""
     try:
@@ -94,18 +185,29 @@ def _to_result(result_set: Any) -> Result:
 class Database:
     """An open libSQL database (embedded file or remote server) behind tracekit's error types."""
 
-    __slots__ = ("_client", "_client_url", "_executor", "_token", "is_remote", "timeout_s", "url")
+    __slots__ = ("_client", "_client_url", "_executor", "_token", "is_remote", "path", "timeout_s", "url")
 
     def __init__(self, url: str, *, auth_token: str | None = None, timeout_s: float = 30.0) -> None:
-        clean, url_token = _split_url(url)
-        scheme = urllib.parse.urlsplit(clean).scheme
+        if not isinstance(url, str):
+            raise StoreError(f"the database URL must be a str, got {url!r}; e.g. 'file:traces.db'")
+        try:
+            clean, url_token = _split_url(url) if url != MEMORY else (url, None)
+            scheme = "file" if url == MEMORY else urllib.parse.urlsplit(clean).scheme
+        except ValueError as exc:
+            raise StoreError(f"cannot read the database URL {redact_url_safely(url)!r}: {exc}") from exc
         if scheme != "file" and scheme not in _REMOTE_SCHEMES:
             raise StoreError(
                 f"unsupported database URL scheme {scheme!r} in {redact_url(url)!r}; "
-                "use file:, http(s)://, ws(s):// or libsql://"
+                "use file:, :memory:, http(s)://, ws(s):// or libsql://"
             )
-        self.url = redact_url(clean)
         self.is_remote = scheme != "file"
+        self.path: Path | None = None
+        """The database file (absolute) for a file: URL; None for :memory: and servers."""
+        if self.is_remote:
+            self.url = redact_url(clean)
+        else:
+            self.path = file_path(url)
+            self.url = MEMORY if self.path is None else f"file:{self.path}"
         self.timeout_s = timeout_s
         self._token = resolve_token(auth_token or url_token) if self.is_remote else None
         self._client: Any = None
@@ -125,7 +227,7 @@ class Database:
         else:
             self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tracekit-libsql")
             try:
-                self._client = await self._in_thread(libsql_client.create_client, self._client_url)
+                self._client = await self._in_thread(self._file_client)
             except BaseException:
                 self._executor.shutdown(wait=False)
                 self._executor = None
@@ -137,6 +239,42 @@ class Database:
         except BaseException:
             await self.close()
             raise
+
+    def _file_client(self) -> _FileClient:
+        """The sqlite3 client for a file: or :memory: URL, after checking the path can hold a database."""
+        path = self.path
+        if path is not None:
+            if path.is_dir():
+                raise StoreError(
+                    f"cannot open the database file {str(path)!r}: it is a directory; "
+                    "give the path of a file (it is created when missing)"
+                )
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the directory {str(path.parent)!r} for the database file "
+                    f"{str(path)!r}: {exc.strerror or exc}; choose a path in a writable directory"
+                ) from exc
+        try:
+            return _FileClient(path, self.timeout_s)
+        except sqlite3.Error as exc:
+            raise self._file_error(exc) from exc
+
+    def _file_error(self, exc: BaseException) -> StoreError:
+        """A file: failure as a StoreError naming the path and the reason (and sqlite's code)."""
+        code: str | None
+        if isinstance(exc, libsql_client.LibsqlError):
+            reason, code = str(exc.explanation), str(exc.code)
+        else:
+            reason, code = str(exc) or type(exc).__name__, getattr(exc, "sqlite_errorname", None)
+        if self.path is None:
+            return StoreError(f"the in-memory database failed: {reason}", code=code)
+        return StoreError(
+            f"cannot use the database file {str(self.path)!r}: {reason}; check that the path is a "
+            "database file (or does not exist yet) in a directory you can write to",
+            code=code,
+        )
 
     async def _handshake(self) -> None:
         """WebSocket only: wait for the server's answer to the hello (which carries the token).
@@ -208,10 +346,17 @@ class Database:
             ) from None
         except libsql_client.LibsqlError as exc:
             raise self._translate(exc) from None
+        except sqlite3.Error as exc:  # file: only, from opening the file (statements raise LibsqlError)
+            raise self._file_error(exc) from exc
         except (OSError, aiohttp.ClientError) as exc:
             raise StoreConnectionError(
                 f"cannot reach {self.url}: {self._redact(str(exc)) or type(exc).__name__}; "
                 "check the URL and that the server is running"
+            ) from None
+        except (ValueError, OverflowError, TypeError) as exc:  # a malformed URL or parameter
+            raise StoreError(
+                f"{self.url} refused the request: {self._redact(str(exc)) or type(exc).__name__}; check "
+                "the URL, and pass only str, int (64-bit), finite float, bytes or None as values"
             ) from None
 
     def _redact(self, text: str) -> str:
@@ -235,6 +380,8 @@ class Database:
                 f"{self.url} is locked by another writer: {message}; retry, or write through one manager",
                 code=code,
             )
+        if not self.is_remote and code in _FILE_CODES:
+            return self._file_error(exc)
         if code == "HRANA_WEBSOCKET_ERROR" or "websocket" in lowered:
             return StoreConnectionError(
                 f"lost the WebSocket connection to {self.url}: {message}; check the server is running",

@@ -20,10 +20,10 @@ plain scripts and notebooks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
-import urllib.parse
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,13 @@ from typing import Any, Literal
 
 from tracekit import codec
 from tracekit.aggregates import AggregateResult, GroupBy
-from tracekit.errors import NotFoundError, SerializationError, StoreConnectionError, StoreError
+from tracekit.errors import (
+    NotFoundError,
+    SerializationError,
+    StoreConnectionError,
+    StoreError,
+    TracekitError,
+)
 from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode, new_id
 from tracekit.store import migrations, rollup, schema, writer
 from tracekit.store.libsql import Database, Result, Statement
@@ -50,6 +56,9 @@ from tracekit.store.spool import Spool, default_spool_path
 __all__ = ["SaveOutcome", "TursoManager"]
 
 log = logging.getLogger(__name__)
+
+_REPLAY_CHUNK = 64
+"""Spooled traces saved per batch on replay (one commit for many, instead of one each)."""
 
 SaveOutcome = Literal["saved", "spooled"]
 """What a save did: stored in the database, or kept in the local spool for a later replay."""
@@ -84,10 +93,13 @@ class TursoManager:
     """Async store of SessionTraces in a libSQL database (embedded `file:` or a sqld/Turso server).
 
     `auth_token` defaults to TURSO_AUTH_TOKEN or LIBSQL_AUTH_TOKEN; it is never logged or shown.
-    `timeout_s` bounds every server round trip; `retries` and `retry_backoff_s` shape the retry
-    of saves on connection errors; `spool_path` is where unsaveable traces wait (default: next
-    to a file database, else under ~/.cache/tracekit); `cost` prices a call (default:
-    tracekit.pricing).
+    `url`: `file:traces.db` and `file:./dir/t.db` are relative to the working directory (as in
+    SQLite), `file:/abs/t.db` is absolute, `:memory:` is a private in-memory database; missing
+    parent directories are created. `timeout_s` bounds every server round trip (and waits for
+    other processes writing the same file); `retries` and `retry_backoff_s` shape the retry of
+    saves on connection errors; `spool_path` is where unsaveable traces wait (default: beside a
+    file database as `<file>.spool.jsonl`, under $TRACEKIT_SPOOL_DIR or ~/.cache/tracekit for a
+    server, none for `:memory:`); `cost` prices a call (default: tracekit.pricing).
     """
 
     def __init__(
@@ -105,13 +117,14 @@ class TursoManager:
         self.url = self._db.url
         self.retries = retries
         self.retry_backoff_s = retry_backoff_s
-        if spool_path is None:
-            spool_path = (
-                default_spool_path(self.url)
-                if self._db.is_remote
-                else Path(urllib.parse.urlsplit(url).path + ".spool.jsonl")
-            )
-        self.spool = Spool(Path(spool_path))
+        self.spool: Spool | None = None
+        """Where unsaveable traces wait; None for :memory: (nothing to be unreachable, nothing to outlive)."""
+        if spool_path is not None:
+            self.spool = Spool(Path(spool_path).absolute())
+        elif self._db.is_remote:
+            self.spool = Spool(default_spool_path(self.url))
+        elif self._db.path is not None:
+            self.spool = Spool(self._db.path.with_name(self._db.path.name + ".spool.jsonl"))
         self._cost = cost
         self._opened = False
         self._open_lock = asyncio.Lock()
@@ -145,8 +158,8 @@ class TursoManager:
                 await self._db.close()
                 raise
             self._opened = True
-        if self.spool.path.exists():
-            await self.replay_spool()
+        if self.spool is not None and await asyncio.to_thread(self.spool.exists):
+            await self._replay(wait=False)  # another process replaying it already: leave it to that one
 
     async def close(self) -> None:
         """Close the connection (a later call reopens it)."""
@@ -196,48 +209,99 @@ class TursoManager:
         raise AssertionError("unreachable: the loop returns or spools")
 
     async def _spool_traces(self, traces: Iterable[SessionTrace], exc: StoreError) -> None:
+        spool = self.spool
+        if spool is None:
+            raise exc
         lines = [trace.to_json() for trace in traces]
-        async with self._spool_lock:
-            for line in lines:
-                await asyncio.to_thread(self.spool.append, line)
+        await asyncio.to_thread(spool.append, lines)
         log.error(
             "could not save %d session(s) to %s after %d retries (%s); spooled to %s for replay",
             len(lines),
             self.url,
             self.retries,
             exc,
-            self.spool.path,
+            spool.path,
         )
 
     async def replay_spool(self) -> int:
-        """Save every spooled trace; returns how many were saved (the rest stay spooled)."""
+        """Save every spooled trace; returns how many this call saved (the rest stay spooled).
+
+        Waits while another manager or process replays the same spool; lines it cannot parse
+        (torn or corrupt) are moved to `<spool>.rejected` with a warning.
+        """
+        await self._ready()  # opening replays too (and must not run inside the replay below)
+        return await self._replay(wait=True)
+
+    async def _replay(self, *, wait: bool) -> int:
+        spool = self.spool
+        if spool is None:
+            return 0
         async with self._spool_lock:
-            lines = await asyncio.to_thread(self.spool.read)
-            if not lines:
-                return 0
-            db = await self._ready()
-            cost = self._cost or _default_cost()
-            saved_at = codec.format_datetime(datetime.now(UTC))
-            kept: list[str] = []
-            for index, line in enumerate(lines):
-                try:
-                    trace = SessionTrace.from_json(line)
-                    await db.batch(writer.save_statements([trace_rows(trace, saved_at=saved_at, cost=cost)]))
-                except StoreConnectionError:
-                    kept.extend(lines[index:])
-                    break
-                except (StoreError, ValueError) as exc:
-                    log.error(
-                        "spooled trace %d in %s cannot be saved (%s); kept in the spool",
-                        index,
-                        self.spool.path,
-                        exc,
-                    )
-                    kept.append(line)
-            await asyncio.to_thread(self.spool.replace, kept, consumed=len(lines))
-        saved = len(lines) - len(kept)
-        log.info("replayed %d spooled session(s) into %s; %d remain", saved, self.url, len(kept))
+            stack = contextlib.ExitStack()
+            lock = spool.replaying(wait=wait)
+            entering = asyncio.ensure_future(asyncio.to_thread(stack.enter_context, lock))
+            try:
+                held = await asyncio.shield(entering)
+            except asyncio.CancelledError:
+                entering.add_done_callback(lambda _done: stack.close())
+                raise
+            try:
+                return await self._replay_held(spool) if held else 0
+            finally:
+                await asyncio.to_thread(stack.close)
+
+    async def _replay_chunk(self, chunk: list[tuple[str, SessionTrace]], spool: Spool) -> set[str]:
+        """Save spooled traces in one batch (one by one when the batch is refused); the spool ids saved."""
+        db = await self._ready()
+        cost = self._cost or _default_cost()
+        saved_at = codec.format_datetime(datetime.now(UTC))
+        latest = {trace.session_id: trace for _ident, trace in chunk}  # in spool order: the later wins
+        try:
+            await db.batch(await asyncio.to_thread(_save_statements, list(latest.values()), saved_at, cost))
+            return {ident for ident, _trace in chunk}
+        except StoreConnectionError:
+            raise
+        except TracekitError as exc:
+            if len(chunk) == 1:
+                log.error(
+                    "spooled session %r cannot be saved (%s); kept in %s",
+                    chunk[0][1].session_id,
+                    exc,
+                    spool.path,
+                )
+                return set()
+        saved: set[str] = set()
+        for item in chunk:
+            saved |= await self._replay_chunk([item], spool)
         return saved
+
+    async def _replay_held(self, spool: Spool) -> int:
+        """Replay under the spool's replay lock: save each entry, then drop the saved ones by id."""
+        snapshot = await asyncio.to_thread(spool.read)
+        if snapshot.rejected:
+            log.warning(
+                "%d torn or corrupt line(s) in the spool %s cannot be replayed; moved to %s",
+                len(snapshot.rejected),
+                spool.path,
+                spool.rejected_path,
+            )
+        saved: set[str] = set()
+        traces: list[tuple[str, SessionTrace]] = []
+        for index, entry in enumerate(snapshot.entries):
+            try:
+                traces.append((entry.spool_id, SessionTrace.from_json(entry.trace_json)))
+            except TracekitError as exc:
+                log.error(
+                    "spooled trace %d in %s cannot be read (%s); kept in the spool", index, spool.path, exc
+                )
+        try:
+            for start in range(0, len(traces), _REPLAY_CHUNK):
+                saved |= await self._replay_chunk(traces[start : start + _REPLAY_CHUNK], spool)
+        except StoreConnectionError as exc:
+            log.warning("replaying %s stopped (%s); the rest stays spooled", spool.path, exc)
+        remaining = await asyncio.to_thread(spool.remove, saved, snapshot.rejected)
+        log.info("replayed %d spooled session(s) into %s; %d remain", len(saved), self.url, remaining)
+        return len(saved)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -316,8 +380,8 @@ class TursoManager:
         after: str | None = None,
     ) -> SessionPage:
         """A page of matching sessions, oldest first; pass the page's `next_cursor` as `after`."""
-        if limit < 1:
-            raise StoreError(f"limit must be at least 1, got {limit}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise StoreError(f"limit must be an int of at least 1, got {limit!r}")
         flt = SessionFilter(
             created_after, created_before, experiment_id, model, metadata, min_reward, has_error
         )
@@ -416,9 +480,9 @@ class TursoManager:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only query (SELECT / WITH / EXPLAIN / VALUES) and return rows as dicts."""
-        if not _is_read_only(sql):
+        if not isinstance(sql, str) or not _is_read_only(sql):
             raise StoreError(
-                f"execute() runs read-only queries (SELECT, WITH, EXPLAIN, VALUES); got {sql[:60]!r}. "
+                f"execute() runs read-only queries (SELECT, WITH, EXPLAIN, VALUES); got {str(sql)[:60]!r}. "
                 "Change data through the manager's methods."
             )
         result: Result = await (await self._ready()).execute(sql, params)
@@ -583,6 +647,8 @@ def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) 
 
 
 def _finite(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SerializationError(f"{name} must be a finite number, got {value!r}; use a finite float")
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
         raise SerializationError(f"{name} must be a finite number, got {value!r}; use a finite float")

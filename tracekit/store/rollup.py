@@ -10,8 +10,15 @@ counts by name scan `tool_calls` alone, which repeats its call's roll-up facts.
 Percentiles, min and max are nearest-rank picks (the value at 1-based rank ceil(P * n / 100),
 computed in integers; min is rank 1, max rank n): without session filters, for the total and
 for by="model", each is one index lookup (`LIMIT 1 OFFSET rank`, from the nearer end, on the
-roll-up indexes); otherwise a row_number() window picks them. Means are sum / count (SQLite's
-sum, so they may differ from Python's math.fsum in the last bits).
+roll-up indexes); otherwise a row_number() window picks them.
+
+Means equal tracekit.aggregates' exactly: they come from the exact sum of the values, never from
+SQLite's float sum (whose rounding depends on row order and SQLite version). Each value is split
+in SQL into two integers SQLite sums exactly (`_Split`: exact for |v| in [2**-2, 2**41)); the few
+values outside that range are fetched (an index range each) and corrected for in Python with
+Fractions. When an integer sum would overflow or a value reaches the range's top, the roll-up is
+computed again with a three-integer split (exact for |v| in [2**-12, 2**63)), and past that by
+fetching the values themselves.
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, TypeVar
 
-from tracekit.aggregates import AggregateResult, Distribution, GroupAggregate, GroupBy
+from tracekit.aggregates import AggregateResult, Distribution, GroupAggregate, GroupBy, mean_of_sum
 from tracekit.errors import StoreError
 from tracekit.store.libsql import Database, Result, Statement
 from tracekit.store.queries import SessionFilter
@@ -67,6 +75,61 @@ _TOKEN_COLUMNS = (
 )
 _PERCENTILES = (50, 90, 99)
 
+_PARTS_PER_COLUMN = 4
+"""Per distribution column the group query returns count(v) and three integer sums."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """An exact split of each value v into integers SQLite sums exactly: with s = v * scale,
+    a = CAST(s AS INTEGER), b = CAST((s - a) * 2**32 AS INTEGER) and, with three parts,
+    c = CAST(((s - a) * 2**32 - b) * 2**32 AS INTEGER), v = (a, b[, c] read base 2**32) / unit.
+    That holds for every |v| in [small, big); the values outside are fetched and corrected for."""
+
+    scale: float
+    parts: int
+    small: float
+    big: float
+
+    @property
+    def unit(self) -> int:
+        return int(self.scale) << (32 * (self.parts - 1))
+
+    def sums_sql(self, col: str) -> str:
+        scaled = f"c.{col}" if self.scale == 1.0 else f"(c.{col} * {self.scale!r})"
+        whole = f"CAST({scaled} AS INTEGER)"
+        first = f"(({scaled} - {whole}) * 4294967296.0)"
+        if self.parts == 2:
+            return f"sum({whole}), sum(CAST({first} AS INTEGER)), 0"
+        second = f"(({first} - CAST({first} AS INTEGER)) * 4294967296.0)"
+        return f"sum({whole}), sum(CAST({first} AS INTEGER)), sum(CAST({second} AS INTEGER))"
+
+    def exact(self, whole: int, first: int, second: int) -> Fraction:
+        """The exact sum from the three integer sums the SQL returned."""
+        if self.parts == 2:
+            return Fraction((whole << 32) + first, self.unit)
+        return Fraction((whole << 64) + (first << 32) + second, self.unit)
+
+    def excess(self, value: float) -> Fraction:
+        """value minus what the SQL split counted for it (SQLite's float steps and truncating
+        CAST replayed; |value| < big)."""
+        scaled = value * self.scale
+        whole = int(scaled)
+        first = (scaled - whole) * 4294967296.0
+        b = int(first)
+        c = int((first - b) * 4294967296.0) if self.parts == 3 else 0
+        return Fraction(value) - self.exact(whole, b, c)
+
+
+_SPLITS: tuple[_Split | None, ...] = (
+    # two parts: |v| in [2**-2, 2**41); sum(a) overflows only when the values add up to 2**41
+    _Split(scale=4194304.0, parts=2, small=0.25, big=2199023255552.0),
+    # three parts: |v| in [2**-12, 2**63); sum(a) overflows only at 2**63
+    _Split(scale=1.0, parts=3, small=0.000244140625, big=9223372036854775808.0),
+    None,  # fetch the values themselves
+)
+"""Tried in order: the cheaper split first; an integer overflow or a value at `big` moves on."""
+
 _LISTS: dict[str, str] = {
     "versions": "CASE WHEN c.cost_nanousd IS NOT NULL THEN c.price_table_version END",
     "models": "NULLIF(c.model_name, '')",
@@ -98,12 +161,16 @@ def _lists(by: GroupBy | None) -> list[str]:
     return [name for name in _LISTS if name != _KEY_LISTS.get(by)]
 
 
-def _group_statements(by: GroupBy | None, flt: SessionFilter) -> list[Statement]:
-    """Per-group sums and counts (one pass over the narrow call rows) and tool-call counts by name."""
+def _group_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | None) -> list[Statement]:
+    """Per-group sums and counts (one pass over the narrow call rows) and tool-call counts by name.
+    Without a split its sums are 0 and every value is fetched instead."""
     calls_clause, params = _session_clause(flt, "c")
     tools_clause, tool_params = _session_clause(flt, "t")
     sums = ", ".join(f"sum(c.{col})" for col in _TOKEN_COLUMNS)  # NULL when no call reported it
-    dists = ", ".join(f"count(c.{col}), sum(c.{col})" for col in DISTRIBUTION_COLUMNS)
+    dists = ", ".join(
+        f"count(c.{col}), {'0, 0, 0' if split is None else split.sums_sql(col)}"
+        for col in DISTRIBUTION_COLUMNS
+    )
     lists = "".join(f", json_group_array(DISTINCT {_LISTS[name]})" for name in _lists(by))
     # no GROUP BY for the total: one row even over no calls, and no sort
     group_by, tool_group_by = ("", "t.name") if by is None else (" GROUP BY k", "k, t.name")
@@ -126,6 +193,43 @@ def _group_statements(by: GroupBy | None, flt: SessionFilter) -> list[Statement]
             tool_params,
         ),
     ]
+
+
+def _outlier_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | None) -> list[Statement]:
+    """Per distribution column, (key, value) of the values the split cannot hold exactly (each an
+    index range on the roll-up index); every value without a split."""
+    clause, params = _session_clause(flt, "c")
+    key = _key(by, "c")
+    statements: list[Statement] = []
+    for col in DISTRIBUTION_COLUMNS:
+        head = f"SELECT {key} AS k, c.{col} FROM llm_calls c WHERE c.in_rollup = 1{clause} AND "
+        if split is None:
+            statements.append((head + f"c.{col} IS NOT NULL", params))
+            continue
+        ranges = (
+            f"c.{col} > -{split.small!r} AND c.{col} < 0",
+            f"c.{col} > 0 AND c.{col} < {split.small!r}",
+            f"c.{col} >= {split.big!r}",
+            f"c.{col} <= -{split.big!r}",
+        )
+        statements.append((" UNION ALL ".join(head + r for r in ranges), params * len(ranges)))
+    return statements
+
+
+class _NotExact(Exception):
+    """A value reached the split's `big` (or an integer sum overflowed): try the next way."""
+
+
+def _read_outliers(results: list[Result], groups: dict[str | None, _Group], split: _Split | None) -> None:
+    """Add to each group's exact sums what the split missed (or, without a split, the values)."""
+    for col, result in zip(DISTRIBUTION_COLUMNS, results, strict=True):
+        for key, value in result.rows:
+            number = float(value)
+            if split is not None and abs(number) >= split.big:
+                raise _NotExact
+            group = groups[key or None]
+            count, total = group.stats[col]
+            group.stats[col] = (count, total + (Fraction(number) if split is None else split.excess(number)))
 
 
 def _window_rank_statements(by: GroupBy | None, flt: SessionFilter) -> list[Statement]:
@@ -195,8 +299,8 @@ class _Group:
     models: set[str] = field(default_factory=set)
     providers: set[str] = field(default_factory=set)
     tools: dict[str, int] = field(default_factory=dict)
-    stats: dict[str, tuple[int, float | None]] = field(default_factory=dict)
-    """Per distribution column: (count of values, their sum); min and max are picked as ranks."""
+    stats: dict[str, tuple[int, Fraction]] = field(default_factory=dict)
+    """Per distribution column: (count of values, their exact sum); min and max are picked as ranks."""
     ranks: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def build(self) -> GroupAggregate:
@@ -216,15 +320,15 @@ class _Group:
         )
 
     def _distribution(self, col: str) -> Distribution:
-        count, total = self.stats.get(col, (0, None))
-        if count == 0 or total is None:
+        count, total = self.stats.get(col, (0, Fraction(0)))
+        if count == 0:
             return Distribution()
         ranks = self.ranks.get(col, {})
         wanted = [1, *((p * count + 99) // 100 for p in _PERCENTILES), count]
         if any(rank not in ranks for rank in wanted):
             raise _Changed
         low, p50, p90, p99, high = (ranks[rank] for rank in wanted)
-        return Distribution(count, total / count, low, p50, p90, p99, high)
+        return Distribution(count, mean_of_sum(total, count), low, p50, p90, p99, high)
 
 
 _COUNT_FIELDS = frozenset(
@@ -253,10 +357,12 @@ _NUMBER_FIELDS = (
 )
 
 
-def _read_groups(by: GroupBy | None, sums: Result, tools: Result, groups: dict[str | None, _Group]) -> None:
+def _read_groups(
+    by: GroupBy | None, sums: Result, tools: Result, groups: dict[str | None, _Group], split: _Split | None
+) -> None:
     """Groups from the sums and tool-count rows; rows whose raw keys ("" and NULL) both mean None merge."""
     offset = 1 + len(_NUMBER_FIELDS)
-    lists_at = offset + 2 * len(DISTRIBUTION_COLUMNS)
+    lists_at = offset + _PARTS_PER_COLUMN * len(DISTRIBUTION_COLUMNS)
     for row in sums.rows:
         key = row[0] or None
         part = _Group(key)
@@ -265,8 +371,9 @@ def _read_groups(by: GroupBy | None, sums: Result, tools: Result, groups: dict[s
             for name, value in zip(_NUMBER_FIELDS, row[1:], strict=False)
         }
         for i, col in enumerate(DISTRIBUTION_COLUMNS):
-            count, total = row[offset + 2 * i : offset + 2 * i + 2]
-            part.stats[col] = (int(count), _float(total))
+            at = offset + _PARTS_PER_COLUMN * i
+            count, whole, first, second = (int(v or 0) for v in row[at : at + _PARTS_PER_COLUMN])
+            part.stats[col] = (count, Fraction(0) if split is None else split.exact(whole, first, second))
         lists = {
             name: {item for item in json.loads(text) if item is not None}
             for name, text in zip(_lists(by), row[lists_at:], strict=True)
@@ -301,10 +408,6 @@ def _sum_reported(values: Iterable[_N | None]) -> _N | None:
     return sum(present[1:], present[0]) if present else None
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def _combine(groups: list[_Group], key: str | None = None) -> _Group:
     """Sums, sets and counts of `groups` combined into one group (ranks are queried separately)."""
     total = _Group(key)
@@ -318,7 +421,7 @@ def _combine(groups: list[_Group], key: str | None = None) -> _Group:
     for col in DISTRIBUTION_COLUMNS:
         total.stats[col] = (
             sum(g.stats[col][0] for g in groups),
-            _sum_reported(g.stats[col][1] for g in groups),
+            sum((g.stats[col][1] for g in groups), Fraction(0)),
         )
     return total
 
@@ -327,28 +430,41 @@ async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> Agg
     """The AggregateResult of the counted calls of the sessions `flt` selects, grouped `by`.
 
     Unfiltered roll-ups read counts in one batch and percentile positions in a second; when
-    sessions are deleted in between, the roll-up is computed again (up to three times).
+    sessions are deleted in between, the roll-up is computed again (up to three times). Values
+    the exact split cannot sum (see the module doc) make it fetch the values instead.
     """
     if by not in _KEY_EXPRESSIONS:
         raise StoreError(f"cannot group by {by!r}; use one of {[k for k in _KEY_EXPRESSIONS if k]} or None")
-    for _attempt in range(3):
+    splits = iter(_SPLITS)
+    split = next(splits)
+    for _attempt in range(5):
         try:
-            return await _aggregate_once(db, by, flt)
+            return await _aggregate_once(db, by, flt, split)
         except _Changed:
             continue
+        except _NotExact:
+            split = next(splits)
+        except StoreError as exc:
+            if split is None or "integer overflow" not in str(exc):
+                raise
+            split = next(splits)  # an integer sum beyond 64 bits: huge values
     raise StoreError("the stored calls kept changing during aggregate(); retry when writes settle")
 
 
-async def _aggregate_once(db: Database, by: GroupBy | None, flt: SessionFilter) -> AggregateResult:
+async def _aggregate_once(
+    db: Database, by: GroupBy | None, flt: SessionFilter, split: _Split | None
+) -> AggregateResult:
     unfiltered = flt.where("s")[0] == "1"
-    statements = _group_statements(by, flt)
+    statements = _group_statements(by, flt, split)
     if not unfiltered:
         statements += _window_rank_statements(by, flt)
         if by is not None:
             statements += _window_rank_statements(None, flt)
+    statements += _outlier_statements(by, flt, split)
     results = await db.batch(statements)
     groups: dict[str | None, _Group] = {}
-    _read_groups(by, results[0], results[1], groups)
+    _read_groups(by, results[0], results[1], groups, split)
+    _read_outliers(results[-len(DISTRIBUTION_COLUMNS) :], groups, split)
     ordered = [groups[k] for k in sorted(groups, key=lambda k: (k is None, k or ""))]
     total = (groups.get(None) if by is None else _combine(ordered) if ordered else None) or _empty()
     totals: dict[str | None, _Group] = {None: total}

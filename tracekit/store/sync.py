@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from tracekit.aggregates import AggregateResult, GroupBy
+from tracekit.errors import StoreError
 from tracekit.model import LLMCallRecord, SessionTrace
 from tracekit.store.manager import SaveOutcome, TursoManager
 from tracekit.store.mapping import CallCost
@@ -72,7 +73,7 @@ class SyncTursoManager:
         if self._loop.is_closed():
             if isinstance(coro, Coroutine):
                 coro.close()
-            raise RuntimeError("this SyncTursoManager is closed; create a new one")
+            raise StoreError("this SyncTursoManager is closed; create a new one")
         return asyncio.run_coroutine_threadsafe(_await(coro), self._loop).result()
 
     def open(self) -> None:
