@@ -437,7 +437,7 @@ def test_malformed_stream_usage_is_reported_and_text_kept(load: Callable[[str], 
     assert parts.error == {
         "type": "malformed_payload",
         "path": "usage.output_tokens",
-        "message": "usage.output_tokens: token count is not a whole number (got '6')",
+        "message": "usage.output_tokens: token count is not a whole number in 0..2**63-1 (got '6')",
     }
     assert parts.output_text == "Hello there!"
 
