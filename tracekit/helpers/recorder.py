@@ -219,6 +219,7 @@ def _build(
         finish_reason=parts.finish_reason,
         outcome=outcome,
         error=error,
+        safety=parts.safety,
     )
 
 
