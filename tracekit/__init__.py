@@ -16,6 +16,7 @@ from tracekit.aggregates import (
 from tracekit.errors import (
     InvalidArgumentError,
     InvalidDataError,
+    NoActiveSessionError,
     NotFoundError,
     PricingError,
     RecordingError,
@@ -67,6 +68,14 @@ from tracekit.pricing import (
     reset_prices,
     set_price,
 )
+from tracekit.tracer import (
+    FlushResult,
+    SessionTracer,
+    current_session,
+    current_timestep,
+    current_tracer,
+)
+from tracekit.tracer_hooks import Hooks
 
 __version__ = "0.1.0"
 
@@ -76,7 +85,9 @@ __all__ = [
     "CallCost",
     "Distribution",
     "EnvironmentEvent",
+    "FlushResult",
     "GroupAggregate",
+    "Hooks",
     "InvalidArgumentError",
     "InvalidDataError",
     "LLMCallRecord",
@@ -88,6 +99,7 @@ __all__ = [
     "LLMUsage",
     "LMCAISEvent",
     "ModelPrice",
+    "NoActiveSessionError",
     "NotFoundError",
     "PriceTable",
     "PriceTier",
@@ -102,6 +114,7 @@ __all__ = [
     "SessionRollup",
     "SessionTimeStep",
     "SessionTrace",
+    "SessionTracer",
     "StoreAuthError",
     "StoreConnectionError",
     "StoreError",
@@ -117,6 +130,9 @@ __all__ = [
     "compute_aggregates_from_call_records",
     "create_llm_call_record_from_response",
     "create_llm_call_record_from_streaming",
+    "current_session",
+    "current_timestep",
+    "current_tracer",
     "estimate_cost",
     "event_types",
     "get_prices",
