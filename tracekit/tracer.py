@@ -16,6 +16,7 @@ tracer_hooks.py. A trace handed to the writer must not be changed afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import math
@@ -342,8 +343,6 @@ class SessionTracer:
 
     async def aflush(self, timeout: float | None = None) -> FlushResult:
         """flush() for async code: waits without blocking the event loop."""
-        import asyncio
-
         await self.hooks.await_tasks()
         return await asyncio.to_thread(self.flush, timeout)
 
@@ -509,13 +508,32 @@ def _message_content(content: Any) -> SessionMessageContent:
 
 
 def _check_json(name: str, value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    """Compact JSON text that json.loads turns back into `value` exactly; SerializationError if none."""
+    problem = _json_problem(value, name)
+    if problem is not None:
         raise SerializationError(
-            f"{name} {value!r:.80} cannot be stored as JSON ({exc}); pass str, numbers, bools, None, "
-            "lists and dicts with str keys (finite floats only)"
-        ) from None
+            f"{problem} cannot be stored as JSON exactly; pass str, finite numbers, bools, None, "
+            "lists and dicts with str keys"
+        )
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_problem(value: Any, path: str) -> str | None:
+    if value is None or isinstance(value, str | bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} {value!r} (non-finite float)"
+    if isinstance(value, list):
+        return next((p for i, v in enumerate(value) if (p := _json_problem(v, f"{path}[{i}]"))), None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} key {key!r} (not a str)"
+            problem = _json_problem(item, f"{path}[{key!r}]")
+            if problem is not None:
+                return problem
+        return None
+    return f"{path} {value!r:.80} (a {type(value).__name__})"
 
 
 def _check_optional_str(name: str, value: Any) -> None:

@@ -24,6 +24,9 @@ import threading
 import time
 import weakref
 from collections.abc import Coroutine, Mapping
+
+# Imported for its side effect: it registers its exit hook now, so ours (registered later) runs first.
+from concurrent.futures import thread as _futures_thread  # noqa: F401 - see the comment above
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
