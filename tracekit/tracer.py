@@ -46,12 +46,13 @@ __all__ = ["FlushResult", "SessionTracer", "current_session", "current_timestep"
 class _Session:
     """A live session: its trace, the implicit step (if one is open), and a lock for new steps."""
 
-    __slots__ = ("implicit", "lock", "trace")
+    __slots__ = ("ended", "implicit", "lock", "trace")
 
     def __init__(self, trace: SessionTrace) -> None:
         self.trace = trace
         self.implicit: SessionTimeStep | None = None
         self.lock = threading.Lock()
+        self.ended = False  # set at exit: a context copied into a task that outlived it records nothing
 
     def add_step(
         self, step_id: str | None, turn_number: int | None, metadata: Mapping[str, Any]
@@ -98,21 +99,26 @@ class _Active:
 _ACTIVE: contextvars.ContextVar[_Active | None] = contextvars.ContextVar("tracekit_active", default=None)
 
 
+def _live() -> _Active | None:
+    active = _ACTIVE.get()
+    return None if active is None or active.session.ended else active
+
+
 def current_tracer() -> SessionTracer | None:
     """The tracer whose session is active in this context, or None."""
-    active = _ACTIVE.get()
+    active = _live()
     return None if active is None else active.tracer
 
 
 def current_session() -> SessionTrace | None:
     """The trace of the session active in this context, or None."""
-    active = _ACTIVE.get()
+    active = _live()
     return None if active is None else active.session.trace
 
 
 def current_timestep() -> SessionTimeStep | None:
     """The step a call recorded now would go to (the implicit step is opened if needed), or None."""
-    active = _ACTIVE.get()
+    active = _live()
     if active is None:
         return None
     return active.step if active.step is not None else active.session.implicit_step()
@@ -205,6 +211,11 @@ class SessionTracer:
 
     def _active(self, what: str) -> _Active:
         active = _ACTIVE.get()
+        if active is not None and active.tracer is self and active.session.ended:
+            raise NoActiveSessionError(
+                f"{what}: session {active.session.trace.session_id!r} has already ended (this context "
+                "was copied into a task or thread that outlived it); record inside the session's block"
+            )
         if active is None or active.tracer is not self:
             other = "" if active is None else " (another tracer's session is active here)"
             raise NoActiveSessionError(
@@ -217,7 +228,7 @@ class SessionTracer:
         """Add `event` to the current step (the implicit one outside a timestep) and to the
         session's event_history, once each; returns it."""
         active = _ACTIVE.get()
-        if active is None or active.tracer is not self:
+        if active is None or active.tracer is not self or active.session.ended:
             active = self._active("record_event()")
         if not isinstance(event, BaseEvent):
             raise InvalidArgumentError(
@@ -373,7 +384,7 @@ class SessionTracer:
 class _SessionScope:
     """`with tracer.session(...)` / `async with`: opens the session, and on exit hands it over."""
 
-    __slots__ = ("_experiment_id", "_metadata", "_session_id", "_token", "_tracer", "trace")
+    __slots__ = ("_experiment_id", "_metadata", "_session", "_session_id", "_token", "_tracer", "trace")
 
     def __init__(
         self,
@@ -387,6 +398,7 @@ class _SessionScope:
         self._metadata = metadata
         self._experiment_id = experiment_id
         self._token: contextvars.Token[_Active | None] | None = None
+        self._session: _Session | None = None
         self.trace: SessionTrace | None = None
 
     def __enter__(self) -> SessionTrace:
@@ -405,16 +417,18 @@ class _SessionScope:
             trace.session_metadata = [{EXPERIMENT_KEY: self._experiment_id}]
         self._tracer._begin(trace)
         self.trace = trace
-        self._token = _ACTIVE.set(_Active(self._tracer, _Session(trace), None))
+        self._session = _Session(trace)
+        self._token = _ACTIVE.set(_Active(self._tracer, self._session, None))
         self._tracer.hooks.emit("session_start", trace)
         return trace
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        trace, token = self.trace, self._token
-        if trace is None or token is None:
+        trace, token, session = self.trace, self._token, self._session
+        if trace is None or token is None or session is None:
             raise InvalidArgumentError("session() context exited without being entered")
+        session.ended = True
         if exc is not None:
             trace.metadata["error"] = _error_info(exc)
         now = utc_now()

@@ -125,7 +125,7 @@ class Hooks:
                 continue
             try:
                 result = callback(*args)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     self._schedule(name, callback, result)
             except Exception:
                 log.exception("tracekit hook %s (%r) failed; recording continues", name, callback)

@@ -148,7 +148,8 @@ class TraceWriter:
         """Wait until every trace submitted before this call is saved or spooled (and async hooks
         have run), at most `timeout` seconds; report what happened since the previous report."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        if self._thread.is_alive() and not self._closed:
+        on_writer = threading.current_thread() is self._thread  # from a save hook: do not wait on itself
+        if self._thread.is_alive() and not self._closed and not on_writer:
             marker = _Marker()
             try:
                 self._queue.put(marker, timeout=_remaining(deadline))

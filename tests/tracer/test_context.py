@@ -288,3 +288,26 @@ def test_rewards_accept_finite_numbers_only(value: object) -> None:
     assert not isinstance(value, bool)
     assert trace.session_metadata is not None
     assert trace.session_metadata[0]["tracekit_reward"]["value"] == float(value)
+
+
+async def test_a_task_outliving_its_session_records_nothing(make_tracer: MakeTracer) -> None:
+    """A task that copied the session's context and runs on after it ended sees no active session."""
+    tracer = make_tracer()
+    ended = asyncio.Event()
+
+    async def straggler() -> tuple[object, str]:
+        await ended.wait()
+        try:
+            tracer.record_event(ev("late"))
+        except tk.NoActiveSessionError as exc:
+            return tk.current_tracer(), str(exc)
+        return tk.current_tracer(), "recorded"
+
+    async with tracer.session(session_id="short") as trace:
+        task = asyncio.create_task(straggler())
+        tracer.record_event(ev("in-time"))
+    ended.set()
+    current, outcome = await task
+    assert current is None
+    assert outcome.startswith("record_event(): session 'short' has already ended")
+    assert names(trace.event_history) == ["in-time"]
