@@ -165,15 +165,17 @@ class TraceWriter:
             return self._report()
         result = self.flush(timeout)
         self._closed = True
-        if result.pending == 0:
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
-        leftovers = [item for item in _drain(self._queue) if isinstance(item, SessionTrace)]
-        with self._lock:
-            leftovers.extend(self._inflight)
-            self._outstanding -= len(leftovers)
-        for trace in leftovers:
-            self._spool_here(trace)
+        leftovers: list[SessionTrace] = []
+        if result.pending:  # the writer is stuck: spool what it has not confirmed (saves are idempotent)
+            leftovers = [item for item in _drain(self._queue) if isinstance(item, SessionTrace)]
+            with self._lock:
+                leftovers.extend(self._inflight)
+                self._outstanding -= len(leftovers)
+            for trace in leftovers:
+                self._spool_here(trace)
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(_STOP)
+        self._thread.join(timeout if not result.pending else 0.1)
         return _merge(result, self._report()) if leftovers else result
 
     def _report(self) -> FlushResult:

@@ -153,6 +153,35 @@ def test_full_queue_blocks_briefly_then_spools(make_tracer: MakeTracer, tmp_path
     assert asyncio.run(read()) == traces
 
 
+async def test_close_spools_what_a_stuck_writer_has_not_saved(
+    make_tracer: MakeTracer, tmp_path: Path, db_url: str
+) -> None:
+    """close(timeout) with a stuck writer spools its in-flight and queued traces; a later start saves them."""
+    spool = tmp_path / "spool.jsonl"
+    stalled, gate = threading.Event(), threading.Event()
+
+    def stall(trace: tk.SessionTrace) -> None:
+        stalled.set()
+        gate.wait(30)
+
+    tracer = make_tracer(TursoManager(db_url, spool_path=spool), hooks={"before_save": stall})
+    traces = [run_session(tracer, "stuck-0")]
+    assert stalled.wait(10)
+    traces.append(run_session(tracer, "stuck-1"))
+    result = tracer.close(timeout=0.3)
+    assert (result.written, result.spooled, result.pending, result.failed) == (0, 2, 0, 0)
+    assert sorted(json.loads(line)["session_id"] for line in spool.read_text().splitlines()) == [
+        "stuck-0",
+        "stuck-1",
+    ]
+    traces.append(run_session(tracer, "after-close"))  # a closed tracer spools at once
+    replayer = make_tracer(TursoManager(db_url, spool_path=spool))
+    assert (await replayer.aflush(timeout=30)).replayed == 3
+    async with TursoManager(db_url) as db:
+        assert [await db.get_session(t.session_id) for t in traces] == traces
+    gate.set()  # the stuck writer finishes its save (idempotent) and stops
+
+
 def test_writer_rides_out_a_sqld_restart(make_tracer: MakeTracer, tmp_path: Path) -> None:
     """sqld stopped and restarted while sessions keep ending: every session is in the database after."""
     port = free_port()
