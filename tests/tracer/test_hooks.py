@@ -81,7 +81,7 @@ def test_failing_hook_is_logged_and_recording_goes_on(
     hooks.add("event_recorded", lambda e, t: after.append(e.system_instance_id))
     hooks.add("before_save", lambda trace: 1 / 0)
     tracer = make_tracer(file_store, hooks=hooks)
-    with caplog.at_level(logging.ERROR, logger="tracekit.tracer_hooks"), tracer.session() as trace:
+    with caplog.at_level(logging.ERROR, logger="tracekit.tracing.hooks"), tracer.session() as trace:
         tracer.record_event(tk.RuntimeEvent(system_instance_id="a"))
     result = tracer.flush(timeout=30)
     assert result.written == 1

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from tracekit.errors import NotFoundError, StoreConnectionError, StoreError
 from tracekit.model import SessionTrace
 from tracekit.store.manager import TursoManager
-from tracekit.tracer_hooks import Hooks
+from tracekit.tracing.hooks import Hooks
 
 __all__ = ["EXPERIMENT_KEY", "REWARD_KEY", "FlushResult", "TraceWriter"]
 
