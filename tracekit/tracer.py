@@ -120,7 +120,11 @@ class SessionTracer:
         metadata: Mapping[str, Any] | None = None,
         experiment_id: str | None = None,
     ) -> SessionScope:
-        """A session for `with` / `async with`, yielding its live SessionTrace."""
+        """A session for `with` / `async with`, yielding its live SessionTrace.
+
+        `session_id` defaults to a new random id; `experiment_id` is kept in metadata and, once
+        saved, the session is linked to that experiment (created under that name if missing).
+        """
         check_optional_str("session_id", session_id)
         check_optional_str("experiment_id", experiment_id)
         check_mapping("metadata", metadata)

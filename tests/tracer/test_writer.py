@@ -128,6 +128,15 @@ async def test_rewards_and_experiments_reach_the_store(
     run_session(tracer, "none")
     assert tracer.flush(timeout=30).written == 3
     async with TursoManager(db_url) as db:
+        await db.create_experiment("Named run", experiment_id="exp-2")
+    with tracer.session(session_id="second", experiment_id="exp-2"):
+        pass
+    assert tracer.flush(timeout=30).written == 1
+    async with TursoManager(db_url) as db:
+        experiments = [
+            (e["experiment_id"], e["name"], e["session_count"]) for e in await db.list_experiments()
+        ]
+        assert experiments == [("exp-1", "exp-1", 1), ("exp-2", "Named run", 1)]
         assert [s.session_id for s in (await db.list_sessions(min_reward=0.5)).sessions] == ["good"]
         assert sorted(s.session_id for s in (await db.list_sessions(min_reward=0.05)).sessions) == [
             "bad",
