@@ -78,9 +78,20 @@ class SessionTracer:
         exit_timeout_s: float = 10.0,
     ) -> None:
         self.strict = strict
+        if hooks is not None and not isinstance(hooks, Hooks | Mapping):
+            raise InvalidArgumentError(
+                f"hooks must be a tk.Hooks or a mapping of hook name -> callable(s), got {hooks!r:.80}"
+            )
         self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
-        if queue_size < 1:
-            raise InvalidArgumentError(f"queue_size must be at least 1, got {queue_size!r}")
+        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
+            raise InvalidArgumentError(f"queue_size must be an int of at least 1, got {queue_size!r}")
+        for name, seconds in (("block_s", block_s), ("exit_timeout_s", exit_timeout_s)):
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not 0 <= seconds < math.inf
+            ):
+                raise InvalidArgumentError(f"{name} must be a finite number of seconds >= 0, got {seconds!r}")
         if isinstance(store, str):
             store = TursoManager(store)
         elif store is not None and not isinstance(store, TursoManager):

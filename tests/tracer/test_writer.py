@@ -350,9 +350,17 @@ def test_in_memory_tracer_keeps_finished_sessions(make_tracer: MakeTracer) -> No
     assert tracer.flush() == tk.FlushResult()
 
 
-def test_store_argument_is_checked(make_tracer: MakeTracer, db_url: str) -> None:
-    """A URL opens a TursoManager; anything else but None or a TursoManager is refused."""
+def test_tracer_arguments_are_checked(make_tracer: MakeTracer, db_url: str) -> None:
+    """A URL opens a TursoManager; a wrong store, queue size, wait or hooks value is refused at once."""
     tracer = make_tracer(db_url)
     assert isinstance(tracer.store, TursoManager)
     with pytest.raises(tk.InvalidArgumentError, match="store must be None, a database URL or a TursoManager"):
         tk.SessionTracer(store=42)  # type: ignore[arg-type]
+    with pytest.raises(
+        tk.InvalidArgumentError, match="block_s must be a finite number of seconds >= 0, got -1"
+    ):
+        tk.SessionTracer(block_s=-1)
+    with pytest.raises(tk.InvalidArgumentError, match="queue_size must be an int of at least 1, got 0"):
+        tk.SessionTracer(queue_size=0)
+    with pytest.raises(tk.InvalidArgumentError, match=r"hooks must be a tk\.Hooks or a mapping"):
+        tk.SessionTracer(hooks=[print])  # type: ignore[arg-type]
