@@ -131,6 +131,23 @@ def test_async_hooks_from_sync_code_run_in_the_background(make_tracer: MakeTrace
     assert seen == ["tracekit-hooks"]
 
 
+async def test_async_save_hooks_run_and_flush_waits_for_them(
+    make_tracer: MakeTracer, file_store: TursoManager
+) -> None:
+    """An async after_save hook runs on the background loop (not the writer's); aflush waits for it."""
+    outcomes: list[tuple[str, str, str]] = []
+
+    async def after_save(trace: tk.SessionTrace, outcome: str) -> None:
+        await asyncio.sleep(0.01)
+        outcomes.append((trace.session_id, outcome, threading.current_thread().name))
+
+    tracer = make_tracer(file_store, hooks={"after_save": after_save})
+    async with tracer.session(session_id="saved"):
+        pass
+    assert (await tracer.aflush(timeout=30)).written == 1
+    assert outcomes == [("saved", "saved", "tracekit-hooks")]
+
+
 def test_hook_registration_is_checked() -> None:
     """Unknown hook names, non-callables and misplaced filters are refused with what to do."""
     hooks = tk.Hooks()
