@@ -17,6 +17,7 @@ from tracekit.aggregates import (
 from tracekit.errors import (
     InvalidArgumentError,
     InvalidDataError,
+    NoActiveSessionError,
     NotFoundError,
     PricingError,
     RecordingError,
@@ -68,6 +69,14 @@ from tracekit.pricing import (
     reset_prices,
     set_price,
 )
+from tracekit.tracer import (
+    FlushResult,
+    SessionTracer,
+    current_session,
+    current_timestep,
+    current_tracer,
+)
+from tracekit.tracing.hooks import Hooks
 
 __version__ = "0.1.0"
 
@@ -77,7 +86,9 @@ __all__ = [
     "CallCost",
     "Distribution",
     "EnvironmentEvent",
+    "FlushResult",
     "GroupAggregate",
+    "Hooks",
     "InvalidArgumentError",
     "InvalidDataError",
     "LLMCallRecord",
@@ -89,6 +100,7 @@ __all__ = [
     "LLMUsage",
     "LMCAISEvent",
     "ModelPrice",
+    "NoActiveSessionError",
     "NotFoundError",
     "PriceTable",
     "PriceTier",
@@ -103,6 +115,7 @@ __all__ = [
     "SessionRollup",
     "SessionTimeStep",
     "SessionTrace",
+    "SessionTracer",
     "StoreAuthError",
     "StoreConnectionError",
     "StoreError",
@@ -118,6 +131,9 @@ __all__ = [
     "compute_aggregates_from_call_records",
     "create_llm_call_record_from_response",
     "create_llm_call_record_from_streaming",
+    "current_session",
+    "current_timestep",
+    "current_tracer",
     "estimate_cost",
     "event_types",
     "get_prices",

@@ -1,0 +1,328 @@
+"""SessionTracer: record sessions, timesteps, events, messages and rewards from live agent code.
+
+    tracer = tk.SessionTracer(store="file:traces.db")      # or a TursoManager, or None = in memory
+    with tracer.session(metadata={"task": "t1"}) as trace:   # also `async with`
+        with tracer.timestep("turn-1", turn_number=1):
+            tracer.record_event(tk.RuntimeEvent(system_instance_id="agent"))
+        tracer.record_reward(1.0)
+    tracer.flush()                                           # FlushResult(written=1, ...)
+
+The active session and timestep live in one ContextVar, set and reset with tokens, so one
+tracer runs many sessions at once across asyncio tasks and threads without mixing them, and a
+nested context restores the outer one on exit. Calls outside a timestep go to an implicit step.
+The parts live in tracekit/tracing/: context.py (the ContextVar and the with-scopes), writer.py
+(the background writer), hooks.py, values.py (argument checks). A trace handed to the writer at
+session end must not be changed afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from tracekit import codec
+from tracekit.errors import InvalidArgumentError, NoActiveSessionError
+from tracekit.model import BaseEvent, SessionEventMarkovBlanketMessage, SessionTimeStep, SessionTrace, new_id
+from tracekit.store.manager import TursoManager
+from tracekit.tracing.context import ACTIVE, Active, SessionScope, StepScope, live
+from tracekit.tracing.hooks import Hook, Hooks, HookSpec
+from tracekit.tracing.values import check_mapping, check_optional_str, event_index, message_content
+from tracekit.tracing.writer import REWARD_KEY, FlushResult, TraceWriter
+
+__all__ = ["FlushResult", "SessionTracer", "current_session", "current_timestep", "current_tracer"]
+
+
+def current_tracer() -> SessionTracer | None:
+    """The tracer whose session is active in this context, or None."""
+    active = live()
+    return None if active is None else active.tracer
+
+
+def current_session() -> SessionTrace | None:
+    """The trace of the session active in this context, or None."""
+    active = live()
+    return None if active is None else active.session.trace
+
+
+def current_timestep() -> SessionTimeStep | None:
+    """The step a call recorded now would go to (the implicit step is opened if needed), or None."""
+    active = live()
+    if active is None:
+        return None
+    return active.step if active.step is not None else active.session.implicit_step()
+
+
+class SessionTracer:
+    """Records live sessions and hands each finished one to its store (or keeps it in memory).
+
+    `store`: None (traces kept in `sessions`), a database URL (a TursoManager is opened for it)
+    or an unopened TursoManager (the writer thread uses and closes it). `hooks`: a Hooks or a
+    mapping of hook name -> callable(s). `strict`: recording problems raise instead of being
+    logged (read by the decorators). `queue_size`, `block_s`, `exit_timeout_s`: the writer's
+    bounded queue, how long a producer blocks when it is full before spooling, and how long
+    pending saves may take at interpreter exit before they are spooled.
+    """
+
+    def __init__(
+        self,
+        store: TursoManager | str | None = None,
+        *,
+        hooks: Hooks | Mapping[str, HookSpec] | None = None,
+        strict: bool = False,
+        queue_size: int = 10_000,
+        block_s: float = 0.25,
+        exit_timeout_s: float = 10.0,
+    ) -> None:
+        self.strict = strict
+        if hooks is not None and not isinstance(hooks, Hooks | Mapping):
+            raise InvalidArgumentError(
+                f"hooks must be a tk.Hooks or a mapping of hook name -> callable(s), got {hooks!r:.80}"
+            )
+        self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
+        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
+            raise InvalidArgumentError(f"queue_size must be an int of at least 1, got {queue_size!r}")
+        for name, seconds in (("block_s", block_s), ("exit_timeout_s", exit_timeout_s)):
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not 0 <= seconds < math.inf
+            ):
+                raise InvalidArgumentError(f"{name} must be a finite number of seconds >= 0, got {seconds!r}")
+        if isinstance(store, str):
+            store = TursoManager(store)
+        elif store is not None and not isinstance(store, TursoManager):
+            raise InvalidArgumentError(
+                f"store must be None, a database URL or a TursoManager, got {type(store).__name__}; "
+                "for a SyncTursoManager pass its URL instead"
+            )
+        self.store = store
+        self._writer = (
+            None
+            if store is None
+            else TraceWriter(
+                store, self.hooks, queue_size=queue_size, block_s=block_s, exit_timeout_s=exit_timeout_s
+            )
+        )
+        self._lock = threading.Lock()
+        self._open: dict[str, SessionTrace] = {}
+        self._finished: dict[str, SessionTrace] = {}
+
+    def __repr__(self) -> str:
+        where = "memory" if self.store is None else self.store.url
+        return f"SessionTracer(store={where!r}, open_sessions={len(self._open)})"
+
+    def __enter__(self) -> SessionTracer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- contexts -------------------------------------------------------------------------------
+
+    def session(
+        self,
+        session_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        experiment_id: str | None = None,
+    ) -> SessionScope:
+        """A session for `with` / `async with`, yielding its live SessionTrace.
+
+        `session_id` defaults to a new random id; `experiment_id` is kept in metadata and, once
+        saved, the session is linked to that experiment (created under that name if missing).
+        """
+        check_optional_str("session_id", session_id)
+        check_optional_str("experiment_id", experiment_id)
+        check_mapping("metadata", metadata)
+        return SessionScope(self, session_id, metadata or {}, experiment_id)
+
+    def timestep(
+        self,
+        step_id: str | None = None,
+        turn_number: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> StepScope:
+        """A timestep of the active session for `with` / `async with`, yielding its SessionTimeStep."""
+        check_optional_str("step_id", step_id)
+        if turn_number is not None and (isinstance(turn_number, bool) or not isinstance(turn_number, int)):
+            raise InvalidArgumentError(f"turn_number must be an int or None, got {turn_number!r}")
+        check_mapping("metadata", metadata)
+        return StepScope(self, step_id, turn_number, metadata or {})
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def _active(self, what: str) -> Active:
+        active = ACTIVE.get()
+        if active is not None and active.tracer is self and active.session.ended:
+            raise NoActiveSessionError(
+                f"{what}: session {active.session.trace.session_id!r} has already ended (this context "
+                "was copied into a task or thread that outlived it); record inside the session's block"
+            )
+        if active is None or active.tracer is not self:
+            other = "" if active is None else " (another tracer's session is active here)"
+            raise NoActiveSessionError(
+                f"{what} needs an active session of this tracer{other}; call it inside "
+                "`with tracer.session():` or `async with tracer.session():`"
+            )
+        return active
+
+    def record_event(self, event: BaseEvent) -> BaseEvent:
+        """Add `event` to the current step (the implicit one outside a timestep) and to the
+        session's event_history, once each; returns it."""
+        active = ACTIVE.get()
+        if active is None or active.tracer is not self or active.session.ended:
+            active = self._active("record_event()")
+        if not isinstance(event, BaseEvent):
+            raise InvalidArgumentError(
+                f"record_event() takes a tracekit event (BaseEvent subclass), got {type(event).__name__}"
+            )
+        session = active.session
+        step = active.step if active.step is not None else session.implicit_step()
+        step.events.append(event)
+        session.trace.event_history.append(event)
+        if self.hooks.has("event_recorded"):
+            self.hooks.emit("event_recorded", event, session.trace, event_type=event.event_type)
+        return event
+
+    def record_message(
+        self,
+        content: Any,
+        message_type: str,
+        *,
+        from_role: str | None = None,
+        to_role: str | None = None,
+        call_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SessionEventMarkovBlanketMessage:
+        """Record a message between systems in the current step and the session's history.
+
+        A str is stored as text, a SessionMessageContent as given, anything else as JSON text;
+        roles and call_id go into the message metadata (from_system_role, to_system_role, call_id).
+        """
+        active = self._active("record_message()")
+        if not isinstance(message_type, str) or not message_type:
+            raise InvalidArgumentError(f"message_type must be a non-empty str, got {message_type!r}")
+        for name, value in (("from_role", from_role), ("to_role", to_role), ("call_id", call_id)):
+            check_optional_str(name, value)
+        check_mapping("metadata", metadata)
+        session = active.session
+        step = active.step if active.step is not None else session.implicit_step()
+        meta = dict(metadata or {})
+        meta["step_id"] = step.step_id
+        for key, value in (
+            ("from_system_role", from_role),
+            ("to_system_role", to_role),
+            ("call_id", call_id),
+        ):
+            if value is not None:
+                meta[key] = value
+        message = SessionEventMarkovBlanketMessage(
+            content=message_content(content), message_type=message_type, metadata=meta
+        )
+        codec.to_dict(message)  # refuse what could not be stored, now rather than at save time
+        step.markov_blanket_messages.append(message)
+        session.trace.markov_blanket_message_history.append(message)
+        if self.hooks.has("message_recorded"):
+            self.hooks.emit("message_recorded", message, session.trace)
+        return message
+
+    def record_reward(
+        self,
+        value: float,
+        *,
+        event: BaseEvent | int | None = None,
+        reward_type: str | None = None,
+        key: str | None = None,
+        achievements_count: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record the session's outcome reward (`event=None`) or a reward for one of its events
+        (the event object or its index in event_history). Stored in the store's reward tables
+        after the trace is saved, so `list_sessions(min_reward=...)` sees outcome rewards; kept
+        meanwhile in `trace.session_metadata` as {"tracekit_reward": {...}}."""
+        active = self._active("record_reward()")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidArgumentError(f"reward value must be a finite number, got {value!r}")
+        for name, text in (("reward_type", reward_type), ("key", key)):
+            check_optional_str(name, text)
+        codec.to_dict(SessionTrace(session_metadata=[dict(metadata or {})]))  # storable, or refused now
+        trace = active.session.trace
+        reward: dict[str, Any] = {
+            "reward_key": new_id(),
+            "value": float(value),
+            "metadata": dict(metadata or {}),
+        }
+        if event is None:
+            if reward_type is not None or key is not None:
+                raise InvalidArgumentError("reward_type and key describe event rewards; pass event= as well")
+            if achievements_count is not None and (
+                isinstance(achievements_count, bool) or not isinstance(achievements_count, int)
+            ):
+                raise InvalidArgumentError(f"achievements_count must be an int, got {achievements_count!r}")
+            reward.update(kind="outcome", achievements_count=achievements_count)
+        else:
+            if achievements_count is not None:
+                raise InvalidArgumentError("achievements_count belongs to outcome rewards; drop event=")
+            reward.update(
+                kind="event", event_index=event_index(trace, event), reward_type=reward_type, key=key
+            )
+        if trace.session_metadata is None:
+            trace.session_metadata = []
+        trace.session_metadata.append({REWARD_KEY: reward})
+
+    # -- reading and saving ---------------------------------------------------------------------
+
+    @property
+    def sessions(self) -> dict[str, SessionTrace]:
+        """Open sessions, and finished ones when traces are kept in memory (store=None)."""
+        with self._lock:
+            return {**self._finished, **self._open}
+
+    def get(self, session_id: str) -> SessionTrace | None:
+        """An open session's trace, or a finished one kept in memory; None when there is none."""
+        with self._lock:
+            return self._open.get(session_id) or self._finished.get(session_id)
+
+    def add_hook(self, name: str, callback: Hook, *, event_types: set[str] | None = None) -> Hook:
+        """Register a hook (see tracekit/tracing/hooks.py); returns the callback."""
+        return self.hooks.add(name, callback, event_types=event_types)
+
+    def flush(self, timeout: float | None = None) -> FlushResult:
+        """Wait (at most `timeout` s) until finished sessions are saved or spooled; report the counts."""
+        if self._writer is None:
+            self.hooks.wait(timeout)
+            return FlushResult()
+        return self._writer.flush(timeout)
+
+    async def aflush(self, timeout: float | None = None) -> FlushResult:
+        """flush() for async code: waits without blocking the event loop."""
+        await self.hooks.await_tasks()
+        return await asyncio.to_thread(self.flush, timeout)
+
+    def close(self, timeout: float | None = None) -> FlushResult:
+        """Flush, then stop the writer and close the store; later sessions are spooled."""
+        if self._writer is None:
+            return self.flush(timeout)
+        return self._writer.close(timeout)
+
+    def _begin(self, trace: SessionTrace) -> None:
+        with self._lock:
+            if trace.session_id in self._open:
+                raise InvalidArgumentError(
+                    f"session {trace.session_id!r} is already open on this tracer; use another session_id"
+                )
+            self._open[trace.session_id] = trace
+            self._finished.pop(trace.session_id, None)
+
+    def _end(self, trace: SessionTrace) -> None:
+        with self._lock:
+            self._open.pop(trace.session_id, None)
+            if self._writer is None:
+                self._finished[trace.session_id] = trace
+        if self._writer is not None:
+            self._writer.submit(trace)
