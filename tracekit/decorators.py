@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Literal, TypeVar, overload
 
-from tracekit.llm_call import REQUEST_KEYS, SKIP, CallSpec, LLMCall, outcome_of, plain, report_problem
+from tracekit.llm_call import IN_SDK_CALL, REQUEST_KEYS, SKIP, CallSpec, LLMCall, outcome_of, plain, report_problem
 from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeRecord, ToolCallResult, utc_now
 from tracekit.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
 from tracekit.tracer import SessionTracer, current_session, current_tracer
@@ -76,19 +76,26 @@ def traced_llm(func: F, spec: CallSpec) -> F:
     """`func` wrapped so each call in an active session is recorded by `spec` (the shared core of
     `@trace_llm_call` and `instrument`)."""
     kind = _call_kind(func)
+    sdk_method = spec.sdk_method
     if kind == "async":
 
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             tracer = current_tracer()
-            call = None if tracer is None else LLMCall.begin(tracer, spec, args, kwargs)
+            if tracer is None or (sdk_method and IN_SDK_CALL.get()):
+                return await func(*args, **kwargs)
+            call = LLMCall.begin(tracer, spec, args, kwargs)
             if call is None:
                 return await func(*args, **kwargs)
+            token = IN_SDK_CALL.set(True) if sdk_method else None
             try:
                 result = await func(*args, **kwargs)
             except BaseException as exc:
                 call.failed(exc)
                 raise
+            finally:
+                if token is not None:
+                    IN_SDK_CALL.reset(token)
             return wrap_result(call, result)
 
         return async_wrapper  # type: ignore[return-value]
@@ -96,14 +103,20 @@ def traced_llm(func: F, spec: CallSpec) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         tracer = current_tracer()
-        call = None if tracer is None else LLMCall.begin(tracer, spec, args, kwargs)
+        if tracer is None or (sdk_method and IN_SDK_CALL.get()):
+            return func(*args, **kwargs)
+        call = LLMCall.begin(tracer, spec, args, kwargs)
         if call is None:
             return func(*args, **kwargs)
+        token = IN_SDK_CALL.set(True) if sdk_method else None
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
             call.failed(exc)
             raise
+        finally:
+            if token is not None:
+                IN_SDK_CALL.reset(token)
         if kind == "gen":
             return StreamProxy(result, call.stream(result))
         if kind == "asyncgen":

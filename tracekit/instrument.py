@@ -73,6 +73,13 @@ def _sdk_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any
     return out
 
 
+def _sdk_stream_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The request of an OpenAI/Anthropic `.stream()` call: the SDK sends it with `stream: true`."""
+    out = _sdk_request(args, kwargs)
+    out["stream"] = True
+    return out
+
+
 def instrument(client: C, *, agent: str | None = None, capture_content: bool = True) -> C:
     """Trace every `create` / `stream` (OpenAI chat completions and responses, Anthropic messages)
     or `generate_content(_stream)` (google-genai, `client.aio` included) call `client` makes, as
@@ -89,7 +96,8 @@ def instrument(client: C, *, agent: str | None = None, capture_content: bool = T
             provider=provider,
             api_type=api_type,
             capture_content=capture_content,
-            request_of=_sdk_request,
+            request_of=_sdk_stream_request if method == "stream" else _sdk_request,
+            sdk_method=True,
         )
         traced = traced_llm(original, spec)
         setattr(traced, _MARK, original)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tracekit.tracer import SessionTracer
 
 __all__ = [
+    "IN_SDK_CALL",
     "REQUEST_KEYS",
     "SKIP",
     "CallSpec",
@@ -154,6 +155,13 @@ class CallSpec:
     api_type: str | None = None
     capture_content: bool = True
     request_of: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]] | None = None
+    sdk_method: bool = False
+    """An instrumented SDK method: SDK calls it makes itself (`.stream()` calls `.create()`) are
+    part of it, not calls of their own."""
+
+
+IN_SDK_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("tracekit_in_sdk_call", default=False)
+"""True while an instrumented SDK method runs in this context."""
 
 
 class _StartClock:

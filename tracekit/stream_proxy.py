@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tracekit.llm_call import LLMCall, outcome_of
+from tracekit.llm_call import IN_SDK_CALL, LLMCall, outcome_of
 
 __all__ = ["AsyncStreamManagerProxy", "AsyncStreamProxy", "StreamManagerProxy", "StreamProxy", "wrap_result"]
 
@@ -181,11 +181,15 @@ class StreamManagerProxy(_Forwarding):
     def __enter__(self) -> Any:
         call = self._tk_call
         call.restart()
+        token = IN_SDK_CALL.set(True) if call.spec.sdk_method else None
         try:
             stream = self._tk_wrapped.__enter__()
         except BaseException as exc:
             call.failed(exc, self._tk_wrapped)
             raise
+        finally:
+            if token is not None:
+                IN_SDK_CALL.reset(token)
         return _tap(stream, call.stream(stream), StreamProxy)
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
@@ -211,11 +215,15 @@ class AsyncStreamManagerProxy(_Forwarding):
     async def __aenter__(self) -> Any:
         call = self._tk_call
         call.restart()
+        token = IN_SDK_CALL.set(True) if call.spec.sdk_method else None
         try:
             stream = await self._tk_wrapped.__aenter__()
         except BaseException as exc:
             call.failed(exc, self._tk_wrapped)
             raise
+        finally:
+            if token is not None:
+                IN_SDK_CALL.reset(token)
         return _tap(stream, call.stream(stream), AsyncStreamProxy)
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
