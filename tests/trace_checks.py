@@ -19,11 +19,16 @@ def load(vendor: str, name: str) -> Any:
     return json.loads((FIXTURES / vendor / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def comparable(record: tk.LLMCallRecord) -> dict[str, Any]:
-    """The record's dict without the fields that depend on timing or identity."""
+def comparable(record: tk.LLMCallRecord, *, sdk_spelling: bool = False) -> dict[str, Any]:
+    """The record's dict without the fields that depend on timing or identity. `sdk_spelling`
+    also drops the raw vendor JSON (google-genai objects dump in snake_case, the wire is camelCase)."""
     data = record.to_dict()
     for key in VOLATILE:
         data.pop(key)
+    if sdk_spelling:
+        data.pop("response_raw_json", None)
+        if data["usage"] is not None:
+            data["usage"].pop("raw")
     for key in ("request_raw_json", "response_raw_json"):  # key order follows the SDK's model, not the wire
         if data[key] is not None:
             data[key] = json.loads(data[key])
