@@ -17,6 +17,7 @@ from tracekit.decorators import trace_llm_call, trace_tool
 from tracekit.errors import (
     InvalidArgumentError,
     InvalidDataError,
+    NoActiveSessionError,
     NotFoundError,
     PricingError,
     RecordingError,
@@ -69,6 +70,14 @@ from tracekit.pricing import (
     reset_prices,
     set_price,
 )
+from tracekit.tracer import (
+    FlushResult,
+    SessionTracer,
+    current_session,
+    current_timestep,
+    current_tracer,
+)
+from tracekit.tracer_hooks import Hooks
 
 __version__ = "0.1.0"
 
@@ -78,7 +87,9 @@ __all__ = [
     "CallCost",
     "Distribution",
     "EnvironmentEvent",
+    "FlushResult",
     "GroupAggregate",
+    "Hooks",
     "InvalidArgumentError",
     "InvalidDataError",
     "LLMCallRecord",
@@ -90,6 +101,7 @@ __all__ = [
     "LLMUsage",
     "LMCAISEvent",
     "ModelPrice",
+    "NoActiveSessionError",
     "NotFoundError",
     "PriceTable",
     "PriceTier",
@@ -104,6 +116,7 @@ __all__ = [
     "SessionRollup",
     "SessionTimeStep",
     "SessionTrace",
+    "SessionTracer",
     "StoreAuthError",
     "StoreConnectionError",
     "StoreError",
@@ -119,6 +132,9 @@ __all__ = [
     "compute_aggregates_from_call_records",
     "create_llm_call_record_from_response",
     "create_llm_call_record_from_streaming",
+    "current_session",
+    "current_timestep",
+    "current_tracer",
     "estimate_cost",
     "event_types",
     "get_prices",

@@ -7,6 +7,7 @@
     ├── PricingError (ValueError)              a malformed price table or price override
     ├── InvalidArgumentError (ValueError)      an argument outside what a function accepts
     ├── RecordingError                         strict mode: the live-recording path hit a problem
+    ├── NoActiveSessionError (RuntimeError)    a tracer's record_* / timestep() with no session open
     └── StoreError                             anything the store could not do (keeps libsql's code)
         ├── StoreConnectionError (ConnectionError)   server unreachable or timed out
         ├── StoreAuthError (PermissionError)         the server refused the credentials
@@ -69,6 +70,10 @@ class InvalidArgumentError(TracekitError, ValueError):
 
 class RecordingError(TracekitError):
     """Raised instead of logged when recording a live call fails and strict mode is on."""
+
+
+class NoActiveSessionError(TracekitError, RuntimeError):
+    """SessionTracer.record_* or timestep() was called where none of that tracer's sessions is active."""
 
 
 class StoreError(TracekitError):
