@@ -148,11 +148,13 @@ def test_malformed_block_is_reported_and_others_kept(load: Callable[[str], Any])
 
 
 def test_malformed_usage_is_reported_and_content_kept(load: Callable[[str], Any]) -> None:
-    """A fractional token count leaves usage None and notes the field, keeping the text."""
+    """A fractional token count is refused (input None, raw kept) and noted; text and output kept."""
     payload = copy.deepcopy(load("response_text"))
     payload["usage"]["input_tokens"] = 20.5
     parts = anthropic.parse_response(payload)
-    assert parts.usage is None
+    assert parts.usage is not None
+    assert (parts.usage.input_tokens, parts.usage.output_tokens, parts.usage.total_tokens) == (None, 503, None)
+    assert parts.usage.raw == {"input_tokens": 20.5, "output_tokens": 503}
     assert parts.outcome == "error"
     assert parts.error is not None
     assert parts.error["path"] == "usage.input_tokens"
@@ -432,12 +434,14 @@ def test_malformed_stream_usage_is_reported_and_text_kept(load: Callable[[str], 
     events[7]["usage"]["output_tokens"] = "6"
     _, state = fold(events)
     parts = anthropic.finish_stream(state)
-    assert parts.usage is None
+    assert parts.usage is not None
+    assert (parts.usage.input_tokens, parts.usage.output_tokens) == (11, None)
+    assert parts.usage.raw == {"input_tokens": 11, "output_tokens": "6"}
     assert parts.outcome == "error"
     assert parts.error == {
         "type": "malformed_payload",
         "path": "usage.output_tokens",
-        "message": "usage.output_tokens: token count is not a whole number (got '6')",
+        "message": "usage.output_tokens: token count is not a whole number in 0..2**63-1 (got '6')",
     }
     assert parts.output_text == "Hello there!"
 

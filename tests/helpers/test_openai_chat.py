@@ -265,7 +265,8 @@ def test_stream_cut_short_is_incomplete(load_fixture: Loader) -> None:
 
 
 def test_malformed_usage_keeps_the_rest(load_fixture: Loader) -> None:
-    """A non-integer token count sets outcome/error and keeps text and the other fields."""
+    """A non-integer token count sets outcome/error; that count is None, the other counts and the
+    vendor's value (in usage.raw) are kept."""
     payload = load_fixture(VENDOR, "response_basic")
     payload["usage"]["completion_tokens"] = "ten"
     record = record_from_response(payload)
@@ -273,10 +274,12 @@ def test_malformed_usage_keeps_the_rest(load_fixture: Loader) -> None:
     assert record.error == {
         "type": "malformed_payload",
         "path": "usage.completion_tokens",
-        "message": "usage.completion_tokens: token count is not a whole number (got 'ten')",
+        "message": "usage.completion_tokens: token count is not a whole number in 0..2**63-1 (got 'ten')",
     }
     assert record.output_text == "Hello! How can I assist you today?"
-    assert record.usage is None
+    assert record.usage is not None
+    assert (record.usage.input_tokens, record.usage.output_tokens, record.usage.total_tokens) == (19, None, 29)
+    assert record.usage.raw is not None and record.usage.raw["completion_tokens"] == "ten"
 
 
 def test_malformed_stream_usage_keeps_the_rest(load_fixture: Loader) -> None:

@@ -175,8 +175,8 @@ def test_malformed_chunk_is_recorded_not_raised() -> None:
     assert record.outcome == "error"
     assert record.error is not None
     assert record.error["type"] == "malformed_payload"
-    assert record.error["path"] == "chunks[2]"
-    assert record.error["message"].startswith("AttributeError")
+    assert record.error["path"] == "chunks[2].choices[0]"
+    assert record.error["message"] == "choices[0]: expected an object (got 'oops')"
     assert record.output_text == "ok"
     assert record.finish_reason == "stop"
     assert record.chunks is not None

@@ -113,7 +113,7 @@ def _assemble(
     usage = None
     if usage_raw is not None:
         try:
-            usage = from_anthropic(usage_raw, "usage")
+            usage = from_anthropic(usage_raw, "usage", problems)
         except PayloadProblem as problem:
             problems.append(problem)
     message = LLMMessage(role=role, parts=parts, tool_calls=calls, metadata=metadata)
@@ -187,6 +187,8 @@ class _Block:
     start: dict[str, Any]
     pieces: list[str] = field(default_factory=list)
     signature: str | None = None
+    citations: list[Any] = field(default_factory=list)
+    """`citations_delta` citations of a text block, in order."""
 
 
 @dataclass(slots=True)
@@ -282,9 +284,12 @@ def _on_block_delta(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> Ch
     if kind == "signature_delta":
         block.signature = (block.signature or "") + req_str(delta, "signature", "content_block_delta.delta")
         return ChunkInfo(kind="meta", event_type="content_block_delta")
+    if kind == "citations_delta":
+        block.citations.append(as_mapping(delta.get("citation"), "content_block_delta.delta.citation"))
+        return ChunkInfo(kind="meta", event_type="content_block_delta")
     key = _DELTA_FIELDS.get(kind) if isinstance(kind, str) else None
     if key is None:
-        # A delta type this version does not know (e.g. citations_delta): kept on the chunk only.
+        # A delta type this version does not know: kept on the chunk only.
         return ChunkInfo(kind="meta", event_type="content_block_delta")
     piece = req_str(delta, key, "content_block_delta.delta")
     block.pieces.append(piece)
@@ -341,6 +346,10 @@ def add_chunk(state: AnthropicStreamState, chunk: Mapping[str, Any]) -> ChunkInf
             return ChunkInfo(kind="ping", event_type=event_type)
         if kind == "error":
             return _on_error(state, chunk)
+        if isinstance(kind, str):
+            # Anthropic adds event types over time and asks clients to ignore the ones they do
+            # not know: kept on the chunk, never an error
+            return ChunkInfo(kind="meta", event_type=kind)
         raise PayloadProblem("type", "not a Messages stream event type", kind)
     except PayloadProblem as problem:
         state.problems.append(problem)
@@ -351,6 +360,10 @@ def _finish_block(block: _Block, index: int, calls: list[ToolCallSpec], parts: l
     path = f"content_block[{index}]"
     if block.type == "text":
         extra = {k: v for k, v in block.start.items() if k not in ("type", "text") and v is not None}
+        if block.citations:
+            # a complete response holds the same citations in the text block's `citations`
+            earlier = extra.get("citations")
+            extra["citations"] = [*(earlier if isinstance(earlier, list) else []), *block.citations]
         parts.append(LLMContentPart(type="text", text=join_text(block.pieces), data=extra or None))
     elif block.type == "thinking":
         signature = (

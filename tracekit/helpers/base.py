@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from tracekit.helpers._clean import short_repr
 from tracekit.model import (
     ApiType,
     LLMMessage,
@@ -45,7 +46,10 @@ class PayloadProblem(ValueError):
     def __init__(self, path: str, message: str, value: Any) -> None:
         self.path = path
         self.value = value
-        super().__init__(f"{path}: {message} (got {value!r:.80})")
+        super().__init__(f"{path}: {message} (got {short_repr(value)})")
+
+    def __repr__(self) -> str:
+        return f"PayloadProblem({self.path!r}, {self.args[0]!r})"
 
 
 @dataclass(slots=True)

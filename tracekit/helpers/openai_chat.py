@@ -179,15 +179,18 @@ def parse_message(value: Any, path: str) -> LLMMessage:
     `function_call` become tool calls, a `tool` message keeps its `tool_call_id`."""
     msg = as_mapping(value, path)
     role = msg.get("role")
-    if role not in _ROLE_OF:
+    if type(role) is not str or role not in _ROLE_OF:
         raise PayloadProblem(f"{path}.role", f"unknown chat role; expected one of {sorted(_ROLE_OF)}", role)
     parts = content_parts(msg.get("content"), f"{path}.content")
+    reasoning = as_str(msg.get("reasoning_content"), f"{path}.reasoning_content")
+    if reasoning:
+        parts.insert(0, LLMContentPart(type="reasoning", text=reasoning, data={"source": "reasoning_content"}))
     refusal = as_str(msg.get("refusal"), f"{path}.refusal")
     if refusal is not None:
         parts.append(LLMContentPart(type="refusal", text=refusal))
     audio = msg.get("audio")
     if isinstance(audio, Mapping):
-        parts.append(_audio_part(audio))
+        parts.append(_audio_part(audio, f"{path}.audio"))
     calls = [
         tool_call(tc, f"{path}.tool_calls[{i}]", i)
         for i, tc in enumerate(as_list(msg.get("tool_calls"), f"{path}.tool_calls"))
@@ -209,13 +212,13 @@ def _role(role: str) -> Role:
     return _ROLE_OF.get(role, "assistant")
 
 
-def _audio_part(audio: Mapping[str, Any]) -> LLMContentPart:
+def _audio_part(audio: Mapping[str, Any], path: str) -> LLMContentPart:
     """An assistant audio reply: transcript as text, base64 audio as data, id/expiry in `data`."""
     meta = {k: audio[k] for k in ("id", "expires_at") if audio.get(k) is not None}
     return LLMContentPart(
         type="audio",
-        text=audio.get("transcript"),
-        base64_data=audio.get("data"),
+        text=as_str(audio.get("transcript"), f"{path}.transcript"),
+        base64_data=as_str(audio.get("data"), f"{path}.data"),
         data=meta or None,
     )
 
@@ -262,8 +265,10 @@ def _fill_top_level(parts: ResponseParts, messages: list[LLMMessage]) -> None:
         parts.outputs = list(messages)
     texts = [p.text for p in first.parts if p.type == "text" and p.text is not None]
     refusals = [p.text for p in first.parts if p.type == "refusal" and p.text is not None]
+    reasoning = [p.text for p in first.parts if p.type == "reasoning" and p.text is not None]
     parts.output_text = "".join(texts) if texts else None
     parts.refusal = "".join(refusals) if refusals else None
+    parts.reasoning_text = "".join(reasoning) if reasoning else None
     parts.output_tool_calls = list(first.tool_calls)
     parts.finish_reason = first.metadata.get("finish_reason")
 
@@ -299,10 +304,12 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
     _fill_top_level(parts, [msg for _, msg in indexed])
     usage = payload.get("usage")
     if usage is not None:
+        problems: list[PayloadProblem] = []
         try:
-            parts.usage = from_openai_chat(as_mapping(usage, "usage"))
+            parts.usage = from_openai_chat(as_mapping(usage, "usage"), problems=problems)
         except PayloadProblem as exc:
-            errors.append(problem_dict(exc))
+            problems.append(exc)
+        errors.extend(problem_dict(p) for p in problems)
     if errors:
         parts.outcome = "error"
         parts.error = errors[0] if len(errors) == 1 else {**errors[0], "more": errors[1:]}
@@ -328,7 +335,12 @@ class _ChoiceAcc:
     role: str = "assistant"
     text: list[str] = field(default_factory=list)
     refusal: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
     tools: dict[int, _ToolAcc] = field(default_factory=dict)
+    function_call: _ToolAcc | None = None
+    """The legacy `delta.function_call` (one call, no id), streamed like a tool call."""
+    audio: dict[str, Any] | None = None
+    """`delta.audio`: id / expires_at as sent, transcript pieces under "transcript"."""
     finish_reason: str | None = None
 
 
@@ -347,68 +359,151 @@ def new_stream_state() -> ChatStreamState:
     return ChatStreamState()
 
 
-def _add_tool_deltas(acc: _ChoiceAcc, deltas: Any, path: str) -> None:
+def _text(value: Any, path: str, problems: list[PayloadProblem]) -> str | None:
+    """`value` when it is a string (or null); anything else is noted and read as None."""
+    if value is None or type(value) is str:
+        return value
+    problems.append(PayloadProblem(path, "expected a string", value))
+    return None
+
+
+def _index(value: Any, default: int, path: str, problems: list[PayloadProblem]) -> int | None:
+    if value is None:
+        return default
+    if type(value) is int and 0 <= value < 2**31:
+        return value
+    problems.append(PayloadProblem(path, "expected a non-negative integer", value))
+    return None
+
+
+def _add_function(tool: _ToolAcc, body: Any, path: str, problems: list[PayloadProblem]) -> None:
+    if not isinstance(body, Mapping):
+        problems.append(PayloadProblem(path, "expected an object", body))
+        return
+    name = _text(body.get("name"), f"{path}.name", problems)
+    if name and tool.name is None:
+        tool.name = name
+    args = _text(body.get("input" if tool.type == "custom" else "arguments"), f"{path}.arguments", problems)
+    if args:
+        tool.args.append(args)
+
+
+def _add_tool_deltas(acc: _ChoiceAcc, deltas: Any, path: str, problems: list[PayloadProblem]) -> None:
     for position, raw in enumerate(as_list(deltas, path)):
-        delta = as_mapping(raw, f"{path}[{position}]")
-        index = delta.get("index", position)
+        here = f"{path}[{position}]"
+        if not isinstance(raw, Mapping):
+            problems.append(PayloadProblem(here, "expected an object", raw))
+            continue
+        index = _index(raw.get("index"), position, f"{here}.index", problems)
+        if index is None:
+            continue
         tool = acc.tools.get(index)
         if tool is None:
             tool = acc.tools[index] = _ToolAcc(index=index)
-        call_id = delta.get("id")
+        call_id = _text(raw.get("id"), f"{here}.id", problems)
         if call_id:
             tool.call_id = call_id
-        kind = delta.get("type")
+        kind = _text(raw.get("type"), f"{here}.type", problems)
         if kind:
             tool.type = kind
-        body = delta.get("custom" if tool.type == "custom" else "function")
+        body = raw.get("custom" if tool.type == "custom" else "function")
         if body is not None:
-            name = body.get("name")
-            if name and tool.name is None:
-                tool.name = name
-            args = body.get("input" if tool.type == "custom" else "arguments")
-            if args:
-                tool.args.append(args)
+            _add_function(tool, body, f"{here}.{tool.type}", problems)
+
+
+def _add_audio(acc: _ChoiceAcc, audio: Any, path: str, problems: list[PayloadProblem]) -> None:
+    if not isinstance(audio, Mapping):
+        problems.append(PayloadProblem(path, "expected an object", audio))
+        return
+    held = acc.audio if acc.audio is not None else {}
+    acc.audio = held
+    for key in ("id", "expires_at"):
+        if audio.get(key) is not None:
+            held[key] = audio[key]
+    transcript = _text(audio.get("transcript"), f"{path}.transcript", problems)
+    if transcript:
+        held.setdefault("transcript", []).append(transcript)
+
+
+def _add_delta(acc: _ChoiceAcc, delta: Mapping[str, Any], path: str, problems: list[PayloadProblem]) -> bool:
+    """Fold one choice's delta; whether it carried content (text, reasoning, refusal, a call)."""
+    content = False
+    text = _text(delta.get("content"), f"{path}.content", problems)
+    if text:
+        acc.text.append(text)
+        content = True
+    reasoning = _text(delta.get("reasoning_content"), f"{path}.reasoning_content", problems)
+    if reasoning:
+        acc.reasoning.append(reasoning)
+        content = True
+    refusal = _text(delta.get("refusal"), f"{path}.refusal", problems)
+    if refusal:
+        acc.refusal.append(refusal)
+        content = True
+    tools = delta.get("tool_calls")
+    if tools:
+        _add_tool_deltas(acc, tools, f"{path}.tool_calls", problems)
+        content = True
+    legacy = delta.get("function_call")
+    if legacy is not None:
+        if acc.function_call is None:
+            acc.function_call = _ToolAcc(index=-1)
+        _add_function(acc.function_call, legacy, f"{path}.function_call", problems)
+        content = True
+    audio = delta.get("audio")
+    if audio is not None:
+        _add_audio(acc, audio, f"{path}.audio", problems)
+        content = True
+    role = delta.get("role")
+    if role:
+        if type(role) is str and role in _ROLE_OF:
+            acc.role = role
+        else:
+            problems.append(PayloadProblem(f"{path}.role", f"expected one of {sorted(_ROLE_OF)}", role))
+    return content
 
 
 def add_chunk(state: ChatStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
-    """Fold one `chat.completion.chunk` into `state`. Choices are folded before usage, so a
-    malformed usage (raised as PayloadProblem) loses nothing else the chunk carried."""
+    """Fold one `chat.completion.chunk` into `state`. Everything readable is folded first; then the
+    first malformed field (a wrong-typed id, index, delta or usage count) is raised as PayloadProblem,
+    so a bad field loses nothing else the chunk carried."""
+    problems: list[PayloadProblem] = []
     if state.response_id is None:
-        state.response_id = chunk.get("id") or None
+        state.response_id = _text(chunk.get("id"), "id", problems) or None
     if state.model_name is None:
-        state.model_name = chunk.get("model") or None
+        state.model_name = _text(chunk.get("model"), "model", problems) or None
     kind: ChunkKind = "meta"
     choice_index: int | None = None
     delta_text: str | None = None
     choices = chunk.get("choices")
     if choices:
+        if type(choices) is not list:
+            problems.append(PayloadProblem("choices", "expected an array", choices))
+            choices = ()
         accs = state.choices
-        for choice in choices:
+        for position, choice in enumerate(choices):
+            path = f"choices[{position}]"
+            if type(choice) is not dict and not isinstance(choice, Mapping):
+                problems.append(PayloadProblem(path, "expected an object", choice))
+                continue
             index = choice.get("index", 0)
+            if type(index) is not int or not 0 <= index < 2**31:
+                problems.append(PayloadProblem(f"{path}.index", "expected a non-negative integer", index))
+                continue
             acc = accs.get(index)
             if acc is None:
                 acc = accs[index] = _ChoiceAcc(index=index)
             delta = choice.get("delta")
             if delta:
-                text = delta.get("content")
-                if text:
-                    acc.text.append(text)
+                if not isinstance(delta, Mapping):
+                    problems.append(PayloadProblem(f"{path}.delta", "expected an object", delta))
+                elif _add_delta(acc, delta, f"{path}.delta", problems):
                     kind = "content"
-                    if delta_text is None:
+                    text = delta.get("content")
+                    if delta_text is None and type(text) is str and text:
                         delta_text = text
                         choice_index = index
-                refusal = delta.get("refusal")
-                if refusal:
-                    acc.refusal.append(refusal)
-                    kind = "content"
-                tools = delta.get("tool_calls")
-                if tools:
-                    _add_tool_deltas(acc, tools, f"choices[{index}].delta.tool_calls")
-                    kind = "content"
-                role = delta.get("role")
-                if role:
-                    acc.role = role
-            finish = choice.get("finish_reason")
+            finish = _text(choice.get("finish_reason"), f"{path}.finish_reason", problems)
             if finish:
                 acc.finish_reason = finish
                 if kind == "meta":
@@ -419,32 +514,52 @@ def add_chunk(state: ChatStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
     if usage is not None:
         if kind == "meta":
             kind = "usage"
-        state.usage = from_openai_chat(as_mapping(usage, "usage"))
+        try:
+            state.usage = from_openai_chat(as_mapping(usage, "usage"), problems=problems)
+        except PayloadProblem as exc:
+            problems.append(exc)
+    if problems:
+        raise problems[0]
+    event_type = chunk.get("object")
     return ChunkInfo(
-        kind=kind, event_type=chunk.get("object") or None, choice_index=choice_index, delta_text=delta_text
+        kind=kind,
+        event_type=event_type if type(event_type) is str and event_type else None,
+        choice_index=choice_index,
+        delta_text=delta_text,
+    )
+
+
+def _call(tool: _ToolAcc, position: int) -> ToolCallSpec:
+    args = join_text(tool.args)
+    return ToolCallSpec(
+        name=tool.name or "",
+        arguments_json=args,
+        arguments=parse_arguments(args),
+        call_id=tool.call_id,
+        index=position,
+        type=tool.type,
     )
 
 
 def _stream_message(acc: _ChoiceAcc) -> LLMMessage:
     parts: list[LLMContentPart] = []
+    if acc.reasoning:
+        parts.append(
+            LLMContentPart(type="reasoning", text=join_text(acc.reasoning), data={"source": "reasoning_content"})
+        )
     if acc.text:
         parts.append(LLMContentPart(type="text", text=join_text(acc.text)))
     if acc.refusal:
         parts.append(LLMContentPart(type="refusal", text=join_text(acc.refusal)))
-    calls = []
-    for position, index in enumerate(sorted(acc.tools)):
-        tool = acc.tools[index]
-        args = join_text(tool.args)
-        calls.append(
-            ToolCallSpec(
-                name=tool.name or "",
-                arguments_json=args,
-                arguments=parse_arguments(args),
-                call_id=tool.call_id,
-                index=position,
-                type=tool.type,
-            )
+    if acc.audio is not None:
+        meta = {k: v for k, v in acc.audio.items() if k != "transcript"}
+        transcript = acc.audio.get("transcript")
+        parts.append(
+            LLMContentPart(type="audio", text=join_text(transcript) if transcript else None, data=meta or None)
         )
+    calls = [_call(acc.tools[index], position) for position, index in enumerate(sorted(acc.tools))]
+    if acc.function_call is not None:
+        calls.append(_call(acc.function_call, len(calls)))
     message = LLMMessage(role=_role(acc.role), parts=parts, tool_calls=calls)
     return _output_message(message, acc.index, acc.finish_reason)
 

@@ -323,10 +323,12 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
         }
     usage = payload.get("usage")
     if usage is not None:
+        problems: list[PayloadProblem] = []
         try:
-            parts.usage = from_openai_responses(as_mapping(usage, "usage"))
+            parts.usage = from_openai_responses(as_mapping(usage, "usage"), problems=problems)
         except PayloadProblem as exc:
-            errors.append(problem_dict(exc))
+            problems.append(exc)
+        errors.extend(problem_dict(p) for p in problems)
     if errors:
         parts.outcome = "error"
         first = errors[0] if len(errors) == 1 else {**errors[0], "more": errors[1:]}
@@ -393,8 +395,23 @@ def new_stream_state() -> ResponsesStreamState:
     return ResponsesStreamState()
 
 
+def _position(event: Mapping[str, Any], key: str) -> int:
+    """An output/content/summary index of an event (0 when absent); PayloadProblem if not an int."""
+    value = event.get(key, 0)
+    if type(value) is int and 0 <= value < 2**31:
+        return value
+    raise PayloadProblem(key, "expected a non-negative integer", value)
+
+
+def _delta(event: Mapping[str, Any]) -> str:
+    value = event.get("delta")
+    if type(value) is str:
+        return value
+    raise PayloadProblem("delta", "expected a string", value)
+
+
 def _item(state: ResponsesStreamState, event: Mapping[str, Any]) -> _ItemAcc:
-    index = event.get("output_index", 0)
+    index = _position(event, "output_index")
     acc = state.items.get(index)
     if acc is None:
         acc = state.items[index] = _ItemAcc(item={"type": _DELTA_ITEM_TYPE.get(event["type"], "message")})
@@ -411,30 +428,36 @@ _DELTA_ITEM_TYPE: Final = {
 
 
 def add_chunk(state: ResponsesStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
-    """Fold one typed stream event into `state`."""
+    """Fold one typed stream event into `state`; event types this version does not know (the API
+    adds them over time) are metadata, never an error."""
     kind = chunk["type"]
+    if type(kind) is not str:
+        raise PayloadProblem("type", "expected a string", kind)
     if kind == "response.output_text.delta":
-        delta = chunk["delta"]
+        delta = _delta(chunk)
         acc = _item(state, chunk)
-        slot = acc.content.get(chunk.get("content_index", 0))
+        content_index = _position(chunk, "content_index")
+        slot = acc.content.get(content_index)
         if slot is None:
-            slot = acc.content[chunk.get("content_index", 0)] = ("output_text", [])
+            slot = acc.content[content_index] = ("output_text", [])
         slot[1].append(delta)
         return ChunkInfo(kind="content", event_type=kind, delta_text=delta)
     info: ChunkKind = "content" if kind in _CONTENT_EVENTS else "meta"
     if kind == "response.function_call_arguments.delta" or kind == "response.custom_tool_call_input.delta":
-        _item(state, chunk).args.append(chunk["delta"])
+        _item(state, chunk).args.append(_delta(chunk))
     elif kind == "response.reasoning_summary_text.delta":
-        _item(state, chunk).summary.setdefault(chunk.get("summary_index", 0), []).append(chunk["delta"])
+        summary = _item(state, chunk).summary
+        summary.setdefault(_position(chunk, "summary_index"), []).append(_delta(chunk))
     elif kind == "response.reasoning_text.delta":
-        _item(state, chunk).reasoning.setdefault(chunk.get("content_index", 0), []).append(chunk["delta"])
+        reasoning = _item(state, chunk).reasoning
+        reasoning.setdefault(_position(chunk, "content_index"), []).append(_delta(chunk))
     elif kind == "response.refusal.delta":
         acc = _item(state, chunk)
-        acc.content.setdefault(chunk.get("content_index", 0), ("refusal", []))[1].append(chunk["delta"])
+        acc.content.setdefault(_position(chunk, "content_index"), ("refusal", []))[1].append(_delta(chunk))
     elif kind == "response.output_text.done" or kind == "response.refusal.done":
         key = "text" if kind == "response.output_text.done" else "refusal"
         part_kind = "output_text" if key == "text" else "refusal"
-        _item(state, chunk).content[chunk.get("content_index", 0)] = (
+        _item(state, chunk).content[_position(chunk, "content_index")] = (
             part_kind,
             [as_str(chunk.get(key), key) or ""],
         )

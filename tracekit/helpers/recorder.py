@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,8 +21,10 @@ from typing import Any
 
 from tracekit.errors import InvalidArgumentError, RecordingError, UnsupportedPayloadError
 from tracekit.helpers import registry
+from tracekit.helpers._clean import MAX_DEPTH, clean, is_clean
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
+from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
 from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, new_id, utc_now
 
 __all__ = [
@@ -34,22 +38,26 @@ logger = logging.getLogger(__name__)
 
 
 def to_mapping(obj: Any, what: str = "payload") -> Mapping[str, Any]:
-    """A plain mapping as is; an SDK object through `model_dump(exclude_unset=True)` (plain
-    `model_dump()` if that keyword is not supported); anything else is UnsupportedPayloadError."""
+    """A plain mapping as is; an SDK object as the vendor JSON it holds (see `helpers.sdk`: JSON
+    mode, wire names, only what was sent); anything else is UnsupportedPayloadError."""
     if isinstance(obj, Mapping):
         return obj
-    dump = getattr(obj, "model_dump", None)
-    if callable(dump):
-        try:
-            data = dump(exclude_unset=True)
-        except TypeError:
-            data = dump()
-        if isinstance(data, Mapping):
-            return data
+    data = sdk_json(obj)
+    if data is not None:
+        return data
     raise UnsupportedPayloadError(
         f"{what} of type {type(obj).__name__} is neither a mapping nor an object with model_dump(); "
         "pass the vendor's JSON as a dict, or the SDK object itself"
     )
+
+
+_MAX_SPAN_S = 1e9
+"""Longest span between two times of one call that is taken as real (about 31 years): beyond it
+(or non-finite) the clock values are wrong, and timing is left out rather than overflowing."""
+
+
+def _plausible(seconds: float) -> bool:
+    return -_MAX_SPAN_S <= seconds <= _MAX_SPAN_S
 
 
 def _ms(seconds: float) -> float:
@@ -62,9 +70,29 @@ def _raw_json(data: Mapping[str, Any] | None) -> str | None:
         return None
     try:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         logger.debug("payload not kept as raw JSON: %s", exc)
         return None
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def _storable(data: Mapping[str, Any], path: str, notes: list[dict[str, Any]]) -> tuple[Any, str | None]:
+    """`data` made storable (see `_clean`) and its raw JSON. The JSON text screens it cheaply:
+    json.dumps refuses NaN/inf and non-JSON values; a clean text with no 19-digit run and fewer
+    brackets than MAX_DEPTH cannot hold an out-of-range integer or deep nesting."""
+    text = _raw_json(data)
+    if (
+        text is not None
+        and _LONG_NUMBER.search(text) is None
+        and text.count("{") + text.count("[") < MAX_DEPTH
+    ):
+        return data, text
+    cleaned = clean(data, path, notes)
+    if cleaned is data:
+        return data, text
+    return cleaned, _raw_json(cleaned)
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
@@ -78,26 +106,82 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 
 
 def _parse_request(
-    adapter: VendorAdapter, request: Any
+    adapter: VendorAdapter, request: Any, notes: list[dict[str, Any]]
 ) -> tuple[RequestParts, dict[str, Any] | None, str | None]:
-    """The request's parts by the response's own vendor, its raw JSON, and a malformed-field error."""
+    """The request's parts by the response's own vendor, its raw JSON, and a malformed-field error.
+    SDK objects inside (e.g. google-genai's GenerateContentConfig) are read as the user set them;
+    values JSON cannot hold exactly are replaced and noted in `notes`."""
     if request is None:
         return RequestParts(), None, None
     data = scrub_transport(to_mapping(request, "request"))
+    data = request_json(data)
+    data, text = _storable(data, "request", notes)
     try:
-        return adapter.parse_request(data), None, _raw_json(data)
+        return adapter.parse_request(data), None, text
     except PayloadProblem as exc:
         logger.warning("tracekit: unreadable request field %s", exc)
         error = {"type": "malformed_payload", "path": f"request.{exc.path}", "message": str(exc)}
-        return RequestParts(), error, _raw_json(data)
+        return RequestParts(), error, text
 
 
-def _error_info(error: BaseException | Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _error_info(
+    error: BaseException | Mapping[str, Any] | None, notes: list[dict[str, Any]]
+) -> dict[str, Any] | None:
     if error is None:
         return None
     if isinstance(error, BaseException):
-        return {"type": type(error).__name__, "message": str(error)}
-    return dict(error)
+        try:
+            message = str(error)
+        except Exception:  # an exception whose __str__ fails must not break recording
+            message = repr(type(error))
+        return {"type": type(error).__name__, "message": message}
+    if not isinstance(error, Mapping):
+        raise InvalidArgumentError(
+            f"error={type(error).__name__} value; pass an exception, a dict such as "
+            '{"type": ..., "message": ...}, or None'
+        )
+    cleaned = clean(dict(error), "error", notes)
+    return cleaned if isinstance(cleaned, dict) else None
+
+
+_TRUSTED_ROOTS = ("usage", "usageMetadata", "usage_metadata", "timing")
+
+
+def _note_replaced(record: LLMCallRecord, notes: list[dict[str, Any]]) -> None:
+    """Name every replaced value in `record.error`; a replaced number users trust (usage, timing)
+    makes the outcome "error"."""
+    if not notes:
+        return
+    shown = notes[:100]
+    if record.error is None:
+        record.error = {
+            "type": "replaced_values",
+            "path": notes[0]["path"],
+            "message": f"{len(notes)} value(s) JSON cannot hold exactly were replaced; see `replaced`",
+            "replaced": shown,
+        }
+    else:
+        record.error = {**record.error, "replaced": shown}
+    if len(notes) > len(shown):
+        record.error["replaced_count"] = len(notes)
+    trusted = any(
+        root in note["path"].replace("[", ".").split(".") for note in notes for root in _TRUSTED_ROOTS
+    )
+    if trusted:
+        record.outcome = "error"
+
+
+def _check_typed(record: LLMCallRecord, notes: list[dict[str, Any]]) -> None:
+    """The record's own text fields hold text: a vendor value of another type that slipped
+    through a parser is replaced (model_name by "", the others by None) and noted."""
+    for name in ("response_id", "output_text", "reasoning_text", "refusal", "finish_reason"):
+        value = getattr(record, name)
+        if value is not None and type(value) is not str:
+            setattr(record, name, None)
+            notes.append({"path": name, "value": repr(type(value)), "replaced_by": "null (not text)"})
+    if type(record.model_name) is not str:
+        notes.append({"path": "model_name", "value": repr(type(record.model_name)), "replaced_by": '""'})
+        record.model_name = ""
 
 
 def _build(
@@ -156,19 +240,32 @@ def record_from_response(
     UnsupportedPayloadError for a payload of no known shape; malformed fields set `error`.
     """
     data = to_mapping(payload, "response")
+    notes: list[dict[str, Any]] = []
+    data, response_json = _storable(data, "response", notes)
     candidates = registry.adapters_for(provider, api_type)
     adapter = candidates[0] if len(candidates) == 1 else registry.detect_response(data, candidates)
     start = _aware(started_at, "started_at")
     end = _aware(completed_at, "completed_at")
-    parts = adapter.parse_response(data)
-    req, req_error, req_json = _parse_request(adapter, request)
+    try:
+        parts = adapter.parse_response(data)
+    except (PayloadProblem, LookupError, TypeError, AttributeError, ValueError) as exc:
+        # parsers check each field they read; anything that still slips through is reported,
+        # never raised into the caller's code
+        logger.warning("tracekit: unreadable response: %s", exc)
+        parts = ResponseParts(
+            outcome="error",
+            error={"type": "malformed_payload", "path": "", "message": f"{type(exc).__name__}: {exc}"},
+        )
+    req, req_error, req_json = _parse_request(adapter, request, notes)
     record = _build(adapter, parts, req, call_id=call_id, outcome=None, errors=(parts.error, req_error))
     record.started_at = start
     record.completed_at = end
     if start is not None and end is not None:
         record.latency_ms = _ms((end - start).total_seconds())
     record.request_raw_json = req_json
-    record.response_raw_json = _raw_json(data)
+    record.response_raw_json = response_json
+    _check_typed(record, notes)
+    _note_replaced(record, notes)
     return record
 
 
@@ -191,6 +288,7 @@ class StreamRecorder:
         "_error",
         "_first_content",
         "_last",
+        "_notes",
         "_record",
         "_request",
         "_start",
@@ -225,6 +323,7 @@ class StreamRecorder:
         self._chunks: list[LLMChunk] | None = [] if keep_chunks else None
         self._count = 0
         self._error: dict[str, Any] | None = None
+        self._notes: list[dict[str, Any]] = []
         self._first_content: float | None = None
         self._last: float | None = None
         self._record: LLMCallRecord | None = None
@@ -245,22 +344,44 @@ class StreamRecorder:
             self._error = {"type": "malformed_payload", "path": path, "message": message}
 
     def add(self, chunk: Any, received_at: float | None = None) -> None:
-        """Fold one chunk (dict or SDK object) received at `received_at` (monotonic seconds)."""
+        """Fold one chunk (dict or SDK object) received at `received_at` (monotonic seconds).
+
+        The SDK stream helpers' own events are recognised: openai's ChunkEvent is unwrapped, the
+        derived events (`content.delta`, anthropic `text`, ...) are skipped (not counted as chunks)."""
         if self._record is not None:
             if self._strict:
                 raise RecordingError("add() after finish(): make a new StreamRecorder for each call")
             logger.warning("tracekit: chunk added after finish() ignored (call %s)", self.call_id)
             return
-        at = received_at if received_at is not None or not self._timed else self._clock()
+        if type(chunk) is dict:
+            kind = chunk.get("type")
+            if kind is not None and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
+                unwrapped = chunk_of(chunk)
+                if unwrapped is None:
+                    return
+                chunk = unwrapped
+        else:
+            try:
+                data = to_mapping(chunk, "stream chunk")
+            except UnsupportedPayloadError as exc:
+                index = self._count
+                self._count = index + 1
+                self._problem(index, f"chunks[{index}]", str(exc), exc)
+                self._keep(index, self._arrival(received_at), None, None)
+                return
+            unwrapped = chunk_of(data)
+            if unwrapped is None:
+                return
+            chunk = unwrapped
+        at = self._arrival(received_at)
         index = self._count
         self._count = index + 1
         if at is not None:
             self._last = at
-        if type(chunk) is not dict:
-            try:
-                chunk = to_mapping(chunk, "stream chunk")
-            except UnsupportedPayloadError as exc:
-                self._problem(index, f"chunks[{index}]", str(exc), exc)
+        if type(chunk) is not dict or not is_clean(chunk):
+            chunk = clean(chunk, f"chunks[{index}]", self._notes)
+            if not isinstance(chunk, Mapping):
+                self._problem(index, f"chunks[{index}]", "a stream chunk must be an object", ValueError(chunk))
                 self._keep(index, at, None, None)
                 return
         info: ChunkInfo | None = None
@@ -282,12 +403,26 @@ class StreamRecorder:
             self._first_content = at
         self._keep(index, at, info, chunk)
 
+    def _arrival(self, received_at: Any) -> float | None:
+        """The chunk's arrival time: `received_at` when it is a finite number, else the clock."""
+        if received_at is None:
+            return self._clock() if self._timed else None
+        if (type(received_at) is float or type(received_at) is int) and received_at - received_at == 0:
+            return received_at
+        if self._strict:
+            raise RecordingError(f"received_at={received_at!r} is not a finite number of seconds")
+        self._notes.append(
+            {"path": f"chunks[{self._count}].received_at", "value": repr(received_at)[:80], "replaced_by": "null"}
+        )
+        self._timed = False
+        return None
+
     def _keep(self, index: int, at: float | None, info: ChunkInfo | None, chunk: Any) -> None:
         if self._chunks is None:
             return
         start = self._start
         offset = received = None
-        if at is not None and start is not None:
+        if at is not None and start is not None and _plausible(at - start):
             offset = _ms(at - start)
             if self._started_at is not None:
                 received = self._started_at + timedelta(seconds=at - start)
@@ -336,8 +471,9 @@ class StreamRecorder:
             parts = ResponseParts(
                 outcome="error", error={"type": "malformed_payload", "path": "", "message": str(exc)}
             )
-        req, req_error, req_json = _parse_request(adapter, self._request)
-        given_error = _error_info(error)
+        notes = self._notes
+        req, req_error, req_json = _parse_request(adapter, self._request, notes)
+        given_error = _error_info(error, notes)
         if outcome is None and given_error is not None:
             outcome = "error"
         record = _build(
@@ -351,6 +487,10 @@ class StreamRecorder:
         record.request_raw_json = req_json
         record.chunks = self._chunks
         self._set_timing(record)
+        _check_typed(record, notes)
+        _note_replaced(record, notes)
+        if self._strict and notes:
+            raise RecordingError(f"values JSON cannot hold exactly were replaced: {notes[:3]}")
         self._record = record
         return record
 
@@ -362,6 +502,14 @@ class StreamRecorder:
         start = self._start
         end = self._last if self._last is not None else (self._clock() if start is not None else None)
         first = self._first_content
+        spans = [t - start for t in (end, first) if t is not None and start is not None]
+        if end is not None and first is not None:
+            spans.append(end - first)
+        if not all(_plausible(span) for span in spans):
+            self._notes.append(
+                {"path": "timing", "value": repr(spans)[:80], "replaced_by": "null (times out of range)"}
+            )
+            return
         if start is not None and end is not None:
             record.latency_ms = _ms(end - start)
             if self._started_at is not None:
@@ -399,6 +547,10 @@ def record_from_stream(
     times, timing has only chunk_count. Wall-clock `started_at`/`completed_at` stay None (a
     monotonic clock has no date). Malformed chunks are noted in `error`, never raised.
     """
+    if started_at is not None and not (
+        type(started_at) in (int, float) and math.isfinite(started_at)
+    ):
+        raise InvalidArgumentError(f"started_at={started_at!r}: give monotonic seconds as a finite number")
     recorder = StreamRecorder(request, provider=provider, api_type=api_type, call_id=call_id)
     recorder._start = started_at
     recorder._started_at = None

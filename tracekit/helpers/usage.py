@@ -8,7 +8,9 @@
 - a field the vendor did not send stays None; `raw` keeps the vendor's object untouched.
 
 Accepts the REST spelling and the Python SDK spelling (`promptTokenCount` / `prompt_token_count`).
-A count that is present but not a whole number raises PayloadProblem naming it.
+A count that is present but not a whole number in 0..2**63-1 (negative, 2**70, 1e308, 1.5) is refused:
+PayloadProblem naming it, or, with a `problems` list, noted there while the field stays None and
+the other counts are kept (the vendor's value stays in `raw`).
 """
 
 from __future__ import annotations
@@ -16,14 +18,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tracekit.helpers._clean import INT64_MAX
 from tracekit.helpers.base import PayloadProblem
 from tracekit.model import LLMUsage
 
 __all__ = ["from_anthropic", "from_gemini", "from_openai_chat", "from_openai_responses"]
 
+Problems = list[PayloadProblem] | None
+"""Where a malformed count is noted (its field then stays None); None: raise it instead."""
 
-def _count(usage: Mapping[str, Any] | None, path: str, *keys: str) -> int | None:
-    """The first of `keys` present in `usage`, as an int (None when absent or null)."""
+
+def _refuse(problems: Problems, problem: PayloadProblem) -> None:
+    if problems is None:
+        raise problem
+    problems.append(problem)
+
+
+def _count(usage: Mapping[str, Any] | None, path: str, problems: Problems, *keys: str) -> int | None:
+    """The first of `keys` present in `usage`, as an int (None when absent or null). A count that
+    is not a whole number in 0..2**63-1 (negative, 2**70, 1e308, 1.5, "12", NaN) is refused."""
     if usage is None:
         return None
     for key in keys:
@@ -31,21 +44,35 @@ def _count(usage: Mapping[str, Any] | None, path: str, *keys: str) -> int | None
         if value is None:
             continue
         if type(value) is int:
-            return value
-        if type(value) is float and value.is_integer() and value >= 0:
+            if 0 <= value <= INT64_MAX:
+                return value
+        elif type(value) is float and value.is_integer() and 0 <= value <= INT64_MAX:
             return int(value)
-        raise PayloadProblem(f"{path}.{key}", "token count is not a whole number", value)
+        _refuse(
+            problems,
+            PayloadProblem(f"{path}.{key}", "token count is not a whole number in 0..2**63-1", value),
+        )
+        return None
     return None
 
 
-def _details(usage: Mapping[str, Any], path: str, *keys: str) -> Mapping[str, Any] | None:
+def _details(usage: Mapping[str, Any], path: str, problems: Problems, *keys: str) -> Mapping[str, Any]:
     for key in keys:
         value = usage.get(key)
         if value is None:
             continue
         if isinstance(value, Mapping):
             return value
-        raise PayloadProblem(f"{path}.{key}", "expected an object", value)
+        _refuse(problems, PayloadProblem(f"{path}.{key}", "expected an object", value))
+        return {}
+    return {}
+
+
+def _checked(value: int | None, path: str, problems: Problems) -> int | None:
+    """A computed count (a sum) kept only when it fits a 64-bit integer."""
+    if value is None or value <= INT64_MAX:
+        return value
+    _refuse(problems, PayloadProblem(path, "token counts add up beyond 2**63-1", value))
     return None
 
 
@@ -63,57 +90,69 @@ def _total(vendor_total: int | None, input_tokens: int | None, output_tokens: in
     return input_tokens + output_tokens
 
 
-def from_openai_chat(usage: Mapping[str, Any], path: str = "usage") -> LLMUsage:
-    """Chat Completions `usage` (prompt_tokens already include cached tokens)."""
-    prompt = _details(usage, path, "prompt_tokens_details") or {}
-    completion = _details(usage, path, "completion_tokens_details") or {}
-    input_tokens = _count(usage, path, "prompt_tokens")
-    output_tokens = _count(usage, path, "completion_tokens")
+def from_openai_chat(usage: Mapping[str, Any], path: str = "usage", problems: Problems = None) -> LLMUsage:
+    """Chat Completions `usage` (prompt_tokens already include cached tokens; cache writes are
+    `prompt_tokens_details.cache_write_tokens` where OpenAI reports them)."""
+    prompt = _details(usage, path, problems, "prompt_tokens_details")
+    completion = _details(usage, path, problems, "completion_tokens_details")
+    prompt_path = f"{path}.prompt_tokens_details"
+    completion_path = f"{path}.completion_tokens_details"
+    input_tokens = _count(usage, path, problems, "prompt_tokens")
+    output_tokens = _count(usage, path, problems, "completion_tokens")
+    total = _total(_count(usage, path, problems, "total_tokens"), input_tokens, output_tokens)
     return LLMUsage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        total_tokens=_total(_count(usage, path, "total_tokens"), input_tokens, output_tokens),
-        reasoning_tokens=_count(completion, f"{path}.completion_tokens_details", "reasoning_tokens"),
-        cache_read_tokens=_count(prompt, f"{path}.prompt_tokens_details", "cached_tokens"),
-        input_audio_tokens=_count(prompt, f"{path}.prompt_tokens_details", "audio_tokens"),
-        output_audio_tokens=_count(completion, f"{path}.completion_tokens_details", "audio_tokens"),
+        total_tokens=_checked(total, f"{path}.total_tokens", problems),
+        reasoning_tokens=_count(completion, completion_path, problems, "reasoning_tokens"),
+        cache_read_tokens=_count(prompt, prompt_path, problems, "cached_tokens"),
+        cache_write_tokens=_count(prompt, prompt_path, problems, "cache_write_tokens"),
+        input_audio_tokens=_count(prompt, prompt_path, problems, "audio_tokens"),
+        output_audio_tokens=_count(completion, completion_path, problems, "audio_tokens"),
         raw=dict(usage),
     )
 
 
-def from_openai_responses(usage: Mapping[str, Any], path: str = "usage") -> LLMUsage:
-    """Responses API `usage` (input_tokens already include cached tokens)."""
-    input_details = _details(usage, path, "input_tokens_details") or {}
-    output_details = _details(usage, path, "output_tokens_details") or {}
-    input_tokens = _count(usage, path, "input_tokens")
-    output_tokens = _count(usage, path, "output_tokens")
+def from_openai_responses(
+    usage: Mapping[str, Any], path: str = "usage", problems: Problems = None
+) -> LLMUsage:
+    """Responses API `usage` (input_tokens already include cached tokens; cache writes are
+    `input_tokens_details.cache_write_tokens` where OpenAI reports them)."""
+    input_details = _details(usage, path, problems, "input_tokens_details")
+    output_details = _details(usage, path, problems, "output_tokens_details")
+    input_path = f"{path}.input_tokens_details"
+    input_tokens = _count(usage, path, problems, "input_tokens")
+    output_tokens = _count(usage, path, problems, "output_tokens")
+    total = _total(_count(usage, path, problems, "total_tokens"), input_tokens, output_tokens)
     return LLMUsage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        total_tokens=_total(_count(usage, path, "total_tokens"), input_tokens, output_tokens),
-        reasoning_tokens=_count(output_details, f"{path}.output_tokens_details", "reasoning_tokens"),
-        cache_read_tokens=_count(input_details, f"{path}.input_tokens_details", "cached_tokens"),
+        total_tokens=_checked(total, f"{path}.total_tokens", problems),
+        reasoning_tokens=_count(output_details, f"{path}.output_tokens_details", problems, "reasoning_tokens"),
+        cache_read_tokens=_count(input_details, input_path, problems, "cached_tokens"),
+        cache_write_tokens=_count(input_details, input_path, problems, "cache_write_tokens"),
         raw=dict(usage),
     )
 
 
-def from_anthropic(usage: Mapping[str, Any], path: str = "usage") -> LLMUsage:
+def from_anthropic(usage: Mapping[str, Any], path: str = "usage", problems: Problems = None) -> LLMUsage:
     """Anthropic Messages `usage`: input_tokens is uncached input only, so cache reads and
     writes are added back; output_tokens already includes thinking (`output_tokens_details.
     thinking_tokens` is its breakdown). For streams, pass the merged snapshot (latest value of each field)."""
-    uncached = _count(usage, path, "input_tokens")
-    cache_read = _count(usage, path, "cache_read_input_tokens")
-    cache_write = _count(usage, path, "cache_creation_input_tokens")
-    creation = _details(usage, path, "cache_creation") or {}
-    write_1h = _count(creation, f"{path}.cache_creation", "ephemeral_1h_input_tokens")
-    output_details = _details(usage, path, "output_tokens_details") or {}
-    thinking = _count(output_details, f"{path}.output_tokens_details", "thinking_tokens")
+    uncached = _count(usage, path, problems, "input_tokens")
+    cache_read = _count(usage, path, problems, "cache_read_input_tokens")
+    cache_write = _count(usage, path, problems, "cache_creation_input_tokens")
+    creation = _details(usage, path, problems, "cache_creation")
+    write_1h = _count(creation, f"{path}.cache_creation", problems, "ephemeral_1h_input_tokens")
+    output_details = _details(usage, path, problems, "output_tokens_details")
+    thinking = _count(output_details, f"{path}.output_tokens_details", problems, "thinking_tokens")
     input_tokens = None if uncached is None else _sum(uncached, cache_read, cache_write)
-    output_tokens = _count(usage, path, "output_tokens")
+    input_tokens = _checked(input_tokens, f"{path}.input_tokens", problems)
+    output_tokens = _count(usage, path, problems, "output_tokens")
     return LLMUsage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        total_tokens=_total(None, input_tokens, output_tokens),
+        total_tokens=_checked(_total(None, input_tokens, output_tokens), f"{path}.output_tokens", problems),
         reasoning_tokens=thinking,
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
@@ -122,23 +161,26 @@ def from_anthropic(usage: Mapping[str, Any], path: str = "usage") -> LLMUsage:
     )
 
 
-def from_gemini(usage: Mapping[str, Any], path: str = "usageMetadata") -> LLMUsage:
+def from_gemini(usage: Mapping[str, Any], path: str = "usageMetadata", problems: Problems = None) -> LLMUsage:
     """Gemini `usageMetadata`: promptTokenCount includes cached content; thoughts and tool-use
     prompt tokens are reported apart and added to output and input respectively."""
-    prompt = _count(usage, path, "promptTokenCount", "prompt_token_count")
-    tool_use = _count(usage, path, "toolUsePromptTokenCount", "tool_use_prompt_token_count")
-    candidates = _count(usage, path, "candidatesTokenCount", "candidates_token_count")
-    thoughts = _count(usage, path, "thoughtsTokenCount", "thoughts_token_count")
-    input_tokens = None if prompt is None else _sum(prompt, tool_use)
-    output_tokens = _sum(candidates, thoughts)
+    prompt = _count(usage, path, problems, "promptTokenCount", "prompt_token_count")
+    tool_use = _count(usage, path, problems, "toolUsePromptTokenCount", "tool_use_prompt_token_count")
+    candidates = _count(usage, path, problems, "candidatesTokenCount", "candidates_token_count")
+    thoughts = _count(usage, path, problems, "thoughtsTokenCount", "thoughts_token_count")
+    input_tokens = _checked(
+        None if prompt is None else _sum(prompt, tool_use), f"{path}.promptTokenCount", problems
+    )
+    output_tokens = _checked(_sum(candidates, thoughts), f"{path}.candidatesTokenCount", problems)
+    vendor_total = _count(usage, path, problems, "totalTokenCount", "total_token_count")
     return LLMUsage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        total_tokens=_total(
-            _count(usage, path, "totalTokenCount", "total_token_count"), input_tokens, output_tokens
-        ),
+        total_tokens=_checked(_total(vendor_total, input_tokens, output_tokens), f"{path}.totalTokenCount", problems),
         reasoning_tokens=thoughts,
-        cache_read_tokens=_count(usage, path, "cachedContentTokenCount", "cached_content_token_count"),
+        cache_read_tokens=_count(
+            usage, path, problems, "cachedContentTokenCount", "cached_content_token_count"
+        ),
         tool_use_input_tokens=tool_use,
         raw=dict(usage),
     )

@@ -1,0 +1,170 @@
+"""Vendor SDK objects -> the vendor's JSON, and the SDK stream helpers' own events recognised.
+
+The official SDKs (openai, anthropic, google-genai) hand over pydantic models; tracekit never
+imports them. An object is read through its `model_dump` in JSON terms: wire field names
+(`by_alias`), only what the vendor sent (`exclude_unset`), enum members as their values and bytes
+as standard base64 text, so no SDK type ever enters a record. google-genai is dumped in Python
+mode and made plain here because pydantic writes its bytes (thought signatures) as URL-safe
+base64 while the API sends standard base64.
+
+The stream helpers (`chat.completions.stream()`, `responses.stream()`, `messages.stream()`) yield
+events of their own beside the vendor's: openai's ChunkEvent wraps the raw chunk (unwrapped here);
+the derived events (`content.delta`, `text`, `input_json`, ...) repeat what the raw events carry
+and are skipped; snapshots the SDKs attach to raw events (`snapshot`, `message`, `parsed`, ...)
+are dropped, so each recorded chunk is what the vendor sent.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum
+from typing import Any, Final
+
+__all__ = ["DERIVED_EVENT_TYPES", "chunk_of", "json_ready", "request_json", "sdk_json"]
+
+DERIVED_EVENT_TYPES: Final = frozenset(
+    {
+        # openai chat.completions.stream() (its "chunk" event wraps the raw chunk: unwrapped instead)
+        "content.delta",
+        "content.done",
+        "refusal.delta",
+        "refusal.done",
+        "tool_calls.function.arguments.delta",
+        "tool_calls.function.arguments.done",
+        "logprobs.content.delta",
+        "logprobs.content.done",
+        "logprobs.refusal.delta",
+        "logprobs.refusal.done",
+        # anthropic messages.stream() (and its beta variant)
+        "text",
+        "input_json",
+        "thinking",
+        "signature",
+        "citation",
+        "compaction",
+    }
+)
+"""Event types only the SDK stream helpers emit, each restating what a raw event carried."""
+
+_SNAPSHOT_KEYS: Final = {
+    # anthropic MessageStream adds the accumulated message / block to these raw events
+    "message_stop": ("message",),
+    "content_block_stop": ("content_block",),
+    # openai ResponseStream adds the text / arguments accumulated so far
+    "response.output_text.delta": ("snapshot",),
+    "response.function_call_arguments.delta": ("snapshot",),
+    "response.output_text.done": ("parsed",),
+}
+_GENAI_CLIENT_KEYS: Final = ("sdkHttpResponse", "automaticFunctionCallingHistory", "parsed")
+"""google-genai response fields the client fills in (HTTP headers, its own function-calling loop,
+parsed output), not part of what the API sent."""
+
+
+def json_ready(value: Any) -> Any:
+    """A JSON-ready copy of an SDK value dumped in Python mode: enum members become their values,
+    bytes standard base64 text, datetimes ISO-8601 text; mappings and sequences are copied."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {k if type(k) is str else str(json_ready(k)): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, Enum):
+        return json_ready(value.value)
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        return sdk_json(value)
+    return value
+
+
+def _dump_json(obj: Any, dump: Any, **options: Any) -> Any:
+    """`obj.model_dump(mode="json", ...)`, or a plain `model_dump()` for a model that takes no options."""
+    try:
+        return dump(mode="json", warnings=False, **options)
+    except TypeError:
+        return json_ready(dump())
+
+
+def _is_genai(obj: Any) -> bool:
+    return type(obj).__module__.startswith("google.genai")
+
+
+def _strip_parsed(data: dict[str, Any]) -> None:
+    """Drop what openai's `parse`/`stream` helpers add to a completion or response: `parsed`,
+    `parsed_arguments` (chat messages and tool calls; Responses output items and content)."""
+    for choice in data.get("choices") or ():
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict):
+            message.pop("parsed", None)
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict):
+                    function.pop("parsed_arguments", None)
+    for item in data.get("output") or ():
+        if isinstance(item, dict):
+            item.pop("parsed_arguments", None)
+            for part in item.get("content") or ():
+                if isinstance(part, dict):
+                    part.pop("parsed", None)
+
+
+def sdk_json(obj: Any) -> dict[str, Any] | None:
+    """The vendor JSON of an SDK object (None when `obj` has no `model_dump`/`to_dict`)."""
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump) and not isinstance(obj, type):
+        if _is_genai(obj):
+            data = json_ready(dump(by_alias=True, exclude_unset=True))
+            if isinstance(data, dict):
+                for key in _GENAI_CLIENT_KEYS:
+                    data.pop(key, None)
+        else:
+            data = _dump_json(obj, dump, by_alias=True, exclude_unset=True)
+            if isinstance(data, dict):
+                kind = data.get("type")
+                for key in _SNAPSHOT_KEYS.get(kind, ()) if isinstance(kind, str) else ():
+                    data.pop(key, None)
+                response = data.get("response")
+                _strip_parsed(response if isinstance(response, dict) else data)
+        return data if isinstance(data, dict) else None
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict) and not isinstance(obj, type):
+        data = json_ready(to_dict())
+        return data if isinstance(data, dict) else None
+    return None
+
+
+def chunk_of(obj: Any) -> Mapping[str, Any] | None:
+    """The vendor chunk a stream item carries: an SDK helper's ChunkEvent unwrapped; None for a
+    derived helper event (skip it). `obj` is a mapping here (SDK objects already dumped)."""
+    kind = obj.get("type")
+    if kind is None or type(kind) is not str:
+        return obj
+    if kind in DERIVED_EVENT_TYPES:
+        return None
+    if kind == "chunk" and "chunk" in obj:
+        inner = obj["chunk"]
+        return inner if isinstance(inner, Mapping) else obj
+    return obj
+
+
+def request_json(value: Any) -> Any:
+    """A request with every SDK object inside (google-genai `GenerateContentConfig`, `Content`,
+    ...) replaced by its fields as the user set them (Python names, nulls left out), JSON-ready."""
+    if isinstance(value, Mapping):
+        return {k: request_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [request_json(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        try:
+            return request_json(dump(exclude_none=True))
+        except TypeError:
+            return request_json(dump())
+    return json_ready(value)
