@@ -30,7 +30,7 @@ def comparable(record: tk.LLMCallRecord, *, sdk_spelling: bool = False) -> dict[
         if data["usage"] is not None:
             data["usage"].pop("raw")
     for key in ("request_raw_json", "response_raw_json"):  # key order follows the SDK's model, not the wire
-        if data[key] is not None:
+        if data.get(key) is not None:
             data[key] = json.loads(data[key])
     return data
 
