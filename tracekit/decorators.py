@@ -47,10 +47,16 @@ def _argument_reader(
     def wanted(name: str) -> bool:
         return name not in _SKIP_PARAMS and (keep is None or name in keep)
 
+    defaults = [(p.name, p.default) for p in params if p.default is not p.empty and wanted(p.name)]
+
     def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         pairs: Iterable[tuple[str, Any]] = zip(positional, args, strict=False)
+        given = (*pairs, *kwargs.items())
+        if defaults:  # a default the call left alone was sent all the same
+            passed = {name for name, _ in given}
+            given = (*given, *((n, v) for n, v in defaults if n not in passed))
         out: dict[str, Any] = {}
-        for name, value in (*pairs, *kwargs.items()):
+        for name, value in given:
             if wanted(name):
                 copied = plain(value)
                 if copied is not SKIP:
