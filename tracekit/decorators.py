@@ -17,7 +17,16 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Literal, TypeVar, overload
 
-from tracekit.llm_call import IN_SDK_CALL, REQUEST_KEYS, SKIP, CallSpec, LLMCall, outcome_of, plain, report_problem
+from tracekit.llm_call import (
+    IN_SDK_CALL,
+    REQUEST_KEYS,
+    SKIP,
+    CallSpec,
+    LLMCall,
+    outcome_of,
+    plain,
+    report_problem,
+)
 from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeRecord, ToolCallResult, utc_now
 from tracekit.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
 from tracekit.tracer import SessionTracer, current_session, current_tracer

@@ -6,8 +6,8 @@ import asyncio
 import json
 
 import openai
-from trace_checks import comparable, load, only_record, records
 from sdk_transport import VendorServer, openai_client
+from trace_checks import comparable, load, only_record, records
 
 import tracekit as tk
 from tracekit.tracer import SessionTracer
@@ -16,7 +16,7 @@ HI = [{"role": "user", "content": "hi"}]
 
 
 def test_chat_create_sync_records_the_helpers_record() -> None:
-    """A non-streamed chat completion is recorded once, equal to record_from_response on the same JSON and request."""
+    """A chat completion is recorded once, equal to record_from_response on the same JSON and request."""
     body = load("openai_chat", "response_basic")
     server = VendorServer().reply_json(body)
     client = tk.instrument(openai_client(server))
@@ -32,7 +32,8 @@ def test_chat_create_sync_records_the_helpers_record() -> None:
     assert (rec.usage.input_tokens, rec.usage.output_tokens, rec.usage.total_tokens) == (19, 10, 29)
     assert rec.request_params.temperature == 0.2
     assert rec.metadata["agent_id"] == "openai"
-    assert rec.latency_ms is not None and rec.latency_ms > 0
+    assert rec.latency_ms is not None
+    assert rec.latency_ms > 0
     event = trace.event_history[0]
     assert isinstance(event, tk.LMCAISEvent)
     assert (event.system_instance_id, event.model_name, event.provider) == (
@@ -64,15 +65,17 @@ def test_chat_stream_sync_records_every_chunk_with_timing() -> None:
     assert rec.metadata["agent_id"] == "writer"
     assert [c.raw for c in rec.chunks or []] == chunks
     timing = rec.timing
-    assert timing is not None and timing.chunk_count == len(chunks)
-    assert timing.ttft_ms is not None and rec.latency_ms is not None
+    assert timing is not None
+    assert timing.chunk_count == len(chunks)
+    assert timing.ttft_ms is not None
+    assert rec.latency_ms is not None
     assert 0 < timing.ttft_ms <= rec.latency_ms
     offsets = [c.offset_ms for c in rec.chunks or []]
     assert offsets == sorted(offsets)
 
 
 def test_chat_create_and_stream_async() -> None:
-    """The async client's create and stream=True calls are each recorded once, equal to the helpers' records."""
+    """The async client's create and stream=True calls are recorded once each, as the helpers record them."""
     body = load("openai_chat", "response_parallel_tools")
     chunks = load("openai_chat", "stream_tool_calls")
     server = VendorServer().reply_json(body).reply_stream("openai_chat", chunks)
@@ -95,24 +98,25 @@ def test_chat_create_and_stream_async() -> None:
 
 
 def test_chat_completions_stream_helper_records_raw_chunks_once() -> None:
-    """chat.completions.stream() yields the SDK's helper events and get_final_completion(); the call is recorded once."""
+    """chat.completions.stream() keeps the SDK's helper events and get_final_completion(); one record."""
     chunks = load("openai_chat", "stream_text_usage")
     server = VendorServer().reply_stream("openai_chat", chunks)
     client = tk.instrument(openai_client(server))
     tracer = SessionTracer(strict=True)
-    with tracer.session() as trace:
-        with client.chat.completions.stream(model="gpt-4.1", messages=HI) as stream:
-            kinds = [event.type for event in stream]
-            final = stream.get_final_completion()
-    assert kinds[0] == "chunk" and "content.done" in kinds
+    with tracer.session() as trace, client.chat.completions.stream(model="gpt-4.1", messages=HI) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_completion()
+    assert kinds[0] == "chunk"
+    assert "content.done" in kinds
     assert final.choices[0].message.content == "Hello! 👩\u200d💻 Coder here."
     rec = only_record(trace)
     assert comparable(rec) == comparable(tk.record_from_stream(chunks, request=server.requests[0].body))
-    assert rec.timing is not None and rec.timing.chunk_count == len(chunks)
+    assert rec.timing is not None
+    assert rec.timing.chunk_count == len(chunks)
 
 
 def test_responses_create_and_stream_helper() -> None:
-    """responses.create and responses.stream() (consumed only through get_final_response) are recorded once each."""
+    """responses.create and responses.stream() read only by get_final_response are recorded once each."""
     body = load("openai_responses", "response_text")
     chunks = load("openai_responses", "stream_text")
     server = VendorServer().reply_json(body).reply_stream("openai_responses", chunks)
@@ -128,7 +132,8 @@ def test_responses_create_and_stream_helper() -> None:
     assert server.requests[1].body == {"model": "gpt-4.1", "input": "hi", "stream": True}
     expected = tk.record_from_stream(chunks, request=server.requests[1].body)
     assert comparable(second) == comparable(expected)
-    assert second.api_type == "responses" and second.outcome == "success"
+    assert second.api_type == "responses"
+    assert second.outcome == "success"
 
 
 def test_responses_stream_async_helper() -> None:
@@ -139,10 +144,9 @@ def test_responses_stream_async_helper() -> None:
     tracer = SessionTracer(strict=True)
 
     async def run() -> tk.SessionTrace:
-        async with tracer.session() as trace:
-            async with client.responses.stream(model="gpt-4.1", input="hi") as stream:
-                async for _ in stream:
-                    pass
+        async with tracer.session() as trace, client.responses.stream(model="gpt-4.1", input="hi") as stream:
+            async for _ in stream:
+                pass
         return trace
 
     rec = only_record(asyncio.run(run()))

@@ -1,10 +1,11 @@
-"""Streams cut short — broken out of, closed, cancelled, failed or garbage-collected — are recorded exactly once."""
+"""Streams cut short (broken out of, closed, cancelled, failed or collected) are recorded exactly once."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import logging
+from typing import Any
 
 import anthropic
 import pytest
@@ -23,7 +24,7 @@ def _openai_stream_client() -> tuple[VendorServer, object]:
 
 
 def test_break_then_garbage_collected_is_incomplete_with_what_arrived(tracer: SessionTracer) -> None:
-    """Breaking out after three chunks and dropping the stream records one incomplete call holding those chunks."""
+    """Breaking out after three chunks and dropping the stream records one incomplete call with them."""
     _, client = _openai_stream_client()
     with tracer.session() as trace:
         stream = client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True)  # type: ignore[attr-defined]
@@ -36,8 +37,10 @@ def test_break_then_garbage_collected_is_incomplete_with_what_arrived(tracer: Se
         rec = only_record(trace)
     assert rec.outcome == "incomplete"
     assert rec.output_text == "Hello! 👩"
-    assert rec.timing is not None and rec.timing.chunk_count == 3
-    assert rec.usage is None and rec.finish_reason is None
+    assert rec.timing is not None
+    assert rec.timing.chunk_count == 3
+    assert rec.usage is None
+    assert rec.finish_reason is None
 
 
 def test_close_records_once(tracer: SessionTracer) -> None:
@@ -53,7 +56,8 @@ def test_close_records_once(tracer: SessionTracer) -> None:
         gc.collect()
         rec = only_record(trace)
     assert (rec.outcome, rec.output_text) == ("incomplete", "Hello")
-    assert rec.timing is not None and rec.timing.chunk_count == 2
+    assert rec.timing is not None
+    assert rec.timing.chunk_count == 2
 
 
 def test_with_block_exit_records_once(tracer: SessionTracer) -> None:
@@ -65,7 +69,9 @@ def test_with_block_exit_records_once(tracer: SessionTracer) -> None:
         assert first.choices[0].delta.role == "assistant"
         assert stream.response.is_closed
         rec = only_record(trace)
-    assert rec.outcome == "incomplete" and rec.timing is not None and rec.timing.chunk_count == 1
+    assert rec.outcome == "incomplete"
+    assert rec.timing is not None
+    assert rec.timing.chunk_count == 1
 
 
 def test_never_iterated_stream_collected(tracer: SessionTracer) -> None:
@@ -75,7 +81,8 @@ def test_never_iterated_stream_collected(tracer: SessionTracer) -> None:
         client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True)  # type: ignore[attr-defined]
         gc.collect()
         rec = only_record(trace)
-    assert rec.outcome == "incomplete" and rec.chunks == []
+    assert rec.outcome == "incomplete"
+    assert rec.chunks == []
     assert rec.input_messages[0].parts[0].text == "hi"
 
 
@@ -103,7 +110,8 @@ def test_async_cancel_mid_stream(tracer: SessionTracer) -> None:
     rec = only_record(asyncio.run(run()))
     assert rec.outcome == "cancelled"
     assert rec.error == {"type": "CancelledError", "message": ""}
-    assert rec.timing is not None and rec.timing.chunk_count == 1
+    assert rec.timing is not None
+    assert rec.timing.chunk_count == 1
     assert rec.model_name == "claude-3-opus-latest"
 
 
@@ -134,23 +142,29 @@ def test_async_cancel_before_first_chunk(tracer: SessionTracer) -> None:
         "claude-x",
         "cancelled",
     )
-    assert rec.chunks == [] and rec.request_params.max_tokens == 10
+    assert rec.chunks == []
+    assert rec.request_params.max_tokens == 10
 
 
 def test_error_event_mid_stream_is_recorded_and_reraised(tracer: SessionTracer) -> None:
-    """An error event mid-stream raises the SDK's own exception unchanged and records an error with what arrived."""
+    """An error event mid-stream raises the SDK's exception unchanged and records the error with what came."""
     server = VendorServer().reply_stream("anthropic", load("anthropic", "stream_error"))
     client = tk.instrument(anthropic_client(server))
-    seen = []
+    seen: list[str] = []
+
+    def consume(stream: Any) -> None:
+        for event in stream:
+            seen.append(event.type)
+
     with tracer.session() as trace:
         stream = client.messages.create(model="claude-x", max_tokens=10, messages=HI, stream=True)
         with pytest.raises(anthropic.APIStatusError) as caught:
-            for event in stream:
-                seen.append(event.type)
+            consume(stream)
         rec = only_record(trace)
     assert seen == ["message_start", "content_block_start", "content_block_delta"]
     assert rec.outcome == "error"
-    assert rec.error is not None and rec.error["type"] == type(caught.value).__name__
+    assert rec.error is not None
+    assert rec.error["type"] == type(caught.value).__name__
     assert rec.output_text == "Hello"
 
 

@@ -29,13 +29,15 @@ class TimingOut(VendorServer):
 
 
 def test_sync_function_request_from_arguments(tracer: SessionTracer) -> None:
-    """A decorated sync function is recorded once: request from its model/messages/params arguments, agent named."""
+    """A decorated sync function is recorded once, its request read from the vendor-named arguments."""
     body = load("openai_chat", "response_basic")
     server = VendorServer().reply_json(body)
     client = openai_client(server)
 
     @tk.trace_llm_call(agent="planner")
-    def ask(messages: list[dict[str, str]], model: str = "gpt-4.1", *, temperature: float = 0.0, note: str = "") -> Any:
+    def ask(
+        messages: list[dict[str, str]], model: str = "gpt-4.1", *, temperature: float = 0.0, note: str = ""
+    ) -> Any:
         return client.chat.completions.create(model=model, messages=messages, temperature=temperature)
 
     with tracer.session() as trace:
@@ -70,7 +72,7 @@ def test_async_function_default_agent_is_qualname(tracer: SessionTracer) -> None
 
 
 def test_generator_and_async_generator_functions(tracer: SessionTracer) -> None:
-    """Decorated generator and async-generator functions stream their chunks through and are recorded once each."""
+    """Decorated generator and async-generator functions pass their chunks through; one record each."""
     chunks = load("openai_chat", "stream_text_usage")
 
     @tk.trace_llm_call(provider="openai")
@@ -94,7 +96,7 @@ def test_generator_and_async_generator_functions(tracer: SessionTracer) -> None:
 
 
 def test_function_returning_a_context_manager_stream(tracer: SessionTracer) -> None:
-    """A decorated function returning Anthropic's messages.stream() manager is timed from __enter__ and recorded once."""
+    """A function returning Anthropic's messages.stream() manager is timed from __enter__; one record."""
     chunks = load("anthropic", "stream_text")
     server = VendorServer().reply_stream("anthropic", chunks)
     client = anthropic_client(server)
@@ -103,15 +105,16 @@ def test_function_returning_a_context_manager_stream(tracer: SessionTracer) -> N
     def open_stream(messages: list[dict[str, str]], max_tokens: int) -> Any:
         return client.messages.stream(model="claude-x", max_tokens=max_tokens, messages=messages)
 
-    with tracer.session() as trace:
-        with open_stream(HI, 10) as stream:
-            assert stream.get_final_text() == "Hello there!"
+    with tracer.session() as trace, open_stream(HI, 10) as stream:
+        assert stream.get_final_text() == "Hello there!"
     rec = only_record(trace)
-    assert comparable(rec) == comparable(tk.record_from_stream(chunks, request={"messages": HI, "max_tokens": 10}))
+    assert comparable(rec) == comparable(
+        tk.record_from_stream(chunks, request={"messages": HI, "max_tokens": 10})
+    )
 
 
 def test_no_session_records_nothing_and_returns_the_sdk_objects() -> None:
-    """Outside a session the decorated function returns exactly what it returned before and nothing is recorded."""
+    """Outside a session the decorated function returns exactly what it did before; nothing is recorded."""
     server = VendorServer().reply_json(load("openai_chat", "response_basic"))
     server.reply_stream("openai_chat", load("openai_chat", "stream_text_usage"))
     client = openai_client(server)
@@ -127,7 +130,7 @@ def test_no_session_records_nothing_and_returns_the_sdk_objects() -> None:
 
 
 def test_exception_recorded_and_reraised_unchanged(tracer: SessionTracer) -> None:
-    """An HTTP error raises the SDK's exception object unchanged and records outcome error with its type and message."""
+    """An HTTP error raises the SDK's exception unchanged and records outcome error with type and message."""
     server = VendorServer().reply_json({"error": {"message": "boom", "type": "server_error"}}, status=500)
     client = openai_client(server)
     raised: list[BaseException] = []
@@ -151,8 +154,10 @@ def test_exception_recorded_and_reraised_unchanged(tracer: SessionTracer) -> Non
         "error",
     )
     assert rec.error == {"type": "InternalServerError", "message": str(caught.value)}
-    assert rec.chunks is None and rec.timing is None
-    assert rec.latency_ms is not None and rec.latency_ms > 0  # time to the failure
+    assert rec.chunks is None
+    assert rec.timing is None
+    assert rec.latency_ms is not None
+    assert rec.latency_ms > 0
     assert rec.input_messages[0].parts[0].text == "hi"
 
 
@@ -180,7 +185,11 @@ def test_timeout_and_cancellation_outcomes(tracer: SessionTracer) -> None:
         "timeout",
         {"type": "APITimeoutError", "message": "Request timed out."},
     )
-    assert (cancelled.outcome, cancelled.provider, cancelled.api_type) == ("cancelled", "anthropic", "messages")
+    assert (cancelled.outcome, cancelled.provider, cancelled.api_type) == (
+        "cancelled",
+        "anthropic",
+        "messages",
+    )
 
 
 def test_capture_content_false_keeps_numbers_only(tracer: SessionTracer) -> None:
@@ -195,19 +204,25 @@ def test_capture_content_false_keeps_numbers_only(tracer: SessionTracer) -> None
         ):
             pass
     rec = only_record(trace)
-    full = tk.record_from_stream(chunks, request={"model": "gpt-4o", "messages": [{"role": "user", "content": secret}]})
+    full = tk.record_from_stream(
+        chunks, request={"model": "gpt-4o", "messages": [{"role": "user", "content": secret}]}
+    )
     text = rec.to_json()
-    assert secret not in text and "Paris" not in text and "location" not in text
-    assert rec.usage == full.usage and rec.model_name == full.model_name
+    assert secret not in text
+    assert "Paris" not in text
+    assert "location" not in text
+    assert rec.usage == full.usage
+    assert rec.model_name == full.model_name
     assert [c.name for c in rec.output_tool_calls] == [c.name for c in full.output_tool_calls]
     assert [c.call_id for c in rec.output_tool_calls] == [c.call_id for c in full.output_tool_calls]
-    assert rec.input_messages[0].parts[0].type == "text" and rec.input_messages[0].parts[0].text is None
+    assert rec.input_messages[0].parts[0].type == "text"
+    assert rec.input_messages[0].parts[0].text is None
     assert rec.metadata["content_captured"] is False
     assert tk.LLMCallRecord.from_json(text) == rec
 
 
 def test_recording_problem_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    """A result tracekit cannot read is returned unchanged and logged; a strict tracer raises RecordingError."""
+    """An unreadable result is returned unchanged and logged; a strict tracer raises RecordingError."""
 
     @tk.trace_llm_call
     def odd(model: str) -> dict[str, int]:
@@ -218,7 +233,10 @@ def test_recording_problem_is_logged_not_raised(caplog: pytest.LogCaptureFixture
         assert odd("gpt-4.1") == {"answer": 42}
     assert trace.event_history == []
     assert "could not record the LLM response" in caplog.text
-    with SessionTracer(strict=True).session(), pytest.raises(tk.RecordingError, match="unrecognised response"):
+    with (
+        SessionTracer(strict=True).session(),
+        pytest.raises(tk.RecordingError, match="unrecognised response"),
+    ):
         odd("gpt-4.1")
 
 
