@@ -28,7 +28,10 @@ def test_anthropic_create_and_stream_true_sync() -> None:
     assert [e.type for e in events] == [c["type"] for c in chunks if c["type"] != "ping"]
     first, second = records(trace)
     assert comparable(first) == comparable(tk.record_from_response(body, request=server.requests[0].body))
-    assert [(m.role, m.parts[0].text) for m in first.input_messages] == [("system", "be brief"), ("user", "hi")]
+    assert [(m.role, m.parts[0].text) for m in first.input_messages] == [
+        ("system", "be brief"),
+        ("user", "hi"),
+    ]
     assert [c.call_id for c in first.output_tool_calls] == ["toolu_01A09q90qw90lq917835lq9"]
     expected = tk.record_from_stream(chunks, request=server.requests[1].body)
     assert comparable(second) == comparable(expected)
