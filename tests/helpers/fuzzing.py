@@ -143,11 +143,10 @@ def cases(draw: st.DrawFn) -> Case:
         (paths[draw(st.integers(0, len(paths) - 1))], draw(st.sampled_from(KINDS))) for _ in range(count)
     ]
     _, kind, _ = FIXTURE_TEXT[name]
-    if kind == "stream":
-        entry = draw(st.sampled_from(("stream", "recorder")))
-    else:
-        entry = kind
-    bad_time = draw(st.sampled_from((None, None, "nan", "inf", "1e308", "-1e308"))) if entry == "recorder" else None
+    entry = draw(st.sampled_from(("stream", "recorder"))) if kind == "stream" else kind
+    bad_time = (
+        draw(st.sampled_from((None, None, "nan", "inf", "1e308", "-1e308"))) if entry == "recorder" else None
+    )
     bad_error = entry == "recorder" and draw(st.booleans())
     return Case(name, mutations, entry, bad_time, bad_error)
 
@@ -168,7 +167,9 @@ def run(case: Case) -> tk.LLMCallRecord | None:
             return tk.record_from_response(response, request=doc)
         chunks = doc if isinstance(doc, list) else [doc]
         if case.entry == "stream":
-            return tk.record_from_stream(chunks, started_at=0.0, received_at=[0.1 * i for i in range(len(chunks))])
+            return tk.record_from_stream(
+                chunks, started_at=0.0, received_at=[0.1 * i for i in range(len(chunks))]
+            )
         bad = {"nan": math.nan, "inf": math.inf, "1e308": 1e308, "-1e308": -1e308}
         clock = iter(range(10_000))
         recorder = tk.StreamRecorder(clock=lambda: float(next(clock)) / 10)
@@ -223,8 +224,15 @@ def check(case: Case, record: tk.LLMCallRecord) -> None:
     _scan(record.to_dict(), "record")
     if case.had_unstorable or case.bad_error or case.bad_time:
         error = record.error
-        assert error is not None and "replaced" in error, f"unstorable value not named: {case}"
+        assert error is not None, f"unstorable value not named: {case}"
+        assert "replaced" in error, f"unstorable value not named: {case}"
     if record.usage is not None:
-        for name in ("input_tokens", "output_tokens", "total_tokens", "cache_read_tokens", "reasoning_tokens"):
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cache_read_tokens",
+            "reasoning_tokens",
+        ):
             count = getattr(record.usage, name)
             assert count is None or 0 <= count <= 2**63 - 1

@@ -285,8 +285,13 @@ def test_malformed_usage_is_reported_and_content_kept(load: Callable[[str], Any]
     payload["usageMetadata"]["promptTokenCount"] = "12013"
     parts = gemini.parse_response(payload)
     assert parts.usage is not None
-    assert (parts.usage.input_tokens, parts.usage.output_tokens, parts.usage.total_tokens) == (None, 88, 12101)
-    assert parts.usage.raw is not None and parts.usage.raw["promptTokenCount"] == "12013"
+    assert (parts.usage.input_tokens, parts.usage.output_tokens, parts.usage.total_tokens) == (
+        None,
+        88,
+        12101,
+    )
+    assert parts.usage.raw is not None
+    assert parts.usage.raw["promptTokenCount"] == "12013"
     assert parts.error is not None
     assert parts.error["path"] == "usageMetadata.promptTokenCount"
     assert parts.outcome == "error"
@@ -695,7 +700,10 @@ def test_partial_args_build_nested_objects_and_arrays() -> None:
             {"jsonPath": "$.stops[0].city", "stringValue": "Paris"},
         ),
         _partial({"jsonPath": "$.stops[1].city", "stringValue": "lin"}),
-        _partial({"jsonPath": "$['two words']", "boolValue": False}, {"jsonPath": "$.note", "nullValue": "NULL_VALUE"}),
+        _partial(
+            {"jsonPath": "$['two words']", "boolValue": False},
+            {"jsonPath": "$.note", "nullValue": "NULL_VALUE"},
+        ),
         _partial({"jsonPath": "$.ratio", "numberValue": 0.25}),
         {**_partial(more=False), "usageMetadata": {"promptTokenCount": 3}},
     ]
@@ -721,7 +729,12 @@ def test_partial_args_build_nested_objects_and_arrays() -> None:
 )
 def test_malformed_partial_args_are_named(arg: dict[str, Any], message: str) -> None:
     """A PartialArg that cannot be placed is named in `error`; the call keeps what was readable."""
-    chunks = [_partial(name="f"), _partial({"jsonPath": "$.ok", "boolValue": True}), _partial(arg), _partial(more=False)]
+    chunks = [
+        _partial(name="f"),
+        _partial({"jsonPath": "$.ok", "boolValue": True}),
+        _partial(arg),
+        _partial(more=False),
+    ]
     record = tk.record_from_stream(chunks)
     assert record.outcome == "error"
     assert record.error is not None

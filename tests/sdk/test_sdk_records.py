@@ -28,7 +28,11 @@ VENDORS = ("openai_chat", "openai_responses", "anthropic", "gemini")
 REQUESTS: dict[str, dict[str, Any]] = {
     "openai_chat": {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]},
     "openai_responses": {"model": "gpt-4.1", "input": "hi"},
-    "anthropic": {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]},
+    "anthropic": {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "hi"}],
+    },
     "gemini": {"model": "gemini-2.5-flash", "contents": "hi"},
 }
 API_OF = {

@@ -12,6 +12,7 @@ Sources: googleapis/googleapis `FunctionCall.partial_args` / `will_continue` and
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -121,7 +122,7 @@ class PartialCall:
         steps = _steps(json_path, f"{path}.jsonPath")
         value = _value(arg, path)
         target: Any = self.args
-        for step, after in zip(steps, steps[1:], strict=False):
+        for step, after in itertools.pairwise(steps):
             target = _child(target, step, [] if type(after) is int else {})
         last = steps[-1]
         if json_path in self.continuing and type(value) is str:

@@ -369,7 +369,11 @@ class StreamRecorder:
                 self._count = index + 1
                 self._problem(index, f"chunks[{index}]", str(exc), exc)
                 self._notes.append(
-                    {"path": f"chunks[{index}]", "value": short_repr(chunk), "replaced_by": "null (not an object)"}
+                    {
+                        "path": f"chunks[{index}]",
+                        "value": short_repr(chunk),
+                        "replaced_by": "null (not an object)",
+                    }
                 )
                 self._keep(index, self._arrival(received_at), None, None)
                 return
@@ -385,7 +389,9 @@ class StreamRecorder:
         if type(chunk) is not dict or not is_clean(chunk):
             chunk = clean(chunk, f"chunks[{index}]", self._notes)
             if not isinstance(chunk, Mapping):
-                self._problem(index, f"chunks[{index}]", "a stream chunk must be an object", ValueError(chunk))
+                self._problem(
+                    index, f"chunks[{index}]", "a stream chunk must be an object", ValueError(chunk)
+                )
                 self._keep(index, at, None, None)
                 return
         info: ChunkInfo | None = None
@@ -416,7 +422,11 @@ class StreamRecorder:
         if self._strict:
             raise RecordingError(f"received_at={received_at!r} is not a finite number of seconds")
         self._notes.append(
-            {"path": f"chunks[{self._count}].received_at", "value": repr(received_at)[:80], "replaced_by": "null"}
+            {
+                "path": f"chunks[{self._count}].received_at",
+                "value": repr(received_at)[:80],
+                "replaced_by": "null",
+            }
         )
         self._timed = False
         return None
@@ -556,9 +566,7 @@ def record_from_stream(
     times, timing has only chunk_count. Wall-clock `started_at`/`completed_at` stay None (a
     monotonic clock has no date). Malformed chunks are noted in `error`, never raised.
     """
-    if started_at is not None and not (
-        type(started_at) in (int, float) and math.isfinite(started_at)
-    ):
+    if started_at is not None and not (type(started_at) in (int, float) and math.isfinite(started_at)):
         raise InvalidArgumentError(f"started_at={started_at!r}: give monotonic seconds as a finite number")
     recorder = StreamRecorder(request, provider=provider, api_type=api_type, call_id=call_id)
     recorder._start = started_at
