@@ -388,6 +388,10 @@ class StreamRecorder:
             self._last = at
         if type(chunk) is not dict or not is_clean(chunk):
             chunk = clean(chunk, f"chunks[{index}]", self._notes)
+            if self._strict and self._notes:
+                raise RecordingError(
+                    f"stream chunk {index}: values JSON cannot hold exactly were replaced: {self._notes}"
+                )
             if not isinstance(chunk, Mapping):
                 self._problem(
                     index, f"chunks[{index}]", "a stream chunk must be an object", ValueError(chunk)
