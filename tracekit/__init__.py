@@ -14,6 +14,7 @@ from tracekit.aggregates import (
     aggregate,
     compute_aggregates_from_call_records,
 )
+from tracekit.decorators import trace_llm_call, trace_tool
 from tracekit.errors import (
     InvalidArgumentError,
     InvalidDataError,
@@ -35,6 +36,7 @@ from tracekit.helpers.synth_compat import (
     create_llm_call_record_from_response,
     create_llm_call_record_from_streaming,
 )
+from tracekit.instrument import instrument, uninstrument
 from tracekit.model import (
     BaseEvent,
     EnvironmentEvent,
@@ -137,10 +139,14 @@ __all__ = [
     "estimate_cost",
     "event_types",
     "get_prices",
+    "instrument",
     "load_prices",
     "record_from_response",
     "record_from_stream",
     "register_event_type",
     "reset_prices",
     "set_price",
+    "trace_llm_call",
+    "trace_tool",
+    "uninstrument",
 ]

@@ -1,0 +1,281 @@
+"""One traced LLM call: the request snapshotted from the call's arguments, the clock started, and
+the record finished exactly once — from a response, a stream, or an exception — and handed to the
+tracer as an LMCAISEvent.
+
+Used by `@trace_llm_call` and `instrument(client)`; never raises into the caller's code: a
+recording problem is logged (and noted on the record when it has one) unless the tracer is strict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from tracekit.capture import drop_content
+from tracekit.errors import RecordingError
+from tracekit.helpers.recorder import StreamRecorder, record_from_response
+from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord, utc_now
+
+if TYPE_CHECKING:
+    from tracekit.tracer import SessionTracer
+
+__all__ = ["IN_SDK_CALL", "CallSpec", "LLMCall", "outcome_of", "report_problem"]
+
+logger = logging.getLogger(__name__)
+
+
+def outcome_of(exc: BaseException) -> Outcome:
+    """How a call that raised `exc` ended: cancelled, timeout (any *Timeout* class), or error."""
+    if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)):
+        return "cancelled"
+    if isinstance(exc, TimeoutError) or any("Timeout" in c.__name__ for c in type(exc).__mro__):
+        return "timeout"
+    return "error"
+
+
+_MODULE_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "google": "google"}
+_MODEL_PREFIXES = (
+    ("claude", "anthropic"),
+    ("gemini", "google"),
+    ("gpt", "openai"),
+    ("chatgpt", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+)
+
+
+def _infer_api(spec: CallSpec, request: Mapping[str, Any], obj: Any) -> tuple[str | None, str | None]:
+    """Provider and API of a call whose response cannot tell (a stream cut before its first chunk,
+    an exception): from the decorator's arguments, else the SDK object's package, else the model."""
+    provider = spec.provider
+    if provider is None and obj is not None:
+        provider = _MODULE_PROVIDERS.get(type(obj).__module__.partition(".")[0])
+    if provider is None:
+        model = request.get("model")
+        if isinstance(model, str):
+            provider = next((p for prefix, p in _MODEL_PREFIXES if model.startswith(prefix)), None)
+    if provider is None:
+        return None, None
+    api_type = spec.api_type
+    if api_type is None:
+        key = provider.lower()
+        if key in ("anthropic",):
+            api_type = "messages"
+        elif key in ("google", "gemini"):
+            api_type = "generate_content"
+        elif "input" in request and "messages" not in request:
+            api_type = "responses"
+        else:
+            api_type = "chat_completions"
+    return provider, api_type
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """How calls of one decorated function or instrumented method are recorded."""
+
+    agent: str
+    provider: str | None = None
+    api_type: str | None = None
+    capture_content: bool = True
+    request_of: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]] | None = None
+    sdk_method: bool = False
+    """An instrumented SDK method: SDK calls it makes itself (`.stream()` calls `.create()`) are
+    part of it, not calls of their own."""
+
+
+IN_SDK_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("tracekit_in_sdk_call", default=False)
+"""True while an instrumented SDK method runs in this context."""
+
+
+class _StartClock:
+    """A clock whose first reading is the call's start (StreamRecorder reads its start from the
+    clock when made) and every later one `perf_counter()`: the stream's timing starts when the
+    request was sent, not when the first chunk was asked for."""
+
+    __slots__ = ("_start",)
+
+    def __init__(self, start: float) -> None:
+        self._start: float | None = start
+
+    def __call__(self) -> float:
+        start = self._start
+        if start is None:
+            return time.perf_counter()
+        self._start = None
+        return start
+
+
+class LLMCall:
+    """One call in flight. `response()`, `failed()` or `stream()` + `end()` finish it, once."""
+
+    __slots__ = ("_context", "_recorder", "done", "request", "spec", "start", "started_at", "tracer")
+
+    def __init__(self, tracer: SessionTracer, spec: CallSpec, request: dict[str, Any]) -> None:
+        self.tracer = tracer
+        self.spec = spec
+        self.request = request
+        self.done = False
+        self._recorder: StreamRecorder | None = None
+        self._context: contextvars.Context | None = None
+        self.started_at = utc_now()
+        self.start = time.perf_counter()
+
+    @classmethod
+    def begin(
+        cls, tracer: SessionTracer, spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> LLMCall | None:
+        """A started call, or None (logged) when even the request could not be captured."""
+        try:
+            request_of = spec.request_of
+            request = request_of(args, kwargs) if request_of is not None else {}
+            return cls(tracer, spec, request)
+        except Exception as exc:
+            report_problem(tracer, "could not capture the request", exc)
+            return None
+
+    def restart(self) -> None:
+        """Start the clock again (a context-manager stream sends its request on `__enter__`)."""
+        self.started_at = utc_now()
+        self.start = time.perf_counter()
+
+    # --- complete responses -----------------------------------------------------------------
+
+    def response(self, result: Any) -> None:
+        """Record a complete response just returned by the call."""
+        end = time.perf_counter()
+        if self.done:
+            return
+        self.done = True
+        try:
+            spec = self.spec
+            started_at = self.started_at
+            record = record_from_response(
+                result,
+                request=self.request,
+                started_at=started_at,
+                completed_at=started_at + timedelta(seconds=end - self.start),
+                provider=spec.provider,
+                api_type=spec.api_type,
+            )
+            record.latency_ms = round((end - self.start) * 1000.0, 6)
+            self._emit(record)
+        except Exception as exc:
+            report_problem(self.tracer, "could not record the LLM response", exc)
+
+    def failed(self, exc: BaseException, obj: Any = None) -> None:
+        """Record a call that raised `exc` before any response or chunk arrived."""
+        if self.done:
+            return
+        self.done = True
+        try:
+            recorder = self._new_recorder(obj)
+            if recorder is None:
+                return
+            record = recorder.finish(outcome_of(exc), exc)
+            record.chunks = None
+            record.timing = None
+            self._emit(record)
+        except Exception as problem:
+            report_problem(self.tracer, "could not record the failed LLM call", problem)
+
+    # --- streams ------------------------------------------------------------------------------
+
+    def stream(self, obj: Any) -> LLMCall:
+        """Prepare to record `obj`'s chunks as they arrive; returns self for the stream proxy."""
+        self._context = contextvars.copy_context()
+        try:
+            self._recorder = self._new_recorder(obj, strict_api=False)
+        except Exception as exc:
+            report_problem(self.tracer, "could not start recording the stream", exc)
+            self.done = True
+        return self
+
+    def add(self, chunk: Any) -> None:
+        """Fold one chunk, timed at its arrival."""
+        at = time.perf_counter()
+        recorder = self._recorder
+        if recorder is None or self.done:
+            return
+        try:
+            recorder.add(chunk, at)
+        except Exception as exc:
+            report_problem(self.tracer, "could not record a stream chunk", exc)
+
+    def end(self, outcome: Outcome | None = None, error: BaseException | None = None) -> None:
+        """Finish the stream's record (first call only): consumed, closed, cut or collected."""
+        if self.done:
+            return
+        self.done = True
+        recorder = self._recorder
+        if recorder is None:
+            return
+        try:
+            record = recorder.finish(outcome, error)
+        except Exception as exc:
+            report_problem(self.tracer, "could not finish the stream's record", exc)
+            return
+        context = self._context
+        if context is None:
+            self._emit(record)
+        else:
+            context.run(self._emit, record)
+
+    def _new_recorder(self, obj: Any, strict_api: bool = True) -> StreamRecorder | None:
+        provider, api_type = _infer_api(self.spec, self.request, obj)
+        if provider is None and strict_api:
+            report_problem(
+                self.tracer,
+                "cannot tell which API the failed call used",
+                ValueError("pass provider= to trace_llm_call (e.g. provider='openai')"),
+            )
+            return None
+        started_at = self.started_at
+        return StreamRecorder(
+            self.request,
+            provider=provider,
+            api_type=api_type,
+            clock=_StartClock(self.start),
+            now=lambda: started_at,
+            strict=self.tracer.strict,
+        )
+
+    # --- into the trace -----------------------------------------------------------------------
+
+    def _emit(self, record: LLMCallRecord) -> None:
+        try:
+            spec = self.spec
+            record.metadata["agent_id"] = spec.agent
+            if not spec.capture_content:
+                drop_content(record)
+            usage = record.usage
+            event = LMCAISEvent(
+                system_instance_id=spec.agent,
+                time_record=TimeRecord(event_time=record.started_at or self.started_at),
+                model_name=record.model_name,
+                provider=record.provider,
+                input_tokens=None if usage is None else usage.input_tokens,
+                output_tokens=None if usage is None else usage.output_tokens,
+                total_tokens=None if usage is None else usage.total_tokens,
+                latency_ms=record.latency_ms,
+                call_records=[record],
+            )
+            self.tracer.record_event(event)
+        except Exception as exc:
+            report_problem(self.tracer, "could not record the LLM call event", exc)
+
+
+def report_problem(tracer: SessionTracer, what: str, exc: BaseException) -> None:
+    """Log a recording problem; raise it as RecordingError when the tracer is strict."""
+    if tracer.strict:
+        if isinstance(exc, RecordingError):
+            raise exc
+        raise RecordingError(f"tracekit: {what}: {type(exc).__name__}: {exc}") from exc
+    logger.warning("tracekit: %s: %s: %s", what, type(exc).__name__, exc)
