@@ -16,8 +16,14 @@ import pytest
 import tracekit as tk
 from tracekit.store import TursoManager
 from tracekit.store.server import free_port, start_sqld
+from tracekit.store.spool import Spool
 
 MakeTracer = Callable[..., tk.SessionTracer]
+
+
+def spooled_ids(path: Path) -> list[str]:
+    """The session ids of the traces in the spool at `path`, oldest first."""
+    return [json.loads(e.trace_json)["session_id"] for e in Spool(path).read().entries]
 
 
 def run_session(tracer: tk.SessionTracer, session_id: str, *, reward: float | None = None) -> tk.SessionTrace:
@@ -198,7 +204,7 @@ def test_full_queue_blocks_briefly_then_spools(make_tracer: MakeTracer, tmp_path
     spooled_s = time.perf_counter() - started
     assert queued_s < 0.1
     assert 0.2 <= spooled_s < 1.0
-    assert [json.loads(line)["session_id"] for line in spool.read_text().splitlines()] == ["s2"]
+    assert spooled_ids(spool) == ["s2"]
     gate.set()
     result = tracer.flush(timeout=30)
     assert (result.written, result.spooled, result.replayed, result.failed, result.pending) == (2, 1, 1, 0, 0)
@@ -230,7 +236,7 @@ async def test_close_spools_what_a_stuck_writer_has_not_saved(
     traces.append(run_session(tracer, "stuck-1"))
     result = tracer.close(timeout=0.3)
     assert (result.written, result.spooled, result.pending, result.failed) == (0, 2, 0, 0)
-    assert sorted(json.loads(line)["session_id"] for line in spool.read_text().splitlines()) == [
+    assert sorted(spooled_ids(spool)) == [
         "stuck-0",
         "stuck-1",
     ]
@@ -259,7 +265,7 @@ def test_writer_rides_out_a_sqld_restart(make_tracer: MakeTracer, tmp_path: Path
             if n == 30:
                 results.append(tracer.flush(timeout=30))
                 assert results[-1].spooled >= 15  # retried, then spooled: nothing dropped
-                assert len(spool.read_text().splitlines()) == results[-1].spooled
+                assert len(spooled_ids(spool)) == results[-1].spooled
                 server = start_sqld(db_path, port=port)
             produced.append(run_session(tracer, f"r{n}", reward=n / 45))
         results.append(tracer.flush(timeout=60))
@@ -329,7 +335,7 @@ async def test_a_process_exiting_with_the_store_down_spools_then_the_next_start_
     """With the server unreachable the exiting process spools its trace; the next tracer replays it."""
     spool = tmp_path / "spool.jsonl"
     trace = run_child(f"http://127.0.0.1:{free_port()}", spool)
-    assert [json.loads(line)["session_id"] for line in spool.read_text().splitlines()] == ["child"]
+    assert spooled_ids(spool) == ["child"]
     tracer = make_tracer(TursoManager(db_url, spool_path=spool))
     result = await tracer.aflush(timeout=30)
     assert (result.replayed, result.written, result.failed) == (1, 0, 0)

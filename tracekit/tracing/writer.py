@@ -254,7 +254,7 @@ class TraceWriter:
     def _spool_here(self, trace: SessionTrace, *, count: bool = True) -> None:
         """Write one trace to the store's spool from the calling thread (never drops it)."""
         try:
-            self.store.spool.append(trace.to_json())
+            self.store.spool.append([trace.to_json()])
         except Exception as exc:
             log.exception("session %r could not be spooled to %s", trace.session_id, self.store.spool.path)
             self._fail(trace, exc)
@@ -441,12 +441,12 @@ class TraceWriter:
 def _spooled_sessions(store: TursoManager) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]] | None]]:
     """session_id -> (metadata, session_metadata) of every trace in the store's spool."""
     out: dict[str, tuple[dict[str, Any], list[dict[str, Any]] | None]] = {}
-    for line in store.spool.read():
+    for entry in store.spool.read().entries:
         try:
-            data = json.loads(line)
+            data = json.loads(entry.trace_json)
             out[str(data["session_id"])] = (data.get("metadata") or {}, data.get("session_metadata"))
         except (ValueError, KeyError, TypeError):
-            continue  # the store keeps and reports lines it cannot read
+            continue  # not a trace; the store's replay reports it
     return out
 
 
