@@ -13,7 +13,13 @@ from tracekit.aggregates import aggregate
 from tracekit.codec import format_datetime
 from tracekit.model import LMCAISEvent, SessionTrace
 from tracekit.pricing import estimate_cost
-from tracekit.report.stats import Progress, SessionFilters, StoreStats, collect_stats, iter_sessions
+from tracekit.report.stats import (
+    Progress,
+    SessionFilters,
+    StoreStats,
+    collect_stats,
+    iter_sessions,
+)
 from tracekit.report.timeline import TimelineEntry, session_timeline
 from tracekit.store.manager import TursoManager
 

@@ -47,8 +47,9 @@ _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;
 background:#f6f7fb}
 header{background:#1d2330;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}
-header p{margin:0;color:#b8c0d4;font-size:13px}main{padding:10px 28px 40px;max-width:1400px}
-section{background:#fff;border:1px solid #e2e5ee;border-radius:8px;padding:14px 18px;margin:16px 0}
+header p{margin:0;color:#b8c0d4;font-size:13px}main{padding:10px 28px 40px;max-width:1700px}
+section{overflow-x:auto;background:#fff;border:1px solid #e2e5ee;border-radius:8px;padding:14px 18px;
+margin:16px 0}
 h2{font-size:17px;margin:0 0 10px}h3{font-size:14px;margin:12px 0 6px}
 .cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{border:1px solid #e2e5ee;border-radius:6px;padding:8px 12px;min-width:130px}

@@ -18,7 +18,15 @@ from tracekit.errors import InvalidArgumentError
 from tracekit.model import SessionTrace
 from tracekit.store.manager import TursoManager
 
-__all__ = ["DIMENSIONS", "Dimension", "SessionFilters", "StoreStats", "collect_stats", "iter_sessions"]
+__all__ = [
+    "DIMENSIONS",
+    "Dimension",
+    "SessionFilters",
+    "StoreStats",
+    "collect_stats",
+    "iter_sessions",
+    "unpriced_warnings",
+]
 
 Dimension = Literal["model", "provider", "agent", "session", "experiment", "timestep"]
 DIMENSIONS: Final[tuple[Dimension, ...]] = ("model", "provider", "agent", "session", "experiment", "timestep")
@@ -171,4 +179,18 @@ async def collect_stats(
                 progress(len(rollups), total)
     warnings = [w for s in rollups for w in s.warnings]
     warnings.extend(w for w in overall.warnings if w not in warnings)
+    warnings.extend(unpriced_warnings(overall.total, groups.get("model", ())))
     return StoreStats(overall.total, groups, tuple(rollups), tuple(warnings), filters)
+
+
+def unpriced_warnings(total: GroupAggregate, by_model: tuple[GroupAggregate, ...]) -> list[str]:
+    """One line when some calls have no price (so a report never shows a cost without saying so)."""
+    if not total.unpriced_call_count:
+        return []
+    models = sorted(str(g.key) for g in by_model if g.unpriced_call_count)
+    which = f" (models: {', '.join(models)})" if models else ""
+    return [
+        f"{total.unpriced_call_count} of {total.call_count} LLM call(s) are unpriced "
+        f"(unknown model or no usage) and not in cost_usd{which}; "
+        "add prices with tk.set_price(...) or tk.load_prices(path)"
+    ]
