@@ -67,7 +67,7 @@ def test_a_missing_database_is_one_line_and_exit_1(cli: Cli, command: str) -> No
 
 def test_bad_urls_fail_in_one_line_without_traceback(cli: Cli) -> None:
     """A bad URL scheme or an unreachable server is one error line, exit 1; --debug adds the traceback."""
-    bad = Cli(cli.cwd, subprocess=True)("stats", "--db", "postgres://localhost/x")
+    bad = cli("stats", "--db", "postgres://localhost/x")
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1
     assert bad.stderr.startswith("tracekit stats: error: ")
