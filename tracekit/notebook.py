@@ -82,7 +82,9 @@ def _time(value: Any) -> str | None:
     return None if value is None else format_datetime(value)
 
 
-def _call_row(record: LLMCallRecord, session: str | None, agent: str | None, index: int | None) -> dict[str, Any]:
+def _call_row(
+    record: LLMCallRecord, session: str | None, agent: str | None, index: int | None
+) -> dict[str, Any]:
     usage, timing = record.usage, record.timing
     cost = pricing.call_cost(record)
     return {
@@ -111,7 +113,9 @@ def _call_row(record: LLMCallRecord, session: str | None, agent: str | None, ind
     }
 
 
-def _tool_rows(record: LLMCallRecord, session: str | None, agent: str | None, index: int | None) -> list[dict[str, Any]]:
+def _tool_rows(
+    record: LLMCallRecord, session: str | None, agent: str | None, index: int | None
+) -> list[dict[str, Any]]:
     results = {r.call_id: r for r in record.tool_results if r.call_id is not None}
     rows = []
     for position, spec in enumerate(record.output_tool_calls):
@@ -161,7 +165,11 @@ def _session_rows(items: list[Any]) -> list[dict[str, Any]]:
     traces: list[SessionTrace] = items
     rollups = {r.session_id: r for r in aggregate(traces).sessions}
     return [
-        {"created_at": format_datetime(t.created_at), **rollups[t.session_id].to_dict(), "metadata": t.metadata}
+        {
+            "created_at": format_datetime(t.created_at),
+            **rollups[t.session_id].to_dict(),
+            "metadata": t.metadata,
+        }
         for t in traces
     ]
 
@@ -210,8 +218,10 @@ def to_dataframe(data: Any, kind: Kind | None = None) -> Any:
 
 def _result(data: Any, by: GroupBy) -> AggregateResult:
     if isinstance(data, AggregateResult):
-        if data.by is None or not data.groups:
-            raise InvalidArgumentError("plot an AggregateResult grouped by something: aggregate(..., by='model')")
+        if data.by is None:
+            raise InvalidArgumentError(
+                "plot an AggregateResult grouped by something: aggregate(..., by='model')"
+            )
         return data
     return aggregate(data, by=by)
 
@@ -241,8 +251,8 @@ def plot_latency(
     for name in percentiles:
         if name not in ("min", "p50", "p90", "p99", "max", "mean"):
             raise InvalidArgumentError(f"percentiles take min, p50, p90, p99, max or mean, got {name!r}")
-    result = _result(data, by)
     axes = _axes(ax)
+    result = _result(data, by)
     keys = [_label(g.key) for g in result.groups]
     width = 0.8 / max(len(percentiles), 1)
     for i, name in enumerate(percentiles):
@@ -261,8 +271,8 @@ def plot_latency(
 def plot_cost(data: Any, by: GroupBy = "model", *, ax: Axes | None = None) -> Figure:
     """Bars of total cost (USD) per model/agent/...; a group with unpriced calls is labelled
     "key\\n(n unpriced)" so a short bar never hides missing prices."""
-    result = _result(data, by)
     axes = _axes(ax)
+    result = _result(data, by)
     labels = [
         _label(g.key) + (f"\n({g.unpriced_call_count} unpriced)" if g.unpriced_call_count else "")
         for g in result.groups

@@ -72,7 +72,9 @@ def chat_call(
         tools=[WEATHER],
         output_text=answer,
         output_tool_calls=list(calls or []),
-        usage=None if tokens is None else tk.LLMUsage(input_tokens=tokens - 10, output_tokens=10, total_tokens=tokens),
+        usage=None
+        if tokens is None
+        else tk.LLMUsage(input_tokens=tokens - 10, output_tokens=10, total_tokens=tokens),
         finish_reason=finish,
         outcome=outcome,  # type: ignore[arg-type]
     )
@@ -88,7 +90,9 @@ def _records() -> dict[str, tk.LLMCallRecord]:
         tk.LLMMessage(role="tool", parts=[tk.LLMContentPart(type="text", text="18C")], tool_call_id="call_1"),
     ]
     a2 = chat_call("a2", history, answer="Sunny, 18C.", tokens=150, latency_ms=300.0)
-    b1 = tk.record_from_response(_load("anthropic", "response_text"), request=_load("anthropic", "request_tool_result"))
+    b1 = tk.record_from_response(
+        _load("anthropic", "response_text"), request=_load("anthropic", "request_tool_result")
+    )
     b2 = chat_call("b2", [system, user], calls=[CALL], tokens=100, latency_ms=200.0, finish="tool_calls")
     b3 = chat_call("b3", [system, user], outcome="error", tokens=None)
     gemini_request = {
@@ -96,7 +100,9 @@ def _records() -> dict[str, tk.LLMCallRecord]:
         "contents": [{"role": "user", "parts": [{"text": "Who is Red Riding Hood looking for?"}]}],
     }
     c1 = tk.record_from_response(_load("gemini", "response_implicit_caching"), request=gemini_request)
-    c2 = chat_call("c2", [user, history[3]], answer="It is 18C.", tokens=80, latency_ms=50.0, model="mystery-model")
+    c2 = chat_call(
+        "c2", [user, history[3]], answer="It is 18C.", tokens=80, latency_ms=50.0, model="mystery-model"
+    )
     return {"a1": a1, "a2": a2, "b1": b1, "b2": b2, "b3": b3, "c1": c1, "c2": c2}
 
 

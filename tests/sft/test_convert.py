@@ -74,7 +74,12 @@ REQUESTS: dict[str, dict[str, Any]] = {
             {"type": "function_call_output", "call_id": "call_1", "output": RESULT},
         ],
         "tools": [
-            {"type": "function", "name": "get_weather", "description": "Current weather", "parameters": PARAMS}
+            {
+                "type": "function",
+                "name": "get_weather",
+                "description": "Current weather",
+                "parameters": PARAMS,
+            }
         ],
     },
     "anthropic": {
@@ -85,9 +90,14 @@ REQUESTS: dict[str, dict[str, Any]] = {
             {"role": "user", "content": "Weather in Paris?"},
             {
                 "role": "assistant",
-                "content": [{"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}}],
+                "content": [
+                    {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}}
+                ],
             },
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_1", "content": RESULT}]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "call_1", "content": RESULT}],
+            },
         ],
         "tools": [{"name": "get_weather", "description": "Current weather", "input_schema": PARAMS}],
     },
@@ -95,7 +105,10 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "system_instruction": {"parts": [{"text": "You are terse."}]},
         "contents": [
             {"role": "user", "parts": [{"text": "Weather in Paris?"}]},
-            {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]},
+            {
+                "role": "model",
+                "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}],
+            },
             {
                 "role": "user",
                 "parts": [{"functionResponse": {"name": "get_weather", "response": {"temperature": "18C"}}}],
@@ -116,18 +129,28 @@ SHARED_PREFIX = [
     {
         "role": "assistant",
         "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+            }
         ],
         "weight": 0,
     },
     {"role": "tool", "content": RESULT, "tool_call_id": "call_1"},
 ]
 SHARED_TOOLS = [
-    {"type": "function", "function": {"name": "get_weather", "description": "Current weather", "parameters": PARAMS}}
+    {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "Current weather", "parameters": PARAMS},
+    }
 ]
 ANSWERS = {
     "openai_chat": ("response_basic", "Hello! How can I assist you today?"),
-    "openai_responses": ("response_text", load("openai_responses", "response_text")["output"][0]["content"][0]["text"]),
+    "openai_responses": (
+        "response_text",
+        load("openai_responses", "response_text")["output"][0]["content"][0]["text"],
+    ),
     "anthropic": ("response_text", "Hi! My name is Claude."),
     "gemini": ("response_implicit_caching", "Red Riding Hood is looking for **directions** in the forest."),
 }
@@ -204,7 +227,10 @@ def test_anthropic_fixture_request_with_images_and_tool_result() -> None:
                 {
                     "id": "toolu_01A09q90qw90lq917835lq9",
                     "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"location":"San Francisco, CA","unit":"celsius"}'},
+                    "function": {
+                        "name": "get_weather",
+                        "arguments": '{"location":"San Francisco, CA","unit":"celsius"}',
+                    },
                 }
             ],
             "weight": 0,
@@ -238,8 +264,16 @@ def test_gemini_calls_without_ids_get_ids_matched_by_name() -> None:
         "role": "assistant",
         "tool_calls": [
             {"id": "call_2", "type": "function", "function": {"name": "sum", "arguments": '{"y":1,"x":2}'}},
-            {"id": "call_3", "type": "function", "function": {"name": "multiply", "arguments": '{"y":3,"x":4}'}},
-            {"id": "call_4", "type": "function", "function": {"name": "subtract", "arguments": '{"y":5,"x":6}'}},
+            {
+                "id": "call_3",
+                "type": "function",
+                "function": {"name": "multiply", "arguments": '{"y":3,"x":4}'},
+            },
+            {
+                "id": "call_4",
+                "type": "function",
+                "function": {"name": "subtract", "arguments": '{"y":5,"x":6}'},
+            },
         ],
     }
 
@@ -273,16 +307,25 @@ def test_train_on_all_leaves_earlier_turns_unweighted() -> None:
     [
         ("openai_chat", "response_refusal", None, "refusal"),
         ("openai_chat", "response_basic", lambda r: r["messages"].pop(2), "orphan_tool_result"),
-        ("openai_responses", "response_text", lambda r: r["tools"].append({"type": "web_search_preview"}), "non_function_tool"),
         (
             "openai_responses",
             "response_text",
-            lambda r: r["input"].insert(0, {"role": "user", "content": [{"type": "input_file", "file_id": "file-1"}]}),
+            lambda r: r["tools"].append({"type": "web_search_preview"}),
+            "non_function_tool",
+        ),
+        (
+            "openai_responses",
+            "response_text",
+            lambda r: r["input"].insert(
+                0, {"role": "user", "content": [{"type": "input_file", "file_id": "file-1"}]}
+            ),
             "unsupported_content",
         ),
     ],
 )
-def test_what_the_format_cannot_hold_is_dropped_with_a_reason(vendor: str, response: str, edit: Any, reason: str) -> None:
+def test_what_the_format_cannot_hold_is_dropped_with_a_reason(
+    vendor: str, response: str, edit: Any, reason: str
+) -> None:
     """Refusals, tool results without a call, built-in tools and files are dropped, never approximated."""
     request = copy.deepcopy(REQUESTS[vendor])
     if edit is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tracekit.errors import InvalidArgumentError, StoreError
 from tracekit.sft import convert_record, export_sft, export_sft_async, in_validation
 from tracekit.store import TursoManager
@@ -17,7 +18,11 @@ Crafted = Any  # conftest.Crafted: url, records, experiment_id
 
 SYSTEM = {"role": "system", "content": "You are terse."}
 USER = {"role": "user", "content": "Weather in Paris?"}
-CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+}
 TOOLS = [
     {
         "type": "function",
@@ -97,17 +102,45 @@ def test_default_export_exact_lines_and_report(crafted: Crafted, tmp_path: Path)
         ({"metadata": {"task": "weather"}}, ["a1", "a2", "b1"], {"not_success": 1, "duplicate": 1}),
         ({"metadata_predicate": lambda m: m.get("team") == "blue"}, ["b1", "b2"], {"not_success": 1}),
         ({"model": "gpt-4o"}, ["a1", "a2"], {"model": 3, "not_success": 1, "duplicate": 1}),
-        ({"model": ["gpt-4o", "gemini-2.5-flash"]}, ["a1", "a2", "c1"], {"model": 2, "not_success": 1, "duplicate": 1}),
+        (
+            {"model": ["gpt-4o", "gemini-2.5-flash"]},
+            ["a1", "a2", "c1"],
+            {"model": 2, "not_success": 1, "duplicate": 1},
+        ),
         ({"agent": "critic"}, ["b1", "b2"], {"agent": 4, "not_success": 1}),
-        ({"finish_reason": ["stop", "STOP"]}, ["a2", "c1"], {"finish_reason": 3, "not_success": 1, "orphan_tool_result": 1}),
-        ({"max_tokens": 120}, ["a1"], {"over_max_tokens": 3, "not_success": 1, "orphan_tool_result": 1, "duplicate": 1}),
+        (
+            {"finish_reason": ["stop", "STOP"]},
+            ["a2", "c1"],
+            {"finish_reason": 3, "not_success": 1, "orphan_tool_result": 1},
+        ),
+        (
+            {"max_tokens": 120},
+            ["a1"],
+            {"over_max_tokens": 3, "not_success": 1, "orphan_tool_result": 1, "duplicate": 1},
+        ),
         ({"min_tokens": 120}, ["a2", "b1", "c1"], {"under_min_tokens": 3, "not_success": 1}),
-        ({"max_latency_ms": 250}, ["a1"], {"latency": 1, "latency_unknown": 2, "not_success": 1, "orphan_tool_result": 1, "duplicate": 1}),
-        ({"min_cost_usd": 0.0}, ["a1", "a2", "b1", "c1"], {"cost_unknown": 1, "not_success": 1, "duplicate": 1}),
-        ({"created_after": T0 + timedelta(seconds=1)}, ["b1", "b2", "c1"], {"not_success": 1, "orphan_tool_result": 1}),
+        (
+            {"max_latency_ms": 250},
+            ["a1"],
+            {"latency": 1, "latency_unknown": 2, "not_success": 1, "orphan_tool_result": 1, "duplicate": 1},
+        ),
+        (
+            {"min_cost_usd": 0.0},
+            ["a1", "a2", "b1", "c1"],
+            {"cost_unknown": 1, "not_success": 1, "duplicate": 1},
+        ),
+        (
+            {"created_after": T0 + timedelta(seconds=1)},
+            ["b1", "b2", "c1"],
+            {"not_success": 1, "orphan_tool_result": 1},
+        ),
         ({"created_before": T0 + timedelta(seconds=1)}, ["a1", "a2"], {}),
         ({"experiment_id": "exp-1"}, ["a1", "a2", "c1"], {"orphan_tool_result": 1}),
-        ({"success_only": False}, ["a1", "a2", "b1", "c1"], {"empty_output": 1, "orphan_tool_result": 1, "duplicate": 1}),
+        (
+            {"success_only": False},
+            ["a1", "a2", "b1", "c1"],
+            {"empty_output": 1, "orphan_tool_result": 1, "duplicate": 1},
+        ),
         ({"dedupe": False}, ["a1", "a2", "b1", "b2", "c1"], {"not_success": 1, "orphan_tool_result": 1}),
     ],
 )
@@ -133,7 +166,12 @@ def test_split_by_session_is_deterministic(crafted: Crafted, tmp_path: Path) -> 
     outputs = []
     for _ in range(2):
         report = export_sft(
-            crafted.url, tmp_path / "train.jsonl", validation_out=val, validation_fraction=0.5, seed=3, dedupe=False
+            crafted.url,
+            tmp_path / "train.jsonl",
+            validation_out=val,
+            validation_fraction=0.5,
+            seed=3,
+            dedupe=False,
         )
         outputs.append(((tmp_path / "train.jsonl").read_bytes(), val.read_bytes()))
     assert outputs[0] == outputs[1]
@@ -161,7 +199,11 @@ async def test_async_export_writes_the_same_lines(crafted: Crafted, tmp_path: Pa
     sync_lines, sync_report = run(crafted, tmp_path, min_event_reward=0.05)
     async with TursoManager(crafted.url) as db:
         report = await export_sft_async(db, tmp_path / "async.jsonl", min_event_reward=0.05, page_size=1)
-    assert (tmp_path / "async.jsonl").read_text(encoding="utf-8").splitlines() == sync_lines == [line(A1), line(A2)]
+    assert (
+        (tmp_path / "async.jsonl").read_text(encoding="utf-8").splitlines()
+        == sync_lines
+        == [line(A1), line(A2)]
+    )
     assert report.to_dict() | {"train_path": None} == sync_report.to_dict() | {"train_path": None}
 
 
@@ -185,7 +227,9 @@ def test_bad_arguments_are_refused_before_anything_is_written(
     tmp_path: Path, options: dict[str, Any], message: str
 ) -> None:
     """A bad argument raises InvalidArgumentError naming it, and no file appears."""
-    with pytest.raises(InvalidArgumentError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        InvalidArgumentError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")
+    ):
         export_sft(f"file:{tmp_path / 'none.db'}", tmp_path / "out.jsonl", **options)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 

@@ -1,9 +1,9 @@
 """SFT export: filter good traces and write OpenAI chat fine-tuning JSONL, with a report.
 
-    from tracekit.sft import export_sft
-    report = export_sft("file:traces.db", "train.jsonl", validation_out="val.jsonl",
-                        validation_fraction=0.1, min_outcome_reward=1.0, max_tokens=16000)
-    report.to_dict()   # kept / dropped by reason, token lengths, orphan tool results
+from tracekit.sft import export_sft
+report = export_sft("file:traces.db", "train.jsonl", validation_out="val.jsonl",
+                    validation_fraction=0.1, min_outcome_reward=1.0, max_tokens=16000)
+report.to_dict()   # kept / dropped by reason, token lengths, orphan tool results
 """
 
 from tracekit.sft.convert import ConvertedExample, Reasoning, convert_record

@@ -243,12 +243,12 @@ def convert_record(
         return ConvertedExample(None, problem.reason, calls.orphans)
     if calls.orphans:
         return ConvertedExample(None, "orphan_tool_result", calls.orphans)
-    for message in messages:
-        if message["role"] == "assistant":
-            if message["content"] is None:
-                del message["content"]
+    for item in messages:
+        if item["role"] == "assistant":
+            if item["content"] is None:
+                del item["content"]
             if train_on == "last":
-                message["weight"] = 0
+                item["weight"] = 0
     messages.append(final)
     example: dict[str, Any] = {"messages": messages}
     if tools:

@@ -67,7 +67,7 @@ class _Writer:
 
     def __enter__(self) -> _Writer:
         for target in self.targets:
-            self.files.append(open(_partial(target), "w", encoding="utf-8", newline="\n"))  # noqa: SIM115
+            self.files.append(open(_partial(target), "w", encoding="utf-8", newline="\n"))
         return self
 
     def __exit__(

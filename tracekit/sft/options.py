@@ -128,7 +128,8 @@ class SFTOptions:
             raise InvalidArgumentError(f"seed must be an int, got {self.seed!r}")
         if self.metadata_predicate is not None and not callable(self.metadata_predicate):
             raise InvalidArgumentError(
-                f"metadata_predicate must be a callable taking the metadata dict, got {self.metadata_predicate!r}"
+                "metadata_predicate must be a callable taking the metadata dict, "
+                f"got {self.metadata_predicate!r}"
             )
         for name in ("created_after", "created_before"):
             value = getattr(self, name)
