@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+import tracekit as tk
 from tracekit.errors import InvalidArgumentError, StoreError
-from tracekit.sft import convert_record, export_sft, export_sft_async, in_validation
-from tracekit.store import TursoManager
+from tracekit.sft import calls_of, convert_record, export_sft, export_sft_async, in_validation
+from tracekit.store import SyncTursoManager, TursoManager
 
 T0 = datetime(2026, 4, 1, 9, 0, 0, tzinfo=UTC)  # the crafted store's first session (conftest.T0)
 Crafted = Any  # conftest.Crafted: url, records, experiment_id
@@ -219,7 +220,7 @@ async def test_async_export_writes_the_same_lines(crafted: Crafted, tmp_path: Pa
         ({"reasoning": "keep"}, "reasoning must be 'drop', 'field' or 'inline'"),
         ({"train_on": "first"}, "train_on must be 'last' or 'all'"),
         ({"seed": "x"}, "seed must be an int"),
-        ({"page_size": 0}, "page_size must be a positive int"),
+        ({"page_size": 0}, "page_size must be an int from 1 to 900"),
         ({"created_after": T0.replace(tzinfo=None)}, "created_after must be a timezone-aware datetime"),
     ],
 )
@@ -239,3 +240,56 @@ def test_store_failure_leaves_no_partial_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         export_sft("http://127.0.0.1:9", tmp_path / "out.jsonl")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_store_reads_give_the_calls_of_the_traces(crafted: Crafted, tmp_path: Path) -> None:
+    """The calls export_sft reads per page are the calls of the stored traces, in order (calls_of)."""
+    lines, _ = run(crafted, tmp_path, success_only=False, dedupe=False)
+    db = SyncTursoManager(crafted.url)
+    try:
+        expected = []
+        for session_id in ("s-a", "s-b", "s-c"):
+            for record, _where in calls_of(db.get_session(session_id)):
+                example = convert_record(record).example
+                if example is not None:
+                    expected.append(line(example))
+        assert lines == expected
+        export_sft(
+            db, tmp_path / "again.jsonl", success_only=False, dedupe=False
+        )  # an open manager stays open
+        assert db.list_sessions().sessions[0].session_id == "s-a"
+    finally:
+        db.close()
+    assert (tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines() == lines
+
+
+def test_calls_inside_timesteps_only_are_exported(tmp_path: Path) -> None:
+    """A trace whose events live only in its timesteps still exports its calls (as aggregates count them)."""
+    record = tk.LLMCallRecord(
+        call_id="x",
+        api_type="chat_completions",
+        model_name="gpt-4o",
+        input_messages=[tk.LLMMessage(role="user", parts=[tk.LLMContentPart(type="text", text="hi")])],
+        output_text="hello",
+        outcome="success",
+    )
+    step = tk.SessionTimeStep(
+        step_id="t1", timestamp=T0, events=[tk.LMCAISEvent(system_instance_id="solo", call_records=[record])]
+    )
+    trace = tk.SessionTrace(session_id="steps-only", created_at=T0, session_time_steps=[step])
+    url = f"file:{tmp_path / 'steps.db'}"
+    with SyncTursoManager(url) as db:
+        db.save_session(trace)
+    lines, report = run(_AtUrl(url), tmp_path, agent="solo")
+    assert lines == [
+        line({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]})
+    ]
+    assert [(r.call_id, w.agent, w.event_index) for r, w in calls_of(trace)] == [("x", "solo", None)]
+    assert report.calls_seen == 1
+
+
+class _AtUrl:
+    """A store given by URL only, where run() takes the crafted store."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url

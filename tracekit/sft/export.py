@@ -9,11 +9,10 @@ hash of their id, so a split never changes when other sessions are added.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -93,13 +92,31 @@ class _Writer:
             return False
         return True
 
-    def add(self, trace: SessionTrace, event_rewards: Mapping[int, float] | None) -> None:
-        """Write the examples of one session."""
+    def add_page(
+        self,
+        session_ids: list[str],
+        call_rows: list[dict[str, Any]],
+        reward_rows: list[dict[str, Any]] | None,
+    ) -> None:
+        """Write the examples of a page of sessions, in page order, from the rows read for them."""
+        calls: dict[str, list[tuple[LLMCallRecord, CallContext]]] = {sid: [] for sid in session_ids}
+        best = {(r["session_id"], r["event_index"]): r["best"] for r in reward_rows or ()}
+        for row in call_rows:
+            record = LLMCallRecord.from_json(row["record_json"])
+            key = (row["session_id"], row["event_index"])
+            agent = row["system_instance_id"] or record.metadata.get("agent_id") or None
+            where = CallContext(row["session_id"], row["event_index"], agent, best.get(key))
+            calls[row["session_id"]].append((record, where))
+        for session_id in session_ids:
+            self.add(session_id, calls[session_id])
+
+    def add(self, session_id: str, calls: Iterable[tuple[LLMCallRecord, CallContext]]) -> None:
+        """Write the examples of one session's calls (in order)."""
         report, options = self.report, self.options
         validation = len(self.files) > 1 and in_validation(
-            trace.session_id, options.validation_fraction, options.seed
+            session_id, options.validation_fraction, options.seed
         )
-        for record, where in calls_of(trace, event_rewards):
+        for record, where in calls:
             report.calls_seen += 1
             reason = options.call_reason(record, where)
             if reason is not None:
@@ -129,13 +146,31 @@ def _partial(path: Path) -> Path:
     return path.with_name(path.name + ".partial")
 
 
-def _best_rewards(rows: list[dict[str, Any]]) -> dict[int, float]:
-    best: dict[int, float] = {}
-    for row in rows:
-        index = row["event_index"]
-        if index is not None:
-            best[index] = max(best.get(index, row["reward_value"]), row["reward_value"])
-    return best
+# One read per page of sessions (a round trip costs ~10 ms even on an embedded file, so reading
+# sessions one by one would cap an export near 100 sessions/s). Only the store's read-only
+# `execute` is used, on the published schema (schemas/): llm_calls holds one row per call with its
+# agent (`system_instance_id`) and `in_rollup` (the calls aggregates count), llm_call_records the
+# record as saved, event_rewards the per-event rewards keyed by the event's index.
+_CALLS_SQL = (
+    "SELECT c.session_id, c.event_index, c.system_instance_id, r.record_json FROM llm_calls c "
+    "JOIN llm_call_records r ON r.session_id = c.session_id AND r.event_index = c.event_index "
+    "AND r.call_index = c.call_index WHERE c.in_rollup = 1 AND c.session_id IN ({marks}) "
+    "ORDER BY c.session_id, c.event_index, c.call_index"
+)
+_REWARDS_SQL = (
+    "SELECT session_id, event_index, max(reward_value) AS best FROM event_rewards "
+    "WHERE event_index IS NOT NULL AND session_id IN ({marks}) GROUP BY session_id, event_index"
+)
+
+
+def _calls_query(session_ids: list[str]) -> tuple[str, list[Any]]:
+    return _CALLS_SQL.format(marks=", ".join("?" * len(session_ids))), list(session_ids)
+
+
+def _rewards_query(session_ids: list[str], options: SFTOptions) -> tuple[str, list[Any]] | None:
+    if options.min_event_reward is None:
+        return None
+    return _REWARDS_SQL.format(marks=", ".join("?" * len(session_ids))), list(session_ids)
 
 
 def _prepare(out: str | Path, validation_out: str | Path | None, options: SFTOptions) -> _Writer:
@@ -197,7 +232,7 @@ def export_sft(
     over max_tokens); min_cost_usd / max_cost_usd (tracekit.pricing); min_latency_ms /
     max_latency_ms. A bound on a value the call did not report drops the call.
     Shape: reasoning "drop" | "field" | "inline"; train_on "last" (weight 0 on earlier assistant
-    turns) or "all"; dedupe (identical lines written once). page_size: sessions per read.
+    turns) or "all"; dedupe (identical lines written once). page_size: sessions per read (1..900).
     Raises InvalidArgumentError for bad arguments and StoreError for store failures.
     """
     options = SFTOptions.build(
@@ -232,12 +267,14 @@ def export_sft(
             after: str | None = None
             while True:
                 page = store.list_sessions(**options.session_query(), limit=page_size, after=after)
-                for summary in page.sessions:
-                    if writer.wants(summary):
-                        rewards = None
-                        if options.min_event_reward is not None:
-                            rewards = _best_rewards(store.get_rewards(summary.session_id)["event"])
-                        writer.add(store.get_session(summary.session_id), rewards)
+                wanted = [s.session_id for s in page.sessions if writer.wants(s)]
+                if wanted:
+                    calls, rewards = _calls_query(wanted), _rewards_query(wanted, options)
+                    writer.add_page(
+                        wanted,
+                        store.execute(*calls),
+                        None if rewards is None else store.execute(*rewards),
+                    )
                 if page.next_cursor is None:
                     break
                 after = page.next_cursor
@@ -250,7 +287,7 @@ def export_sft(
 async def export_sft_async(
     db: TursoManager, out: str | Path, *, page_size: int = 200, **options: Any
 ) -> SFTReport:
-    """export_sft for async code: the same keyword arguments; a page's sessions are read concurrently."""
+    """export_sft for async code (same keyword arguments), on an async TursoManager."""
     validation_out = options.pop("validation_out", None)
     built = SFTOptions.build(**options)
     _check_page_size(page_size)
@@ -260,13 +297,13 @@ async def export_sft_async(
         while True:
             page = await db.list_sessions(**built.session_query(), limit=page_size, after=after)
             wanted = [s.session_id for s in page.sessions if writer.wants(s)]
-            traces = await asyncio.gather(*(db.get_session(sid) for sid in wanted))
-            rewards: list[dict[int, float] | None] = [None] * len(wanted)
-            if built.min_event_reward is not None:
-                found = await asyncio.gather(*(db.get_rewards(sid) for sid in wanted))
-                rewards = [_best_rewards(r["event"]) for r in found]
-            for trace, reward in zip(traces, rewards, strict=True):
-                writer.add(trace, reward)
+            if wanted:
+                calls, rewards = _calls_query(wanted), _rewards_query(wanted, built)
+                writer.add_page(
+                    wanted,
+                    await db.execute(*calls),
+                    None if rewards is None else await db.execute(*rewards),
+                )
             if page.next_cursor is None:
                 break
             after = page.next_cursor
@@ -274,5 +311,6 @@ async def export_sft_async(
 
 
 def _check_page_size(page_size: int) -> None:
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise InvalidArgumentError(f"page_size must be a positive int, got {page_size!r}")
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 900:
+        # 900: the session ids of a page are SQL parameters (SQLite allows 999 per statement)
+        raise InvalidArgumentError(f"page_size must be an int from 1 to 900, got {page_size!r}")
