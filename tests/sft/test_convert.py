@@ -339,3 +339,23 @@ def test_failed_call_without_output_is_empty() -> None:
     """A call with no text and no tool calls gives no example (reason empty_output)."""
     record = tk.LLMCallRecord(call_id="c", api_type="chat_completions", outcome="error")
     assert convert_record(record).reason == "empty_output"
+
+
+def test_several_text_parts_stay_separate_parts() -> None:
+    """Several text parts become a list of text parts (no separator invented), for any role."""
+    two = [tk.LLMContentPart(type="text", text="a"), tk.LLMContentPart(type="text", text="b")]
+    record = tk.LLMCallRecord(
+        call_id="c",
+        api_type="messages",
+        input_messages=[tk.LLMMessage(role="user", parts=two)],
+        output_messages=[tk.LLMMessage(role="assistant", parts=two)],
+        reasoning_text="hmm",
+    )
+    parts = [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
+    made = convert_record(record, reasoning="inline").example
+    assert made == {
+        "messages": [
+            {"role": "user", "content": parts},
+            {"role": "assistant", "content": [{"type": "text", "text": "<think>hmm</think>"}, *parts]},
+        ]
+    }

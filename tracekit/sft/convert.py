@@ -147,14 +147,15 @@ def _assistant(
     message: LLMMessage, calls: _Calls, reasoning: Reasoning, reasoning_text: str | None
 ) -> dict[str, Any]:
     content = _content(message.parts, images=False)
-    if isinstance(content, list):  # assistant content: text parts only
-        content = "".join(part["text"] for part in content)
     out: dict[str, Any] = {"role": "assistant", "content": content}
     thought = reasoning_text if reasoning_text is not None else _reasoning_of(message.parts)
     if thought is not None and reasoning == "field":
         out["reasoning_content"] = thought
     elif thought is not None and reasoning == "inline":
-        out["content"] = f"<think>{thought}</think>{content or ''}"
+        tag = f"<think>{thought}</think>"
+        out["content"] = (
+            [{"type": "text", "text": tag}, *content] if isinstance(content, list) else tag + (content or "")
+        )
     if message.tool_calls:
         tool_calls = []
         for spec in message.tool_calls:
