@@ -14,7 +14,19 @@ from clirunner import Cli, DemoStore
 import tracekit as tk
 from tracekit.store.server import find_sqld
 
-COMMANDS = ["demo", "stats", "sessions", "show", "report", "serve", "import", "export", "schema", "version"]
+COMMANDS = [
+    "demo",
+    "stats",
+    "sessions",
+    "show",
+    "report",
+    "export-sft",
+    "serve",
+    "import",
+    "export",
+    "schema",
+    "version",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -291,3 +303,31 @@ def test_serve_prints_url_and_env_and_serves_the_store(cli: Cli) -> None:
                 pipe.close()
     assert code == 0
     assert cli("serve", "--db", "http://127.0.0.1:1").returncode == 2
+
+
+def test_export_sft_maps_flags_onto_export_sft(demo_store: DemoStore) -> None:
+    """export-sft writes the JSONL export_sft writes for the same arguments, and prints its report."""
+    from tracekit.sft import export_sft
+
+    cli, url = demo_store.cli, demo_store.url
+    out, val = cli.cwd / "train.jsonl", cli.cwd / "val.jsonl"
+    args = ["--out", str(out), "--validation-out", str(val), "--validation-fraction", "0.5", "--seed", "3"]
+    report = cli.json("export-sft", "--db", url, *args, "--agent", "planner", "--agent", "analyst")
+    expected = export_sft(
+        url, cli.cwd / "py-train.jsonl", validation_out=cli.cwd / "py-val.jsonl", validation_fraction=0.5,
+        seed=3, agent=["planner", "analyst"],
+    )  # fmt: skip
+    assert {k: v for k, v in report.items() if not k.endswith("_path")} == {
+        k: v for k, v in expected.to_dict().items() if not k.endswith("_path")
+    }
+    assert out.read_bytes() == (cli.cwd / "py-train.jsonl").read_bytes()
+    assert val.read_bytes() == (cli.cwd / "py-val.jsonl").read_bytes()
+    assert report["kept"] == report["train"] + report["validation"] == 6
+    everything = cli.json("export-sft", "--db", url, "--out", str(cli.cwd / "all.jsonl"), "--all-outcomes")
+    assert (everything["calls_seen"], everything["kept"], everything["dropped"]) == (17, 17, {})
+    text = cli("export-sft", "--db", url, "--out", str(cli.cwd / "ok.jsonl"))
+    assert text.returncode == 0
+    assert "dropped     2  not_success" in text.stdout
+    bad = cli("export-sft", "--db", url, "--validation-fraction", "2")
+    assert bad.returncode == 1
+    assert bad.stderr == "tracekit export-sft: error: validation_fraction must be within [0, 1], got 2.0\n"

@@ -130,6 +130,7 @@ def test_demo_twice_adds_sessions_and_fresh_replaces_them(tmp_path: Path) -> Non
     first = cli.json("demo", "--no-delay", "--replay", "decorators")
     second = cli.json("demo", "--no-delay", "--replay", "decorators")
     assert set(first["session_ids"]).isdisjoint(second["session_ids"])
+    assert (second["sft"]["sessions_seen"], second["sft"]["train"]) == (3, 15)  # this run's successful calls
     assert len(cli.json("sessions")["sessions"]) == 6
     fresh = cli.json("demo", "--no-delay", "--replay", "decorators", "--fresh")
     assert fresh["deleted_sessions"] == 6
@@ -151,6 +152,10 @@ def test_demo_text_output_says_where_everything_is(tmp_path: Path) -> None:
     assert "by agent" in out
     assert f"store:       file:{tmp_path / 'traces.db'}" in out
     assert f"HTML report: {tmp_path / 'tracekit-demo-report.html'}" in out
+    assert (
+        f"SFT file:    {tmp_path / 'tracekit-demo-sft.jsonl'} (15 examples from the successful calls)" in out
+    )
+    assert len((tmp_path / "tracekit-demo-sft.jsonl").read_text(encoding="utf-8").splitlines()) == 15
     assert done.stderr == ""
     stats = json.loads(Cli(tmp_path)("stats", "--json", "--by", "model").stdout)
     assert stats["total"]["call_count"] == 17

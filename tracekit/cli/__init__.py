@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from tracekit.cli import demo, info, report, serve, sessions, stats, transfer
+from tracekit.cli import demo, info, report, serve, sessions, sft, stats, transfer
 from tracekit.cli.common import UsageError
 from tracekit.errors import TracekitError
 
@@ -24,6 +24,7 @@ EXAMPLE = """examples:
   tracekit sessions --min-reward 0.5
   tracekit show SESSION_ID
   tracekit report --out report.html
+  tracekit export-sft --out train.jsonl --min-reward 1.0
   tracekit serve                     # a local sqld for many processes; prints the TRACEKIT_DB to set
 
 `tracekit COMMAND --help` shows each command's options and an example.
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (demo, stats, sessions, report, serve, transfer, info):
+    for module in (demo, stats, sessions, report, sft, serve, transfer, info):
         module.register(commands)
     return parser
 

@@ -28,6 +28,9 @@ __all__ = [
     "common_parent",
     "db_url",
     "filters_from",
+    "parse_meta",
+    "parse_number",
+    "parse_time",
     "print_json",
     "progress_bar",
     "render_table",
@@ -75,7 +78,8 @@ def common_parent(*, json_flag: bool = True) -> argparse.ArgumentParser:
     return parent
 
 
-def _aware(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
+    """An aware ISO-8601 time (argparse type)."""
     try:
         value = isoparse(text)
     except ValueError:
@@ -87,7 +91,8 @@ def _aware(text: str) -> datetime:
     return value
 
 
-def _reward(text: str) -> float:
+def parse_number(text: str) -> float:
+    """A finite number (argparse type)."""
     try:
         value = float(text)
     except ValueError:
@@ -97,7 +102,8 @@ def _reward(text: str) -> float:
     return value
 
 
-def _meta(text: str) -> tuple[str, Any]:
+def parse_meta(text: str) -> tuple[str, Any]:
+    """KEY=VALUE, VALUE read as a JSON scalar when it is one, else as text (argparse type)."""
     key, sep, raw = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. --meta task=support)")
@@ -116,12 +122,16 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
     """The store's session filters, as options."""
     group = parser.add_argument_group("session filters")
     group.add_argument(
-        "--since", type=_aware, metavar="TIME", help="sessions created at or after TIME (ISO-8601)"
+        "--since", type=parse_time, metavar="TIME", help="sessions created at or after TIME (ISO-8601)"
     )
-    group.add_argument("--until", type=_aware, metavar="TIME", help="sessions created before TIME (ISO-8601)")
+    group.add_argument(
+        "--until", type=parse_time, metavar="TIME", help="sessions created before TIME (ISO-8601)"
+    )
     group.add_argument("--experiment", metavar="ID", help="sessions of this experiment")
     group.add_argument("--model", metavar="NAME", help="sessions with a call to this model")
-    group.add_argument("--min-reward", type=_reward, metavar="R", help="sessions with an outcome reward >= R")
+    group.add_argument(
+        "--min-reward", type=parse_number, metavar="R", help="sessions with an outcome reward >= R"
+    )
     errors = group.add_mutually_exclusive_group()
     errors.add_argument(
         "--has-error", dest="has_error", action="store_const", const=True, help="sessions with a failed call"
@@ -131,7 +141,7 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--meta",
-        type=_meta,
+        type=parse_meta,
         action="append",
         metavar="KEY=VALUE",
         help="metadata KEY equals VALUE (repeatable)",

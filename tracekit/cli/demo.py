@@ -1,5 +1,5 @@
 """`tracekit demo`: replay the bundled multi-agent run into the store, then print its stats and
-write its HTML report (and SFT file), saying where each is."""
+write its HTML report and SFT file, saying where each is."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tracekit.cli.report import write_report
 from tracekit.cli.stats import format_stats
 from tracekit.demo.run import DemoRun, run_demo
 from tracekit.report.stats import SessionFilters, StoreStats, collect_stats
+from tracekit.sft import export_sft
 from tracekit.store.manager import TursoManager
 
 __all__ = ["register"]
@@ -34,6 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report_path = out_dir / "tracekit-demo-report.html"
+    sft_path = out_dir / "tracekit-demo-sft.jsonl"
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
     sdk = None if args.replay == "auto" else args.replay == "sdk"
     say(f"replaying the bundled demo run into {url} ...")
@@ -55,6 +57,7 @@ def _run(args: argparse.Namespace) -> int:
 
     stats = with_store(url, work)
     write_report(url, report_path, filters)
+    sft = export_sft(url, sft_path, metadata={"demo_run": run.run_id})
     if args.json:
         print_json(
             {
@@ -68,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
                 "saved": run.flush.written,
                 "spooled": run.flush.spooled,
                 "report": str(report_path.resolve()),
+                "sft": sft.to_dict(),
                 "stats": stats.to_dict(),
             }
         )
@@ -83,6 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     print()
     print(f"store:       {url}    (tracekit stats / sessions / show SESSION_ID --db {url})")
     print(f"HTML report: {report_path.resolve()}")
+    print(f"SFT file:    {sft_path.resolve()} ({sft.train} examples from the successful calls)")
     print(f"sessions:    {' '.join(run.session_ids)}")
     return 0
 
@@ -96,7 +101,7 @@ def register(commands: Any) -> None:
         description="Replay a recorded multi-agent run (3 sessions, 7 agents, 4 vendor APIs; tool calls, "
         "rewards, "
         "a failed call and a stream cut short) through tracekit's tracer, then print its stats and write "
-        "its HTML report. No network: recorded vendor payloads are served to the clients.",
+        "its HTML report and an SFT file. No network: recorded vendor payloads are served to the clients.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -46,6 +47,7 @@ class DemoRun:
     """What `run_demo` did: where, how (SDK clients or decorated functions), which sessions."""
 
     url: str
+    run_id: str
     replay: ReplayPath
     session_ids: tuple[str, ...]
     call_count: int
@@ -130,10 +132,11 @@ def _make_call(clients: _Clients, call: Call, scale: float) -> bool:
 
 
 def _play_session(
-    tracer: SessionTracer, clients: _Clients, session: Session, scale: float
+    tracer: SessionTracer, clients: _Clients, session: Session, scale: float, run_id: str
 ) -> tuple[str, int, int]:
     calls = failed = 0
-    with tracer.session(metadata=session.metadata, experiment_id=EXPERIMENT) as trace:
+    metadata = {**session.metadata, "demo_run": run_id}
+    with tracer.session(metadata=metadata, experiment_id=EXPERIMENT) as trace:
         for number, turn in enumerate(session.turns, start=1):
             with tracer.timestep(f"turn-{number}", turn_number=number):
                 if number == 1:
@@ -169,7 +172,8 @@ def run_demo(
 ) -> DemoRun:
     """Replay the bundled run into the store at `url` and wait until it is saved.
 
-    `fresh` first deletes the demo's earlier sessions; `delay_scale` multiplies the recorded
+    Each session's metadata carries `demo_run` (the run's id). `fresh` first deletes the demo's
+    earlier sessions; `delay_scale` multiplies the recorded
     vendor delays (0 = none); `use_sdk` forces (True) or refuses (False) the SDK clients — by
     default they are used when installed. `on_session(done, total)` is called after each session.
     """
@@ -197,11 +201,14 @@ def run_demo(
 
         clients = PlainClients()
     tracer = SessionTracer(store=url)
+    run_id = uuid.uuid4().hex
     ids: list[str] = []
     calls = failed = 0
     try:
         for index, session in enumerate(SESSIONS, start=1):
-            session_id, n_calls, n_failed = _play_session(tracer, clients, session, float(delay_scale))
+            session_id, n_calls, n_failed = _play_session(
+                tracer, clients, session, float(delay_scale), run_id
+            )
             ids.append(session_id)
             calls += n_calls
             failed += n_failed
@@ -212,6 +219,7 @@ def run_demo(
         flush = tracer.close()
     return DemoRun(
         url=url,
+        run_id=run_id,
         replay="sdk" if sdk else "decorators",
         session_ids=tuple(ids),
         call_count=calls,
