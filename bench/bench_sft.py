@@ -175,7 +175,8 @@ def main() -> None:
                 print(
                     f"run {run + 1} {mode:6}: {result['seconds']:7.2f} s  "
                     f"{result['sessions'] / result['seconds']:8,.0f} sessions/s  "
-                    f"{result['calls'] / result['seconds']:8,.0f} calls/s  peak RSS {result['rss_mb']:6.1f} MB"
+                    f"{result['calls'] / result['seconds']:8,.0f} calls/s  "
+                    f"peak RSS {result['rss_mb']:6.1f} MB"
                     + (f"  ({result['kept']:,.0f} examples written)" if mode == "export" else "")
                 )
         for mode, label in (("read", "baseline (iter_call_records)"), ("export", "export_sft")):
@@ -184,7 +185,8 @@ def main() -> None:
             sessions = figures[mode][0]["sessions"]
             print(
                 f"{label:28}: min {min(seconds):.2f} s / median {statistics.median(seconds):.2f} s "
-                f"({sessions / min(seconds):,.0f} / {sessions / statistics.median(seconds):,.0f} sessions/s); "
+                f"({sessions / min(seconds):,.0f} / {sessions / statistics.median(seconds):,.0f} "
+                "sessions/s); "
                 f"peak RSS max {max(rss):.1f} MB (target < 300 MB)"
             )
         ratio = statistics.median(r["seconds"] for r in figures["export"]) / statistics.median(
