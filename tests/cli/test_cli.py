@@ -331,3 +331,32 @@ def test_export_sft_maps_flags_onto_export_sft(demo_store: DemoStore) -> None:
     bad = cli("export-sft", "--db", url, "--validation-fraction", "2")
     assert bad.returncode == 1
     assert bad.stderr == "tracekit export-sft: error: validation_fraction must be within [0, 1], got 2.0\n"
+
+
+class _Terminal(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_draws_only_on_a_terminal() -> None:
+    """The progress bar redraws one line on a terminal and writes nothing to a pipe or file."""
+    from tracekit.cli.common import progress_bar
+
+    terminal = _Terminal()
+    update, finish = progress_bar("reading", terminal)
+    update(1, 4)
+    update(4, 4)
+    update(5, None)
+    finish()
+    assert terminal.getvalue() == (
+        "\rreading [#######.......................] 1/4"
+        "\rreading [##############################] 4/4"
+        "\rreading 5\n"
+    )
+    piped = io.StringIO()
+    update, finish = progress_bar("reading", piped)
+    update(1, 4)
+    finish()
+    assert piped.getvalue() == ""

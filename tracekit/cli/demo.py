@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tracekit.cli.common import UsageError, common_parent, db_url, print_json, with_store
+from tracekit.cli.common import UsageError, common_parent, db_url, print_json, progress_bar, with_store
 from tracekit.cli.report import write_report
 from tracekit.cli.stats import format_stats
 from tracekit.demo.run import DemoRun, run_demo
@@ -39,7 +39,11 @@ def _run(args: argparse.Namespace) -> int:
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print
     sdk = None if args.replay == "auto" else args.replay == "sdk"
     say(f"replaying the bundled demo run into {url} ...")
-    run: DemoRun = run_demo(url, fresh=args.fresh, delay_scale=scale, use_sdk=sdk)
+    update, finish = progress_bar("sessions")
+    try:
+        run: DemoRun = run_demo(url, fresh=args.fresh, delay_scale=scale, use_sdk=sdk, on_session=update)
+    finally:
+        finish()
     how = (
         "the official openai / anthropic / google-genai clients over a fake HTTP transport, via tk.instrument"
         if run.replay == "sdk"
