@@ -22,7 +22,7 @@ from hypothesis import seed as hypothesis_seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "helpers"))
 
-from fuzzing import FIXTURE_TEXT, Case, cases, check, mutate, run  # noqa: E402
+from fuzzing import FIXTURE_TEXT, Case, cases, check, mutate, run
 
 
 def main() -> None:
