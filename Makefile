@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SQLD := .tools/sqld/sqld
 export TRACEKIT_SQLD ?= $(CURDIR)/$(SQLD)
 
-.PHONY: test lint schemas bench clean
+.PHONY: test lint schemas bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ $(SQLD):
 
 test: $(VENV)/.installed $(SQLD)
 	$(BIN)/python -m pytest
+
+# The README's first command: a fresh machine -> .venv -> tracekit installed -> the bundled demo run
+# replayed into ./traces.db, its stats printed and its HTML report written.
+demo: $(VENV)/.installed
+	$(BIN)/tracekit demo
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check tracekit tests bench scripts

@@ -1,0 +1,75 @@
+"""Traces as JSON Lines: one `SessionTrace.to_json()` per line, for `tracekit export` / `import`.
+
+Export streams the matching sessions one at a time; import validates every line before it
+saves anything (a bad line names its number and the field), then saves in atomic batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from tracekit.errors import InvalidDataError, SerializationError
+from tracekit.model import SessionTrace
+from tracekit.report.stats import Progress, SessionFilters, iter_sessions
+from tracekit.store.manager import TursoManager
+
+__all__ = ["ImportResult", "export_jsonl", "import_jsonl", "read_jsonl"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """How many traces were read and saved, and into which store."""
+
+    url: str
+    sessions: int
+
+
+async def export_jsonl(
+    db: TursoManager,
+    write: Callable[[str], object],
+    filters: SessionFilters | None = None,
+    *,
+    progress: Progress | None = None,
+) -> int:
+    """Write each matching trace as one JSON line through `write`; the number of traces written."""
+    count = 0
+    async for trace in iter_sessions(db, filters or SessionFilters()):
+        write(trace.to_json() + "\n")
+        count += 1
+        if progress is not None:
+            progress(count, None)
+    return count
+
+
+def read_jsonl(lines: Iterable[str], source: str = "<input>") -> list[SessionTrace]:
+    """Every trace in `lines` (blank lines skipped); the first bad line raises InvalidDataError naming it."""
+    traces = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            traces.append(SessionTrace.from_json(line))
+        except InvalidDataError as exc:
+            raise InvalidDataError(f"SessionTrace ({source} line {number})", exc.problems) from None
+        except SerializationError as exc:
+            raise SerializationError(f"{source} line {number} is not a SessionTrace: {exc}") from None
+    return traces
+
+
+async def import_jsonl(
+    db: TursoManager,
+    traces: list[SessionTrace],
+    *,
+    batch_size: int = 100,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Save `traces` in atomic batches of `batch_size` (a session already stored is replaced)."""
+    done = 0
+    for start in range(0, len(traces), batch_size):
+        batch = traces[start : start + batch_size]
+        await db.save_sessions(batch)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(traces))
+    return ImportResult(db.url, done)
