@@ -77,7 +77,7 @@ from tracekit.tracer import (
     current_timestep,
     current_tracer,
 )
-from tracekit.tracer_hooks import Hooks
+from tracekit.tracing.hooks import Hooks
 
 __version__ = "0.1.0"
 

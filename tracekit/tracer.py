@@ -10,15 +10,14 @@
 The active session and timestep live in one ContextVar, set and reset with tokens, so one
 tracer runs many sessions at once across asyncio tasks and threads without mixing them, and a
 nested context restores the outer one on exit. Calls outside a timestep go to an implicit step.
-At session end the trace goes to the background writer (tracer_writer.py); hooks are in
-tracer_hooks.py. A trace handed to the writer must not be changed afterwards.
+The parts live in tracekit/tracing/: context.py (the ContextVar and the with-scopes), writer.py
+(the background writer), hooks.py, values.py (argument checks). A trace handed to the writer at
+session end must not be changed afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import json
 import math
 import threading
 from collections.abc import Mapping
@@ -26,99 +25,32 @@ from types import TracebackType
 from typing import Any
 
 from tracekit import codec
-from tracekit.errors import InvalidArgumentError, NoActiveSessionError, SerializationError
-from tracekit.model import (
-    BaseEvent,
-    SessionEventMarkovBlanketMessage,
-    SessionMessageContent,
-    SessionTimeStep,
-    SessionTrace,
-    new_id,
-    utc_now,
-)
+from tracekit.errors import InvalidArgumentError, NoActiveSessionError
+from tracekit.model import BaseEvent, SessionEventMarkovBlanketMessage, SessionTimeStep, SessionTrace, new_id
 from tracekit.store.manager import TursoManager
-from tracekit.tracer_hooks import Hook, Hooks, HookSpec
-from tracekit.tracer_writer import EXPERIMENT_KEY, REWARD_KEY, FlushResult, TraceWriter
+from tracekit.tracing.context import ACTIVE, Active, SessionScope, StepScope, live
+from tracekit.tracing.hooks import Hook, Hooks, HookSpec
+from tracekit.tracing.values import check_mapping, check_optional_str, event_index, message_content
+from tracekit.tracing.writer import REWARD_KEY, FlushResult, TraceWriter
 
 __all__ = ["FlushResult", "SessionTracer", "current_session", "current_timestep", "current_tracer"]
 
 
-class _Session:
-    """A live session: its trace, the implicit step (if one is open), and a lock for new steps."""
-
-    __slots__ = ("ended", "implicit", "lock", "trace")
-
-    def __init__(self, trace: SessionTrace) -> None:
-        self.trace = trace
-        self.implicit: SessionTimeStep | None = None
-        self.lock = threading.Lock()
-        self.ended = False  # set at exit: a context copied into a task that outlived it records nothing
-
-    def add_step(
-        self, step_id: str | None, turn_number: int | None, metadata: Mapping[str, Any]
-    ) -> SessionTimeStep:
-        with self.lock:
-            steps = self.trace.session_time_steps
-            index = len(steps)
-            step = SessionTimeStep(
-                step_id=f"step-{index}" if step_id is None else step_id,
-                step_index=index,
-                turn_number=turn_number,
-                step_metadata=dict(metadata),
-            )
-            steps.append(step)
-            self.implicit = None  # a call after this step starts a new implicit step, keeping order
-            return step
-
-    def implicit_step(self) -> SessionTimeStep:
-        step = self.implicit
-        if step is None:
-            with self.lock:
-                if self.implicit is None:
-                    steps = self.trace.session_time_steps
-                    index = len(steps)
-                    self.implicit = SessionTimeStep(
-                        step_id=f"implicit-{index}", step_index=index, step_metadata={"implicit": True}
-                    )
-                    steps.append(self.implicit)
-                step = self.implicit
-        return step
-
-
-class _Active:
-    """What the current context records into (immutable; a new one is set per nested context)."""
-
-    __slots__ = ("session", "step", "tracer")
-
-    def __init__(self, tracer: SessionTracer, session: _Session, step: SessionTimeStep | None) -> None:
-        self.tracer = tracer
-        self.session = session
-        self.step = step
-
-
-_ACTIVE: contextvars.ContextVar[_Active | None] = contextvars.ContextVar("tracekit_active", default=None)
-
-
-def _live() -> _Active | None:
-    active = _ACTIVE.get()
-    return None if active is None or active.session.ended else active
-
-
 def current_tracer() -> SessionTracer | None:
     """The tracer whose session is active in this context, or None."""
-    active = _live()
+    active = live()
     return None if active is None else active.tracer
 
 
 def current_session() -> SessionTrace | None:
     """The trace of the session active in this context, or None."""
-    active = _live()
+    active = live()
     return None if active is None else active.session.trace
 
 
 def current_timestep() -> SessionTimeStep | None:
     """The step a call recorded now would go to (the implicit step is opened if needed), or None."""
-    active = _live()
+    active = live()
     if active is None:
         return None
     return active.step if active.step is not None else active.session.implicit_step()
@@ -146,9 +78,20 @@ class SessionTracer:
         exit_timeout_s: float = 10.0,
     ) -> None:
         self.strict = strict
+        if hooks is not None and not isinstance(hooks, Hooks | Mapping):
+            raise InvalidArgumentError(
+                f"hooks must be a tk.Hooks or a mapping of hook name -> callable(s), got {hooks!r:.80}"
+            )
         self.hooks = hooks if isinstance(hooks, Hooks) else Hooks(hooks)
-        if queue_size < 1:
-            raise InvalidArgumentError(f"queue_size must be at least 1, got {queue_size!r}")
+        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
+            raise InvalidArgumentError(f"queue_size must be an int of at least 1, got {queue_size!r}")
+        for name, seconds in (("block_s", block_s), ("exit_timeout_s", exit_timeout_s)):
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not 0 <= seconds < math.inf
+            ):
+                raise InvalidArgumentError(f"{name} must be a finite number of seconds >= 0, got {seconds!r}")
         if isinstance(store, str):
             store = TursoManager(store)
         elif store is not None and not isinstance(store, TursoManager):
@@ -187,30 +130,34 @@ class SessionTracer:
         session_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         experiment_id: str | None = None,
-    ) -> _SessionScope:
-        """A session for `with` / `async with`, yielding its live SessionTrace."""
-        _check_optional_str("session_id", session_id)
-        _check_optional_str("experiment_id", experiment_id)
-        _check_mapping("metadata", metadata)
-        return _SessionScope(self, session_id, metadata or {}, experiment_id)
+    ) -> SessionScope:
+        """A session for `with` / `async with`, yielding its live SessionTrace.
+
+        `session_id` defaults to a new random id; `experiment_id` is kept in metadata and, once
+        saved, the session is linked to that experiment (created under that name if missing).
+        """
+        check_optional_str("session_id", session_id)
+        check_optional_str("experiment_id", experiment_id)
+        check_mapping("metadata", metadata)
+        return SessionScope(self, session_id, metadata or {}, experiment_id)
 
     def timestep(
         self,
         step_id: str | None = None,
         turn_number: int | None = None,
         metadata: Mapping[str, Any] | None = None,
-    ) -> _StepScope:
+    ) -> StepScope:
         """A timestep of the active session for `with` / `async with`, yielding its SessionTimeStep."""
-        _check_optional_str("step_id", step_id)
+        check_optional_str("step_id", step_id)
         if turn_number is not None and (isinstance(turn_number, bool) or not isinstance(turn_number, int)):
             raise InvalidArgumentError(f"turn_number must be an int or None, got {turn_number!r}")
-        _check_mapping("metadata", metadata)
-        return _StepScope(self, step_id, turn_number, metadata or {})
+        check_mapping("metadata", metadata)
+        return StepScope(self, step_id, turn_number, metadata or {})
 
     # -- recording ------------------------------------------------------------------------------
 
-    def _active(self, what: str) -> _Active:
-        active = _ACTIVE.get()
+    def _active(self, what: str) -> Active:
+        active = ACTIVE.get()
         if active is not None and active.tracer is self and active.session.ended:
             raise NoActiveSessionError(
                 f"{what}: session {active.session.trace.session_id!r} has already ended (this context "
@@ -227,7 +174,7 @@ class SessionTracer:
     def record_event(self, event: BaseEvent) -> BaseEvent:
         """Add `event` to the current step (the implicit one outside a timestep) and to the
         session's event_history, once each; returns it."""
-        active = _ACTIVE.get()
+        active = ACTIVE.get()
         if active is None or active.tracer is not self or active.session.ended:
             active = self._active("record_event()")
         if not isinstance(event, BaseEvent):
@@ -261,8 +208,8 @@ class SessionTracer:
         if not isinstance(message_type, str) or not message_type:
             raise InvalidArgumentError(f"message_type must be a non-empty str, got {message_type!r}")
         for name, value in (("from_role", from_role), ("to_role", to_role), ("call_id", call_id)):
-            _check_optional_str(name, value)
-        _check_mapping("metadata", metadata)
+            check_optional_str(name, value)
+        check_mapping("metadata", metadata)
         session = active.session
         step = active.step if active.step is not None else session.implicit_step()
         meta = dict(metadata or {})
@@ -275,7 +222,7 @@ class SessionTracer:
             if value is not None:
                 meta[key] = value
         message = SessionEventMarkovBlanketMessage(
-            content=_message_content(content), message_type=message_type, metadata=meta
+            content=message_content(content), message_type=message_type, metadata=meta
         )
         codec.to_dict(message)  # refuse what could not be stored, now rather than at save time
         step.markov_blanket_messages.append(message)
@@ -302,7 +249,7 @@ class SessionTracer:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise InvalidArgumentError(f"reward value must be a finite number, got {value!r}")
         for name, text in (("reward_type", reward_type), ("key", key)):
-            _check_optional_str(name, text)
+            check_optional_str(name, text)
         codec.to_dict(SessionTrace(session_metadata=[dict(metadata or {})]))  # storable, or refused now
         trace = active.session.trace
         reward: dict[str, Any] = {
@@ -322,7 +269,7 @@ class SessionTracer:
             if achievements_count is not None:
                 raise InvalidArgumentError("achievements_count belongs to outcome rewards; drop event=")
             reward.update(
-                kind="event", event_index=_event_index(trace, event), reward_type=reward_type, key=key
+                kind="event", event_index=event_index(trace, event), reward_type=reward_type, key=key
             )
         if trace.session_metadata is None:
             trace.session_metadata = []
@@ -342,7 +289,7 @@ class SessionTracer:
             return self._open.get(session_id) or self._finished.get(session_id)
 
     def add_hook(self, name: str, callback: Hook, *, event_types: set[str] | None = None) -> Hook:
-        """Register a hook (see tracer_hooks.py); returns the callback."""
+        """Register a hook (see tracekit/tracing/hooks.py); returns the callback."""
         return self.hooks.add(name, callback, event_types=event_types)
 
     def flush(self, timeout: float | None = None) -> FlushResult:
@@ -379,201 +326,3 @@ class SessionTracer:
                 self._finished[trace.session_id] = trace
         if self._writer is not None:
             self._writer.submit(trace)
-
-
-class _SessionScope:
-    """`with tracer.session(...)` / `async with`: opens the session, and on exit hands it over."""
-
-    __slots__ = ("_experiment_id", "_metadata", "_session", "_session_id", "_token", "_tracer", "trace")
-
-    def __init__(
-        self,
-        tracer: SessionTracer,
-        session_id: str | None,
-        metadata: Mapping[str, Any],
-        experiment_id: str | None,
-    ) -> None:
-        self._tracer = tracer
-        self._session_id = session_id
-        self._metadata = metadata
-        self._experiment_id = experiment_id
-        self._token: contextvars.Token[_Active | None] | None = None
-        self._session: _Session | None = None
-        self.trace: SessionTrace | None = None
-
-    def __enter__(self) -> SessionTrace:
-        if self._token is not None:
-            raise InvalidArgumentError(
-                "this session() context is already entered; call tracer.session() again"
-            )
-        trace = SessionTrace(session_id=self._session_id or new_id(), metadata=dict(self._metadata))
-        codec.to_dict(trace)  # metadata JSON cannot hold exactly is refused here, not at save time
-        if self._experiment_id is not None:
-            if trace.metadata.setdefault("experiment_id", self._experiment_id) != self._experiment_id:
-                raise InvalidArgumentError(
-                    f"experiment_id={self._experiment_id!r} differs from metadata['experiment_id']="
-                    f"{trace.metadata['experiment_id']!r}; pass one of them"
-                )
-            trace.session_metadata = [{EXPERIMENT_KEY: self._experiment_id}]
-        self._tracer._begin(trace)
-        self.trace = trace
-        self._session = _Session(trace)
-        self._token = _ACTIVE.set(_Active(self._tracer, self._session, None))
-        self._tracer.hooks.emit("session_start", trace)
-        return trace
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        trace, token, session = self.trace, self._token, self._session
-        if trace is None or token is None or session is None:
-            raise InvalidArgumentError("session() context exited without being entered")
-        session.ended = True
-        if exc is not None:
-            trace.metadata["error"] = _error_info(exc)
-        now = utc_now()
-        for step in trace.session_time_steps:
-            if step.completed_at is None:
-                step.completed_at = now
-        _reset(token)
-        self._token = None
-        self._tracer.hooks.emit("session_end", trace)
-        self._tracer._end(trace)
-
-    async def __aenter__(self) -> SessionTrace:
-        return self.__enter__()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
-
-
-class _StepScope:
-    """`with tracer.timestep(...)` / `async with`: a step of the active session."""
-
-    __slots__ = ("_metadata", "_step_id", "_token", "_tracer", "_turn_number", "step")
-
-    def __init__(
-        self, tracer: SessionTracer, step_id: str | None, turn_number: int | None, metadata: Mapping[str, Any]
-    ) -> None:
-        self._tracer = tracer
-        self._step_id = step_id
-        self._turn_number = turn_number
-        self._metadata = metadata
-        self._token: contextvars.Token[_Active | None] | None = None
-        self.step: SessionTimeStep | None = None
-
-    def __enter__(self) -> SessionTimeStep:
-        if self._token is not None:
-            raise InvalidArgumentError(
-                "this timestep() context is already entered; call tracer.timestep() again"
-            )
-        active = self._tracer._active("timestep()")
-        codec.to_dict(SessionTimeStep(step_metadata=dict(self._metadata)))  # storable, or refused now
-        step = active.session.add_step(self._step_id, self._turn_number, self._metadata)
-        self.step = step
-        self._token = _ACTIVE.set(_Active(self._tracer, active.session, step))
-        self._tracer.hooks.emit("timestep_start", step, active.session.trace)
-        return step
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        step, token = self.step, self._token
-        if step is None or token is None:
-            raise InvalidArgumentError("timestep() context exited without being entered")
-        active = _ACTIVE.get()
-        step.completed_at = utc_now()
-        if exc is not None:
-            step.step_metadata["error"] = _error_info(exc)
-        _reset(token)
-        self._token = None
-        if active is not None:
-            self._tracer.hooks.emit("timestep_end", step, active.session.trace)
-
-    async def __aenter__(self) -> SessionTimeStep:
-        return self.__enter__()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
-
-
-def _reset(token: contextvars.Token[_Active | None]) -> None:
-    """Restore the outer context; a context left in another task/thread restores the old value."""
-    try:
-        _ACTIVE.reset(token)
-    except ValueError:
-        _ACTIVE.set(token.old_value if token.old_value is not contextvars.Token.MISSING else None)
-
-
-def _error_info(exc: BaseException) -> dict[str, str]:
-    return {"type": type(exc).__name__, "message": str(exc)}
-
-
-def _message_content(content: Any) -> SessionMessageContent:
-    if isinstance(content, SessionMessageContent):
-        return content
-    if isinstance(content, str):
-        return SessionMessageContent(text=content)
-    return SessionMessageContent(json_payload=_check_json("content", content))
-
-
-def _check_json(name: str, value: Any) -> str:
-    """Compact JSON text that json.loads turns back into `value` exactly; SerializationError if none."""
-    problem = _json_problem(value, name)
-    if problem is not None:
-        raise SerializationError(
-            f"{problem} cannot be stored as JSON exactly; pass str, finite numbers, bools, None, "
-            "lists and dicts with str keys"
-        )
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _json_problem(value: Any, path: str) -> str | None:
-    if value is None or isinstance(value, str | bool | int):
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{path} {value!r} (non-finite float)"
-    if isinstance(value, list):
-        return next((p for i, v in enumerate(value) if (p := _json_problem(v, f"{path}[{i}]"))), None)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"{path} key {key!r} (not a str)"
-            problem = _json_problem(item, f"{path}[{key!r}]")
-            if problem is not None:
-                return problem
-        return None
-    return f"{path} {value!r:.80} (a {type(value).__name__})"
-
-
-def _check_optional_str(name: str, value: Any) -> None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidArgumentError(f"{name} must be a str or None, got {value!r}")
-
-
-def _check_mapping(name: str, value: Any) -> None:
-    if value is not None and not isinstance(value, Mapping):
-        raise InvalidArgumentError(f"{name} must be a mapping (dict) or None, got {value!r:.80}")
-
-
-def _event_index(trace: SessionTrace, event: BaseEvent | int) -> int:
-    history = trace.event_history
-    if isinstance(event, bool) or not isinstance(event, int | BaseEvent):
-        raise InvalidArgumentError(f"event must be a recorded event or its index, got {event!r:.80}")
-    if isinstance(event, int):
-        if not 0 <= event < len(history):
-            raise InvalidArgumentError(
-                f"event index {event} is outside this session's event_history (0..{len(history) - 1})"
-            )
-        return event
-    for index in range(len(history) - 1, -1, -1):
-        if history[index] is event:
-            return index
-    raise InvalidArgumentError(
-        f"{type(event).__name__} {event.system_instance_id!r} was not recorded in session "
-        f"{trace.session_id!r}; record_event() it first"
-    )

@@ -81,7 +81,7 @@ def test_failing_hook_is_logged_and_recording_goes_on(
     hooks.add("event_recorded", lambda e, t: after.append(e.system_instance_id))
     hooks.add("before_save", lambda trace: 1 / 0)
     tracer = make_tracer(file_store, hooks=hooks)
-    with caplog.at_level(logging.ERROR, logger="tracekit.tracer_hooks"), tracer.session() as trace:
+    with caplog.at_level(logging.ERROR, logger="tracekit.tracing.hooks"), tracer.session() as trace:
         tracer.record_event(tk.RuntimeEvent(system_instance_id="a"))
     result = tracer.flush(timeout=30)
     assert result.written == 1
@@ -129,6 +129,23 @@ def test_async_hooks_from_sync_code_run_in_the_background(make_tracer: MakeTrace
         tracer.record_event(tk.RuntimeEvent(system_instance_id="a"))
     tracer.flush(timeout=10)
     assert seen == ["tracekit-hooks"]
+
+
+async def test_async_save_hooks_run_and_flush_waits_for_them(
+    make_tracer: MakeTracer, file_store: TursoManager
+) -> None:
+    """An async after_save hook runs on the background loop (not the writer's); aflush waits for it."""
+    outcomes: list[tuple[str, str, str]] = []
+
+    async def after_save(trace: tk.SessionTrace, outcome: str) -> None:
+        await asyncio.sleep(0.01)
+        outcomes.append((trace.session_id, outcome, threading.current_thread().name))
+
+    tracer = make_tracer(file_store, hooks={"after_save": after_save})
+    async with tracer.session(session_id="saved"):
+        pass
+    assert (await tracer.aflush(timeout=30)).written == 1
+    assert outcomes == [("saved", "saved", "tracekit-hooks")]
 
 
 def test_hook_registration_is_checked() -> None:

@@ -61,6 +61,57 @@ async def test_concurrent_sessions_are_saved_once_and_read_back_equal(
     assert tracer.sessions == {}  # with a store, finished traces are not kept in memory
 
 
+def test_threads_running_async_sessions_lose_nothing(
+    make_tracer: MakeTracer, file_store: TursoManager, db_url: str
+) -> None:
+    """8 threads, each with its own event loop running 7 concurrent sessions, share one tracer:
+    all 56 traces are saved, each equal to its live trace with only its own events."""
+    tracer = make_tracer(file_store)
+    produced: dict[str, tk.SessionTrace] = {}
+    errors: list[BaseException] = []
+
+    async def agent(sid: str) -> None:
+        async with tracer.session(session_id=sid) as trace:
+            for turn in range(3):
+                async with tracer.timestep(turn_number=turn):
+                    for k in range(5):
+                        tracer.record_event(tk.RuntimeEvent(system_instance_id=f"{sid}/{turn}/{k}"))
+                        await asyncio.sleep(0)
+        produced[sid] = trace
+
+    def worker(n: int) -> None:
+        async def main() -> None:
+            await asyncio.gather(*(agent(f"t{n}-a{k}") for k in range(7)))
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # surfaced below; a thread's exception would otherwise vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    result = tracer.flush(timeout=60)
+    assert (result.written, result.spooled, result.failed, result.pending) == (56, 0, 0, 0)
+    for sid, trace in produced.items():
+        expected = [f"{sid}/{turn}/{k}" for turn in range(3) for k in range(5)]
+        assert [e.system_instance_id for e in trace.event_history] == expected
+        assert [[e.system_instance_id for e in step.events] for step in trace.session_time_steps] == [
+            expected[0:5],
+            expected[5:10],
+            expected[10:15],
+        ]
+
+    async def read() -> list[tk.SessionTrace]:
+        async with TursoManager(db_url) as db:
+            return [await db.get_session(sid) for sid in sorted(produced)]
+
+    assert asyncio.run(read()) == [produced[sid] for sid in sorted(produced)]
+
+
 async def test_rewards_and_experiments_reach_the_store(
     make_tracer: MakeTracer, file_store: TursoManager, db_url: str
 ) -> None:
@@ -77,6 +128,15 @@ async def test_rewards_and_experiments_reach_the_store(
     run_session(tracer, "none")
     assert tracer.flush(timeout=30).written == 3
     async with TursoManager(db_url) as db:
+        await db.create_experiment("Named run", experiment_id="exp-2")
+    with tracer.session(session_id="second", experiment_id="exp-2"):
+        pass
+    assert tracer.flush(timeout=30).written == 1
+    async with TursoManager(db_url) as db:
+        experiments = [
+            (e["experiment_id"], e["name"], e["session_count"]) for e in await db.list_experiments()
+        ]
+        assert experiments == [("exp-1", "exp-1", 1), ("exp-2", "Named run", 1)]
         assert [s.session_id for s in (await db.list_sessions(min_reward=0.5)).sessions] == ["good"]
         assert sorted(s.session_id for s in (await db.list_sessions(min_reward=0.05)).sessions) == [
             "bad",
@@ -191,18 +251,24 @@ def test_writer_rides_out_a_sqld_restart(make_tracer: MakeTracer, tmp_path: Path
     store = TursoManager(server.url, spool_path=spool, retries=1, retry_backoff_s=0.05, timeout_s=5)
     tracer = make_tracer(store)
     produced: list[tk.SessionTrace] = []
+    results: list[tk.FlushResult] = []
     try:
         for n in range(45):
             if n == 15:
-                assert tracer.flush(timeout=30).written == 15
-                server.stop()
+                server.stop()  # no flush first: saves in flight meet the stop
             if n == 30:
-                assert tracer.flush(timeout=30).spooled == 15  # retried, then spooled: nothing dropped
-                assert len(spool.read_text().splitlines()) == 15
+                results.append(tracer.flush(timeout=30))
+                assert results[-1].spooled >= 15  # retried, then spooled: nothing dropped
+                assert len(spool.read_text().splitlines()) == results[-1].spooled
                 server = start_sqld(db_path, port=port)
             produced.append(run_session(tracer, f"r{n}", reward=n / 45))
-        result = tracer.flush(timeout=60)
-        assert (result.written, result.replayed, result.failed, result.pending) == (15, 15, 0, 0)
+        results.append(tracer.flush(timeout=60))
+        written, spooled, replayed = (
+            sum(getattr(r, k) for r in results) for k in ("written", "spooled", "replayed")
+        )
+        assert written + spooled == 45
+        assert replayed == spooled
+        assert (results[-1].failed, results[-1].pending) == (0, 0)
         assert not spool.exists()
 
         async def read() -> tuple[list[tk.SessionTrace], list[str]]:
@@ -284,9 +350,17 @@ def test_in_memory_tracer_keeps_finished_sessions(make_tracer: MakeTracer) -> No
     assert tracer.flush() == tk.FlushResult()
 
 
-def test_store_argument_is_checked(make_tracer: MakeTracer, db_url: str) -> None:
-    """A URL opens a TursoManager; anything else but None or a TursoManager is refused."""
+def test_tracer_arguments_are_checked(make_tracer: MakeTracer, db_url: str) -> None:
+    """A URL opens a TursoManager; a wrong store, queue size, wait or hooks value is refused at once."""
     tracer = make_tracer(db_url)
     assert isinstance(tracer.store, TursoManager)
     with pytest.raises(tk.InvalidArgumentError, match="store must be None, a database URL or a TursoManager"):
         tk.SessionTracer(store=42)  # type: ignore[arg-type]
+    with pytest.raises(
+        tk.InvalidArgumentError, match="block_s must be a finite number of seconds >= 0, got -1"
+    ):
+        tk.SessionTracer(block_s=-1)
+    with pytest.raises(tk.InvalidArgumentError, match="queue_size must be an int of at least 1, got 0"):
+        tk.SessionTracer(queue_size=0)
+    with pytest.raises(tk.InvalidArgumentError, match=r"hooks must be a tk\.Hooks or a mapping"):
+        tk.SessionTracer(hooks=[print])  # type: ignore[arg-type]

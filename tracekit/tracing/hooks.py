@@ -17,7 +17,8 @@
 
 A hook that raises is logged through `logging` and recording goes on. An async hook (one that
 returns an awaitable) runs as a task on the caller's running loop, or, with no loop running in
-that thread, on one shared background loop; `flush()` waits for those.
+that thread (and always for before_save / after_save), on one shared background loop;
+`flush()` waits for those, `aflush()` for both.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ HookName = Literal[
     "after_save",
 ]
 HOOK_NAMES: tuple[str, ...] = get_args(HookName)
+_SAVE_HOOKS = frozenset({"before_save", "after_save"})
 
 Hook = Callable[..., Any]
 HookSpec = Hook | Iterable[Hook]
@@ -133,6 +135,8 @@ class Hooks:
     def _schedule(self, name: str, callback: Hook, awaitable: Awaitable[Any]) -> None:
         coro = _as_coroutine(awaitable)
         try:
+            if name in _SAVE_HOOKS:  # the writer's loop only runs during a save: use the background one
+                raise RuntimeError("save hooks run on the background loop")
             loop = asyncio.get_running_loop()
         except RuntimeError:
             future = asyncio.run_coroutine_threadsafe(coro, _Background.loop())
