@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from tracekit import live as live_events
 from tracekit.errors import RecordingError
 from tracekit.helpers.recorder import StreamRecorder, record_from_response
 from tracekit.model import (
@@ -32,8 +33,17 @@ from tracekit.model import (
     utc_now,
 )
 
+from tracekit.tracing.context import ACTIVE
+
 if TYPE_CHECKING:
+    from tracekit.model import SessionTrace
     from tracekit.tracer import SessionTracer
+
+
+def _trace() -> SessionTrace | None:
+    active = ACTIVE.get()
+    return None if active is None else active.session.trace
+
 
 __all__ = [
     "IN_SDK_CALL",
@@ -196,6 +206,8 @@ class LLMCall:
         self._context: contextvars.Context | None = None
         self.started_at = utc_now()
         self.start = time.perf_counter()
+        if tracer.bus.active:
+            live_events.llm_call_started(tracer.bus, _trace(), spec.agent, request)
 
     @classmethod
     def begin(
@@ -275,6 +287,8 @@ class LLMCall:
             return
         try:
             recorder.add(chunk, at)
+            if self.tracer.bus.active:
+                live_events.stream_usage(self.tracer.bus, _trace(), self.spec.agent, chunk)
         except Exception as exc:
             report_problem(self.tracer, "could not record a stream chunk", exc)
 
