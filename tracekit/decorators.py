@@ -11,29 +11,18 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Literal, TypeVar, overload
 
-from tracekit.llm_call import (
-    IN_SDK_CALL,
-    REQUEST_KEYS,
-    SKIP,
-    CallSpec,
-    LLMCall,
-    outcome_of,
-    plain,
-    report_problem,
-)
+from tracekit.capture import REQUEST_KEYS, SKIP, plain
+from tracekit.llm_call import IN_SDK_CALL, CallSpec, LLMCall, outcome_of, report_problem
 from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeRecord, ToolCallResult, utc_now
 from tracekit.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
 from tracekit.tracer import SessionTracer, current_session, current_tracer
 
 __all__ = ["trace_llm_call", "trace_tool"]
-
-logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Final, TypeVar
 
+from tracekit.capture import SKIP, plain
 from tracekit.decorators import traced_llm
 from tracekit.errors import InvalidArgumentError
-from tracekit.llm_call import SKIP, CallSpec, plain
+from tracekit.llm_call import CallSpec
 
 __all__ = ["instrument", "uninstrument"]
 

@@ -190,7 +190,7 @@ class LiveEvents(_Sink):
     """`async for ev in tracer.events()`: events in order, from a bounded buffer; ends when the
     tracer closes or `aclose()` is called (the `async for` loop's break does it too)."""
 
-    __slots__ = ("_bus", "_buf", "_done", "_reported", "_waiter")
+    __slots__ = ("_buf", "_bus", "_done", "_reported", "_waiter")
 
     def __init__(self, bus: EventBus, kinds: frozenset[str] | None, maxsize: int) -> None:
         super().__init__(kinds, maxsize)

@@ -243,18 +243,43 @@ async def _awaited(call: LLMCall, awaitable: Awaitable[Any]) -> Any:
     return wrap_result(call, result)
 
 
+_RESPONSE, _ASYNC_STREAM, _STREAM, _ASYNC_MANAGER, _MANAGER, _AWAITABLE = range(6)
+_KINDS: dict[type, int] = {}
+"""What each result type is, decided once per type (hasattr on an SDK model class goes through
+pydantic's metaclass and costs microseconds)."""
+
+
+def _kind_of(kind: type) -> int:
+    code = _KINDS.get(kind)
+    if code is None:
+        if hasattr(kind, "__aiter__"):
+            code = _ASYNC_STREAM
+        elif hasattr(kind, "__next__"):
+            code = _STREAM
+        elif hasattr(kind, "__aenter__"):
+            code = _ASYNC_MANAGER
+        elif hasattr(kind, "__enter__") and hasattr(kind, "__exit__"):
+            code = _MANAGER
+        elif hasattr(kind, "__await__"):
+            code = _AWAITABLE
+        else:
+            code = _RESPONSE
+        _KINDS[kind] = code
+    return code
+
+
 def wrap_result(call: LLMCall, result: Any) -> Any:
     """What the traced call returns: a proxy for a stream, the response itself once recorded."""
-    kind = type(result)
-    if hasattr(kind, "__aiter__"):
+    code = _kind_of(type(result))
+    if code == _RESPONSE:
+        call.response(result)
+        return result
+    if code == _ASYNC_STREAM:
         return AsyncStreamProxy(result, call.stream(result))
-    if hasattr(kind, "__next__"):
+    if code == _STREAM:
         return StreamProxy(result, call.stream(result))
-    if hasattr(kind, "__aenter__"):
+    if code == _ASYNC_MANAGER:
         return AsyncStreamManagerProxy(result, call)
-    if hasattr(kind, "__enter__") and hasattr(kind, "__exit__"):
+    if code == _MANAGER:
         return StreamManagerProxy(result, call)
-    if inspect.isawaitable(result):
-        return _awaited(call, result)
-    call.response(result)
-    return result
+    return _awaited(call, result)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from trace_checks import load
 
 import tracekit as tk
-from tracekit.llm_call import SKIP, plain
+from tracekit.capture import SKIP, plain
 from tracekit.tracer import SessionTracer
 
 SETTINGS = settings(

@@ -293,3 +293,22 @@ def test_concurrent_sessions_and_threads_do_not_mix() -> None:
         assert [r.to_dict()["request_raw_json"] for r in records(trace)] == [
             f'{{"model":"t{n}","messages":[{{"role":"user","content":"hi"}}]}}'
         ] * 3
+
+
+def test_sync_function_returning_an_awaitable(tracer: SessionTracer) -> None:
+    """A sync function that returns the SDK's coroutine is recorded when the coroutine is awaited."""
+    body = load("openai_chat", "response_basic")
+    client = openai_client(VendorServer().reply_json(body), is_async=True)
+    ask = tk.trace_llm_call(agent="lazy")(lambda **kw: client.chat.completions.create(**kw))
+
+    async def run() -> tk.SessionTrace:
+        async with tracer.session() as trace:
+            pending = ask(model="gpt-4.1", messages=HI)
+            assert trace.event_history == []
+            await pending
+        return trace
+
+    rec = only_record(asyncio.run(run()))
+    assert comparable(rec) == comparable(
+        tk.record_from_response(body, request={"model": "gpt-4.1", "messages": HI})
+    )

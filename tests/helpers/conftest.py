@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,9 @@ from typing import Any
 import pytest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+# `from fuzzing import ...`: the fuzz-case builder shared with bench/fuzz_helpers.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _load(vendor: str, name: str) -> Any:

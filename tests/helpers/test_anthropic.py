@@ -153,7 +153,11 @@ def test_malformed_usage_is_reported_and_content_kept(load: Callable[[str], Any]
     payload["usage"]["input_tokens"] = 20.5
     parts = anthropic.parse_response(payload)
     assert parts.usage is not None
-    assert (parts.usage.input_tokens, parts.usage.output_tokens, parts.usage.total_tokens) == (None, 503, None)
+    assert (parts.usage.input_tokens, parts.usage.output_tokens, parts.usage.total_tokens) == (
+        None,
+        503,
+        None,
+    )
     assert parts.usage.raw == {"input_tokens": 20.5, "output_tokens": 503}
     assert parts.outcome == "error"
     assert parts.error is not None

@@ -279,11 +279,19 @@ def test_malformed_part_is_reported_and_the_rest_kept(load: Callable[[str], Any]
 
 
 def test_malformed_usage_is_reported_and_content_kept(load: Callable[[str], Any]) -> None:
-    """A token count sent as text leaves usage None and names the field; the answer is kept."""
+    """A token count sent as text is refused (input None, the text kept in raw) and named; the
+    other counts and the answer are kept."""
     payload = copy.deepcopy(load("response_implicit_caching"))
     payload["usageMetadata"]["promptTokenCount"] = "12013"
     parts = gemini.parse_response(payload)
-    assert parts.usage is None
+    assert parts.usage is not None
+    assert (parts.usage.input_tokens, parts.usage.output_tokens, parts.usage.total_tokens) == (
+        None,
+        88,
+        12101,
+    )
+    assert parts.usage.raw is not None
+    assert parts.usage.raw["promptTokenCount"] == "12013"
     assert parts.error is not None
     assert parts.error["path"] == "usageMetadata.promptTokenCount"
     assert parts.outcome == "error"
@@ -651,3 +659,85 @@ def test_sdk_http_options_are_not_stored() -> None:
     record = tk.record_from_response(response, request=request, call_id="c1")
     assert record.request_params.raw_params == {"safety_settings": []}
     assert "secret" not in record.to_json()
+
+
+# ---------------------------------------------------------------------------------------------
+# Vertex AI streamed function-call arguments (partialArgs)
+
+
+def test_partial_args_are_assembled_into_the_call(load: Callable[[str], Any]) -> None:
+    """A call opened with willContinue, fed partialArgs (a string in two pieces) and closed by an
+    empty functionCall gives one tool call with the assembled arguments and no problem."""
+    record = tk.record_from_stream(load("stream_partial_args"), call_id="c")
+    assert record.output_tool_calls == [
+        tk.ToolCallSpec(
+            name="set_light_values",
+            arguments_json='{"brightness":50,"color_temp":"daylight"}',
+            arguments={"brightness": 50, "color_temp": "daylight"},
+            index=0,
+        )
+    ]
+    assert (record.outcome, record.error, record.finish_reason) == ("success", None, "STOP")
+    assert record.chunks is not None
+    assert [c.metadata["kind"] for c in record.chunks] == ["content"] * 5
+
+
+def _partial(*args: dict[str, Any], name: str | None = None, more: bool = True) -> dict[str, Any]:
+    call: dict[str, Any] = {"partialArgs": list(args)} if args else {}
+    if name is not None:
+        call["name"] = name
+    if more:
+        call["willContinue"] = True
+    return {"candidates": [{"content": {"role": "model", "parts": [{"functionCall": call}]}}]}
+
+
+def test_partial_args_build_nested_objects_and_arrays() -> None:
+    """JSON paths with members, indexes and quoted names build nested arguments of every value kind."""
+    chunks = [
+        _partial(name="plan"),
+        _partial(
+            {"jsonPath": "$.stops[1].city", "stringValue": "Ber", "willContinue": True},
+            {"jsonPath": "$.stops[0].city", "stringValue": "Paris"},
+        ),
+        _partial({"jsonPath": "$.stops[1].city", "stringValue": "lin"}),
+        _partial(
+            {"jsonPath": "$['two words']", "boolValue": False},
+            {"jsonPath": "$.note", "nullValue": "NULL_VALUE"},
+        ),
+        _partial({"jsonPath": "$.ratio", "numberValue": 0.25}),
+        {**_partial(more=False), "usageMetadata": {"promptTokenCount": 3}},
+    ]
+    chunks[-1]["candidates"][0]["finishReason"] = "STOP"
+    record = tk.record_from_stream(chunks)
+    assert record.error is None
+    assert record.output_tool_calls[0].arguments == {
+        "stops": [{"city": "Paris"}, {"city": "Berlin"}],
+        "two words": False,
+        "note": None,
+        "ratio": 0.25,
+    }
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ({"jsonPath": "location", "stringValue": "x"}, "jsonPath must start with '$'"),
+        ({"jsonPath": "$[0]", "stringValue": "x"}, "jsonPath must name an argument (e.g. '$.location')"),
+        ({"jsonPath": "$.a", "numberValue": "5"}, "expected a number"),
+        ({"jsonPath": "$.a"}, "PartialArg without a value"),
+    ],
+)
+def test_malformed_partial_args_are_named(arg: dict[str, Any], message: str) -> None:
+    """A PartialArg that cannot be placed is named in `error`; the call keeps what was readable."""
+    chunks = [
+        _partial(name="f"),
+        _partial({"jsonPath": "$.ok", "boolValue": True}),
+        _partial(arg),
+        _partial(more=False),
+    ]
+    record = tk.record_from_stream(chunks)
+    assert record.outcome == "error"
+    assert record.error is not None
+    assert record.error["path"].startswith("candidates[0].content.parts[0].functionCall.partialArgs[0]")
+    assert message in record.error["message"]
+    assert record.output_tool_calls[0].arguments == {"ok": True}

@@ -278,8 +278,13 @@ def test_malformed_usage_keeps_the_rest(load_fixture: Loader) -> None:
     }
     assert record.output_text == "Hello! How can I assist you today?"
     assert record.usage is not None
-    assert (record.usage.input_tokens, record.usage.output_tokens, record.usage.total_tokens) == (19, None, 29)
-    assert record.usage.raw is not None and record.usage.raw["completion_tokens"] == "ten"
+    assert (record.usage.input_tokens, record.usage.output_tokens, record.usage.total_tokens) == (
+        19,
+        None,
+        29,
+    )
+    assert record.usage.raw is not None
+    assert record.usage.raw["completion_tokens"] == "ten"
 
 
 def test_malformed_stream_usage_keeps_the_rest(load_fixture: Loader) -> None:

@@ -39,14 +39,18 @@ def short_repr(value: Any) -> str:
         return f"<{type(value).__name__}>"
 
 
-def is_clean(value: Mapping[str, Any] | list[Any], depth: int = 0) -> bool:
-    """Whether every value inside is a JSON value JSON holds exactly (the fast check, no copy)."""
-    items = value.values() if type(value) is dict else value
-    if type(value) is dict:
+def is_clean(value: Any, depth: int = 0) -> bool:
+    """Whether every value inside a dict/list is a JSON value JSON holds exactly (the fast check:
+    no copy). Anything but a dict or list is not clean."""
+    kind = type(value)
+    if kind is dict:
         for key in value:
             if type(key) is not str:
                 return False
-    elif type(value) is not list:
+        items: Any = value.values()
+    elif kind is list:
+        items = value
+    else:
         return False
     for item in items:
         kind = type(item)

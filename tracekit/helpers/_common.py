@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from tracekit.helpers._clean import is_clean
 from tracekit.helpers.base import PayloadProblem
 
 __all__ = [
@@ -59,16 +60,27 @@ def _finite_float(token: str) -> float:
     return value
 
 
+def _int64(token: str) -> int:
+    value = int(token)
+    if not -(2**63) <= value <= 2**63 - 1:
+        raise ValueError(f"integer {token[:30]} is outside 64-bit integers")
+    return value
+
+
 def parse_arguments(text: str) -> Any:
     """Tool-call arguments parsed from JSON, or None when empty or not valid JSON (never raises).
-    Non-finite numbers (NaN, Infinity, 1e999) count as invalid: a record holding them could not
-    be stored."""
+    Non-finite numbers (NaN, Infinity, 1e999), integers outside 64 bits and nesting deeper than
+    Python parses count as invalid: a record holding them could not be stored (the text stays in
+    `arguments_json`)."""
     if not text:
         return None
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except ValueError:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int64)
+    except (ValueError, RecursionError):
         return None
+    if type(value) in (dict, list) and not is_clean(value):
+        return None  # nested deeper than a record keeps
+    return value
 
 
 def compact_json(value: Any, path: str) -> str:

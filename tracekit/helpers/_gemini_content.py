@@ -345,11 +345,11 @@ def _whole(config: Mapping[str, Any], name: str, path: str | None = None) -> int
     value = pick(config, camel, snake)
     if value is None:
         return None
-    if type(value) is int:
+    if type(value) is int and -(2**63) <= value < 2**63:
         return value
-    if type(value) is float and value.is_integer():
+    if type(value) is float and value.is_integer() and -(2**63) <= value < 2**63:
         return int(value)
-    raise PayloadProblem(path or f"generationConfig.{camel}", "expected an integer", value)
+    raise PayloadProblem(path or f"generationConfig.{camel}", "expected a 64-bit integer", value)
 
 
 def _params(config: Mapping[str, Any], extras: dict[str, Any], tool_config: Any) -> LLMRequestParams:

@@ -90,6 +90,8 @@ class ResponseParts:
     finish_reason: str | None = None
     outcome: Outcome = "success"
     error: dict[str, Any] | None = None
+    safety: dict[str, Any] | None = None
+    """Vendor safety verdicts (Gemini safety ratings of the prompt and of the first candidate)."""
 
 
 class VendorAdapter(Protocol):

@@ -31,6 +31,7 @@ from tracekit.helpers._gemini_content import (
     role_of,
     text_of,
 )
+from tracekit.helpers._gemini_partial import PartialCall, is_partial_call
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, ResponseParts
 from tracekit.helpers.usage import from_gemini
 from tracekit.model import (
@@ -104,18 +105,28 @@ def _candidate(raw: Any, position: int, path: str, problems: list[PayloadProblem
     index = candidate.get("index")
     if index is not None and type(index) is not int:
         raise PayloadProblem(f"{path}.index", "expected an integer", index)
-    finish = opt_text(pick(candidate, "finishReason", "finish_reason"), f"{path}.finishReason")
+    finish = None
+    try:
+        finish = opt_text(pick(candidate, "finishReason", "finish_reason"), f"{path}.finishReason")
+    except PayloadProblem as problem:
+        problems.append(problem)
     content = candidate.get("content")
     role: Role = "assistant"
     parts: list[LLMContentPart] = []
     calls: list[ToolCallSpec] = []
     if content is not None:
         content = as_mapping(content, f"{path}.content")
-        role = role_of(content.get("role"), f"{path}.content.role", "assistant")
+        try:
+            role = role_of(content.get("role"), f"{path}.content.role", "assistant")
+        except PayloadProblem as problem:
+            problems.append(problem)
         parts, calls = read_parts(content.get("parts"), f"{path}.content.parts", problems)
     metadata: dict[str, Any] = {}
     if finish is not None:
         metadata["finish_reason"] = finish
+    ratings = pick(candidate, "safetyRatings", "safety_ratings")
+    if ratings is not None:
+        metadata["safety_ratings"] = plain(ratings)
     finish_message = pick(candidate, "finishMessage", "finish_message")
     if finish_message is not None:
         metadata["finish_message"] = plain(finish_message)
@@ -152,7 +163,7 @@ def _assemble(
     usage = None
     if usage_raw is not None:
         try:
-            usage = from_gemini(plain(as_mapping(usage_raw, "usageMetadata")))
+            usage = from_gemini(plain(as_mapping(usage_raw, "usageMetadata")), problems=problems)
         except PayloadProblem as problem:
             problems.append(problem)
     blocked = None
@@ -162,6 +173,13 @@ def _assemble(
         problems.append(problem)
     candidates.sort(key=lambda c: c.index)
     first = candidates[0] if candidates else None
+    safety: dict[str, Any] = {}
+    if isinstance(feedback, Mapping):
+        prompt_ratings = pick(feedback, "safetyRatings", "safety_ratings")
+        if prompt_ratings is not None:
+            safety["prompt_safety_ratings"] = plain(prompt_ratings)
+    if first is not None and "safety_ratings" in first.message.metadata:
+        safety["safety_ratings"] = first.message.metadata["safety_ratings"]
     first_parts = first.message.parts if first else []
     result = ResponseParts(
         model_name=model_name,
@@ -173,6 +191,7 @@ def _assemble(
         output_tool_calls=list(first.message.tool_calls) if first else [],
         usage=usage,
         finish_reason=first.finish_reason if first else None,
+        safety=safety or None,
     )
     if problems:
         logger.warning("malformed Gemini payload: %s", problems[0])
@@ -233,10 +252,12 @@ class _StreamPart:
     """A part being streamed: consecutive text pieces of the same kind merge into one part."""
 
     kind: str
-    """"text", "thought", or "whole" (a part that arrives complete: functionCall, inlineData, ...)."""
+    """"text", "thought", "whole" (a part that arrives complete: functionCall, inlineData, ...)
+    or "partial" (a Vertex function call whose arguments stream as partialArgs)."""
     pieces: list[str] = field(default_factory=list)
     signature: Any = None
     raw: Mapping[str, Any] | None = None
+    call: PartialCall | None = None
 
 
 @dataclass(slots=True)
@@ -245,6 +266,9 @@ class _StreamCandidate:
     parts: list[_StreamPart] = field(default_factory=list)
     finish_reason: Any = None
     finish_message: Any = None
+    safety_ratings: Any = None
+    open_call: PartialCall | None = None
+    """The streamed function call still receiving partialArgs."""
 
 
 @dataclass(slots=True)
@@ -273,8 +297,19 @@ def _add_stream_part(cand: _StreamCandidate, raw: Any, position: int, i: int) ->
     signature = pick(part, "thoughtSignature", "thought_signature")
     text = part.get("text")
     if text is None:
+        call = pick(part, "functionCall", "function_call")
+        if isinstance(call, Mapping) and is_partial_call(call, cand.open_call is not None):
+            streamed = cand.open_call
+            if streamed is None:
+                streamed = PartialCall(call={})
+                cand.parts.append(_StreamPart(kind="partial", call=streamed))
+            if signature is not None:
+                streamed.signature = signature
+            streamed.add(call, f"candidates[{position}].content.parts[{i}].functionCall")
+            cand.open_call = streamed if streamed.open else None
+            return True, None
         cand.parts.append(_StreamPart(kind="whole", raw=part))
-        return pick(part, "functionCall", "function_call") is not None, None
+        return call is not None, None
     if type(text) is not str:
         text = text_of(text, f"candidates[{position}].content.parts[{i}].text")
     kind = "thought" if part.get("thought") is True else "text"
@@ -338,6 +373,9 @@ def add_chunk(state: GeminiStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
             finish_message = pick(candidate, "finishMessage", "finish_message")
             if finish_message is not None:
                 cand.finish_message = finish_message
+            ratings = pick(candidate, "safetyRatings", "safety_ratings")
+            if ratings is not None:
+                cand.safety_ratings = ratings
             body = candidate.get("content")
             if body is None:
                 continue
@@ -381,6 +419,9 @@ def _rebuilt_parts(cand: _StreamCandidate) -> list[Any]:
         if part.kind == "whole":
             parts.append(part.raw)
             continue
+        if part.call is not None:
+            parts.append(part.call.part())
+            continue
         rebuilt: dict[str, Any] = {"text": join_text(part.pieces)}
         if part.kind == "thought":
             rebuilt["thought"] = True
@@ -399,6 +440,7 @@ def finish_stream(state: GeminiStreamState) -> ResponseParts:
             "index": index,
             "finishReason": cand.finish_reason,
             "finishMessage": cand.finish_message,
+            "safetyRatings": cand.safety_ratings,
             "content": {"role": cand.role, "parts": _rebuilt_parts(cand)},
         }
         try:

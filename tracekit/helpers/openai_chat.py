@@ -184,7 +184,9 @@ def parse_message(value: Any, path: str) -> LLMMessage:
     parts = content_parts(msg.get("content"), f"{path}.content")
     reasoning = as_str(msg.get("reasoning_content"), f"{path}.reasoning_content")
     if reasoning:
-        parts.insert(0, LLMContentPart(type="reasoning", text=reasoning, data={"source": "reasoning_content"}))
+        parts.insert(
+            0, LLMContentPart(type="reasoning", text=reasoning, data={"source": "reasoning_content"})
+        )
     refusal = as_str(msg.get("refusal"), f"{path}.refusal")
     if refusal is not None:
         parts.append(LLMContentPart(type="refusal", text=refusal))
@@ -545,7 +547,9 @@ def _stream_message(acc: _ChoiceAcc) -> LLMMessage:
     parts: list[LLMContentPart] = []
     if acc.reasoning:
         parts.append(
-            LLMContentPart(type="reasoning", text=join_text(acc.reasoning), data={"source": "reasoning_content"})
+            LLMContentPart(
+                type="reasoning", text=join_text(acc.reasoning), data={"source": "reasoning_content"}
+            )
         )
     if acc.text:
         parts.append(LLMContentPart(type="text", text=join_text(acc.text)))
@@ -555,7 +559,9 @@ def _stream_message(acc: _ChoiceAcc) -> LLMMessage:
         meta = {k: v for k, v in acc.audio.items() if k != "transcript"}
         transcript = acc.audio.get("transcript")
         parts.append(
-            LLMContentPart(type="audio", text=join_text(transcript) if transcript else None, data=meta or None)
+            LLMContentPart(
+                type="audio", text=join_text(transcript) if transcript else None, data=meta or None
+            )
         )
     calls = [_call(acc.tools[index], position) for position, index in enumerate(sorted(acc.tools))]
     if acc.function_call is not None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from tracekit.errors import InvalidArgumentError, RecordingError, UnsupportedPayloadError
 from tracekit.helpers import registry
-from tracekit.helpers._clean import MAX_DEPTH, clean, is_clean
+from tracekit.helpers._clean import MAX_DEPTH, clean, is_clean, short_repr
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
@@ -219,6 +219,7 @@ def _build(
         finish_reason=parts.finish_reason,
         outcome=outcome,
         error=error,
+        safety=parts.safety,
     )
 
 
@@ -355,7 +356,7 @@ class StreamRecorder:
             return
         if type(chunk) is dict:
             kind = chunk.get("type")
-            if kind is not None and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
+            if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
                 unwrapped = chunk_of(chunk)
                 if unwrapped is None:
                     return
@@ -367,6 +368,13 @@ class StreamRecorder:
                 index = self._count
                 self._count = index + 1
                 self._problem(index, f"chunks[{index}]", str(exc), exc)
+                self._notes.append(
+                    {
+                        "path": f"chunks[{index}]",
+                        "value": short_repr(chunk),
+                        "replaced_by": "null (not an object)",
+                    }
+                )
                 self._keep(index, self._arrival(received_at), None, None)
                 return
             unwrapped = chunk_of(data)
@@ -381,7 +389,9 @@ class StreamRecorder:
         if type(chunk) is not dict or not is_clean(chunk):
             chunk = clean(chunk, f"chunks[{index}]", self._notes)
             if not isinstance(chunk, Mapping):
-                self._problem(index, f"chunks[{index}]", "a stream chunk must be an object", ValueError(chunk))
+                self._problem(
+                    index, f"chunks[{index}]", "a stream chunk must be an object", ValueError(chunk)
+                )
                 self._keep(index, at, None, None)
                 return
         info: ChunkInfo | None = None
@@ -412,7 +422,11 @@ class StreamRecorder:
         if self._strict:
             raise RecordingError(f"received_at={received_at!r} is not a finite number of seconds")
         self._notes.append(
-            {"path": f"chunks[{self._count}].received_at", "value": repr(received_at)[:80], "replaced_by": "null"}
+            {
+                "path": f"chunks[{self._count}].received_at",
+                "value": repr(received_at)[:80],
+                "replaced_by": "null",
+            }
         )
         self._timed = False
         return None
@@ -422,10 +436,15 @@ class StreamRecorder:
             return
         start = self._start
         offset = received = None
-        if at is not None and start is not None and _plausible(at - start):
-            offset = _ms(at - start)
-            if self._started_at is not None:
-                received = self._started_at + timedelta(seconds=at - start)
+        if at is not None and start is not None:
+            if _plausible(at - start):
+                offset = _ms(at - start)
+                if self._started_at is not None:
+                    received = self._started_at + timedelta(seconds=at - start)
+            else:
+                self._notes.append(
+                    {"path": f"chunks[{index}].received_at", "value": repr(at)[:80], "replaced_by": "null"}
+                )
         raw = chunk if type(chunk) is dict else (dict(chunk) if chunk is not None else None)
         if info is None:
             self._chunks.append(
@@ -547,9 +566,7 @@ def record_from_stream(
     times, timing has only chunk_count. Wall-clock `started_at`/`completed_at` stay None (a
     monotonic clock has no date). Malformed chunks are noted in `error`, never raised.
     """
-    if started_at is not None and not (
-        type(started_at) in (int, float) and math.isfinite(started_at)
-    ):
+    if started_at is not None and not (type(started_at) in (int, float) and math.isfinite(started_at)):
         raise InvalidArgumentError(f"started_at={started_at!r}: give monotonic seconds as a finite number")
     recorder = StreamRecorder(request, provider=provider, api_type=api_type, call_id=call_id)
     recorder._start = started_at

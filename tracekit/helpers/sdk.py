@@ -140,7 +140,7 @@ def sdk_json(obj: Any) -> dict[str, Any] | None:
     return None
 
 
-def chunk_of(obj: Any) -> Mapping[str, Any] | None:
+def chunk_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The vendor chunk a stream item carries: an SDK helper's ChunkEvent unwrapped; None for a
     derived helper event (skip it). `obj` is a mapping here (SDK objects already dumped)."""
     kind = obj.get("type")
@@ -150,7 +150,8 @@ def chunk_of(obj: Any) -> Mapping[str, Any] | None:
         return None
     if kind == "chunk" and "chunk" in obj:
         inner = obj["chunk"]
-        return inner if isinstance(inner, Mapping) else obj
+        if isinstance(inner, Mapping):
+            return inner
     return obj
 
 

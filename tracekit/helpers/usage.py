@@ -128,7 +128,9 @@ def from_openai_responses(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         total_tokens=_checked(total, f"{path}.total_tokens", problems),
-        reasoning_tokens=_count(output_details, f"{path}.output_tokens_details", problems, "reasoning_tokens"),
+        reasoning_tokens=_count(
+            output_details, f"{path}.output_tokens_details", problems, "reasoning_tokens"
+        ),
         cache_read_tokens=_count(input_details, input_path, problems, "cached_tokens"),
         cache_write_tokens=_count(input_details, input_path, problems, "cache_write_tokens"),
         raw=dict(usage),
@@ -176,7 +178,9 @@ def from_gemini(usage: Mapping[str, Any], path: str = "usageMetadata", problems:
     return LLMUsage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        total_tokens=_checked(_total(vendor_total, input_tokens, output_tokens), f"{path}.totalTokenCount", problems),
+        total_tokens=_checked(
+            _total(vendor_total, input_tokens, output_tokens), f"{path}.totalTokenCount", problems
+        ),
         reasoning_tokens=thoughts,
         cache_read_tokens=_count(
             usage, path, problems, "cachedContentTokenCount", "cached_content_token_count"

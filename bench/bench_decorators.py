@@ -1,0 +1,178 @@
+"""Benchmark: what `instrument(client)` and `@trace_llm_call` add to a real SDK call (targets:
+<= 50 us per non-streamed call on the caller's path, <= 3 us per streamed chunk).
+
+Measured inside real calls of the official openai client over the fake HTTP transport of
+tests/sdk_transport.py, inside a tracer session (in memory). The baseline is the same call on an
+uninstrumented client over the same transport, interleaved call by call with the traced one in
+the same run, so drift and noise hit both alike; times are the thread's CPU time
+(time.thread_time: the SDK, the transport and tracekit all run on the calling thread), so other
+processes on a shared machine do not inflate them. "Added" = traced - baseline. The breakdown shows
+where the added time goes: normalisation (record_from_response / StreamRecorder.add on the same
+SDK objects, timed alone) and the rest (request snapshot, proxy, event, record_event).
+Run: .venv/bin/python bench/bench_decorators.py [ROUNDS]
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from sdk_transport import VendorServer, openai_client
+
+import tracekit as tk
+from tracekit.tracer import SessionTracer
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+HI = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]
+PEERS = (("Langfuse", 257, 7), ("OpenTelemetry+OpenInference", 320, 15), ("Logfire", 540, 77))
+
+
+def load(vendor: str, name: str) -> Any:
+    return json.loads((FIXTURES / vendor / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def long_chat_stream(n_text: int) -> list[dict[str, Any]]:
+    """The recorded chat stream with its text deltas repeated to `n_text` content chunks."""
+    recorded = load("openai_chat", "stream_text_usage")
+    content = [c for c in recorded if c["choices"] and c["choices"][0]["delta"].get("content")]
+    return [recorded[0], *(content[i % len(content)] for i in range(n_text)), *recorded[-2:]]
+
+
+def per_call(calls: int, bare: Any, traced: Any) -> tuple[float, float]:
+    """Seconds per call of `bare` and the median extra seconds of `traced`, alternated call by call
+    (the median of the paired differences shrugs off the odd GC pause or scheduler hiccup)."""
+    clock = time.thread_time
+    base: list[float] = []
+    extra: list[float] = []
+    for _ in range(calls):
+        t0 = clock()
+        bare()
+        t1 = clock()
+        traced()
+        t2 = clock()
+        base.append(t1 - t0)
+        extra.append((t2 - t1) - (t1 - t0))
+    return statistics.median(base), statistics.median(extra)
+
+
+def cpu_per_call(calls: int, func: Any) -> float:
+    """Median CPU seconds of one `func()`."""
+    clock = time.thread_time
+    times = []
+    for _ in range(calls):
+        t0 = clock()
+        func()
+        times.append(clock() - t0)
+    return statistics.median(times)
+
+
+def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[str, float]:
+    body = load("openai_chat", "response_basic")
+    server = VendorServer().reply_json(body, repeat=True)
+    bare_client = openai_client(server)
+    inst_client = tk.instrument(openai_client(server))
+    deco = tk.trace_llm_call(agent="bench")(openai_client(server).chat.completions.create)
+    stream_server = VendorServer().reply_stream("openai_chat", chunks, repeat=True)
+    bare_stream_client = openai_client(stream_server)
+    inst_stream_client = tk.instrument(openai_client(stream_server))
+
+    def bare() -> Any:
+        return bare_client.chat.completions.create(model="gpt-4.1", messages=HI)
+
+    def inst() -> Any:
+        return inst_client.chat.completions.create(model="gpt-4.1", messages=HI)
+
+    def decorated() -> Any:
+        return deco(model="gpt-4.1", messages=HI)
+
+    def bare_stream() -> None:
+        for _ in bare_stream_client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True):
+            pass
+
+    def inst_stream() -> None:
+        for _ in inst_stream_client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True):
+            pass
+
+    out: dict[str, float] = {}
+    tracer = SessionTracer()
+    per_call(20, bare, inst)  # warm up connections, imports and caches
+    per_call(2, bare_stream, inst_stream)
+    _, out["no_session"] = per_call(calls, bare, inst)
+    with tracer.session():
+        out["bare"], out["inst"] = per_call(calls, bare, inst)
+        _, out["deco"] = per_call(calls, bare, decorated)
+        out["bare_stream"], out["inst_stream"] = per_call(streams, bare_stream, inst_stream)
+
+    # tracekit's own CPU time, without the SDK around it: the same response / chunk objects
+    # returned by a decorated function, against the normalisers alone on the same objects
+    resp = bare()
+    request = {"model": "gpt-4.1", "messages": HI}
+    sdk_chunks = list(bare_stream_client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True))
+
+    @tk.trace_llm_call(agent="bench")
+    def answer(model: str, messages: list[dict[str, str]]) -> Any:
+        return resp
+
+    @tk.trace_llm_call(agent="bench", provider="openai")
+    def stream(model: str, messages: list[dict[str, str]]) -> Any:
+        yield from sdk_chunks
+
+    def consume() -> None:
+        for _ in stream("gpt-4.1", HI):
+            pass
+
+    def recorder_alone() -> None:
+        recorder = tk.StreamRecorder(request, provider="openai", api_type="chat_completions")
+        for chunk in sdk_chunks:
+            recorder.add(chunk)
+        recorder.finish()
+
+    with tracer.session():
+        out["own_call"] = cpu_per_call(calls, lambda: answer("gpt-4.1", HI))
+        out["own_stream"] = cpu_per_call(streams, consume)
+    out["normalise"] = cpu_per_call(calls, lambda: tk.record_from_response(resp, request=request))
+    out["normalise_stream"] = cpu_per_call(streams, recorder_alone)
+    return out
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    calls, streams, n_text = 200, 10, 100
+    chunks = long_chat_stream(n_text)
+    n_chunks = len(chunks)
+    results = [round_once(calls, streams, chunks) for _ in range(rounds)]
+
+    def fig(f: Any) -> str:
+        values = [f(r) * 1e6 for r in results]
+        return f"min {min(values):8.1f}  median {statistics.median(values):8.1f}"
+
+    print(f"openai client over the fake transport; {rounds} rounds, {calls} calls and {streams} streams")
+    print(f"of {n_chunks} chunks per round; CPU us of the calling thread, min / median over rounds")
+    print("inside a real SDK call (added = traced - the same call undecorated, paired):")
+    print(f"  SDK call, undecorated (baseline)        {fig(lambda r: r['bare'])}")
+    print(f"  added by instrument(client)             {fig(lambda r: r['inst'])}")
+    print(f"  added by @trace_llm_call                {fig(lambda r: r['deco'])}")
+    print(f"  added outside a session                 {fig(lambda r: r['no_session'])}")
+    print(f"  SDK stream, per chunk, undecorated      {fig(lambda r: r['bare_stream'] / n_chunks)}")
+    print(f"  added per chunk by instrument(client)   {fig(lambda r: r['inst_stream'] / n_chunks)}")
+    print("where it goes (tracekit alone, on the same SDK objects, no SDK call around it):")
+    print(f"  per call, all of tracekit               {fig(lambda r: r['own_call'])}")
+    print(f"    record_from_response (normaliser)     {fig(lambda r: r['normalise'])}")
+    print(f"    the decorator's own path              {fig(lambda r: r['own_call'] - r['normalise'])}")
+    print(f"  per chunk, all of tracekit              {fig(lambda r: r['own_stream'] / n_chunks)}")
+    print(f"    StreamRecorder (normaliser)           {fig(lambda r: r['normalise_stream'] / n_chunks)}")
+    proxy = fig(lambda r: (r["own_stream"] - r["normalise_stream"]) / n_chunks)
+    print(f"    the proxy's own path                  {proxy}")
+    print("peers (the issue's figures, same kind of harness): per call / per chunk, us")
+    for name, call_us, chunk_us in PEERS:
+        print(f"  {name:<40} {call_us:6d} / {chunk_us:3d}")
+
+
+if __name__ == "__main__":
+    main()

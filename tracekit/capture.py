@@ -1,0 +1,130 @@
+"""What a traced call keeps of the caller's data: a JSON-ready snapshot of the request (so later
+mutation of the caller's lists and dicts cannot change the record) and, for
+`capture_content=False`, the record without prompt and completion text.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from tracekit.model import LLMCallRecord, LLMContentPart, LLMMessage, ToolCallSpec, ToolDefinition
+
+__all__ = ["REQUEST_KEYS", "SKIP", "drop_content", "plain"]
+
+logger = logging.getLogger(__name__)
+
+REQUEST_KEYS = frozenset(
+    {
+        # what is sent: OpenAI Chat Completions / Responses, Anthropic Messages, Gemini generateContent
+        "model", "messages", "input", "instructions", "system", "contents", "system_instruction", "config",
+        "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
+        "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "max_output_tokens",
+        "stop", "stop_sequences", "n", "seed", "presence_penalty", "frequency_penalty", "logit_bias",
+        "logprobs", "top_logprobs", "response_format", "text", "reasoning", "reasoning_effort",
+        "thinking", "stream", "stream_options", "service_tier", "store", "previous_response_id",
+        "include", "truncation", "prediction", "modalities", "audio", "user", "metadata",
+        "generation_config", "safety_settings", "tool_config", "cached_content", "verbosity",
+    }
+)  # fmt: skip
+"""Argument names `@trace_llm_call` reads as the request when it decorates the user's own function
+(other arguments are the user's business and are not recorded)."""
+
+SKIP: Any = object()
+"""What `plain` returns for a value it leaves out."""
+_MAX_DEPTH = 64
+_SENTINELS = frozenset({"NotGiven", "Omit"})  # the SDKs' "argument not passed" markers
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """A JSON-ready deep copy of a request value, so later mutation of the caller's lists and dicts
+    cannot change the record. SDK objects become their JSON dump; bytes become base64 text; values
+    JSON cannot hold (SDK sentinels, classes, clients) are left out."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if depth > _MAX_DEPTH:
+        return SKIP
+    if kind is dict or isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            copied = plain(item, depth + 1)
+            if copied is not SKIP:
+                out[key if type(key) is str else str(key)] = copied
+        return out
+    if kind is list or kind is tuple:
+        return [c for c in (plain(v, depth + 1) for v in value) if c is not SKIP]
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if kind.__name__ in _SENTINELS or isinstance(value, type):
+        return SKIP
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return plain(dump(mode="json", exclude_none=True), depth + 1)
+        except Exception as exc:  # an SDK object that cannot dump itself is left out, not fatal
+            logger.debug("tracekit: request value of type %s not captured: %s", kind.__name__, exc)
+            return SKIP
+    if isinstance(value, (str, int, float)):  # str/int/float subclasses (enums)
+        return value
+    if isinstance(value, (set, frozenset)):
+        return [c for c in (plain(v, depth + 1) for v in value) if c is not SKIP]
+    return SKIP
+
+
+def _no_text(part: LLMContentPart) -> LLMContentPart:
+    return LLMContentPart(
+        type=part.type,
+        mime_type=part.mime_type,
+        size_bytes=part.size_bytes,
+        width=part.width,
+        height=part.height,
+        duration_ms=part.duration_ms,
+        sample_rate=part.sample_rate,
+        channels=part.channels,
+    )
+
+
+def _no_args(call: ToolCallSpec) -> ToolCallSpec:
+    return ToolCallSpec(
+        name=call.name,
+        arguments_json="",
+        call_id=call.call_id,
+        index=call.index,
+        parent_call_id=call.parent_call_id,
+        type=call.type,
+    )
+
+
+def _message_shell(message: LLMMessage) -> LLMMessage:
+    return LLMMessage(
+        role=message.role,
+        parts=[_no_text(p) for p in message.parts],
+        name=message.name,
+        tool_call_id=message.tool_call_id,
+        tool_calls=[_no_args(c) for c in message.tool_calls],
+    )
+
+
+def drop_content(record: LLMCallRecord) -> None:
+    """Remove prompt and completion text from `record` in place, keeping every number, role,
+    part type, tool name and id (`capture_content=False`)."""
+    record.input_messages = [_message_shell(m) for m in record.input_messages]
+    record.output_messages = [_message_shell(m) for m in record.output_messages]
+    record.outputs = [_message_shell(m) for m in record.outputs]
+    record.output_tool_calls = [_no_args(c) for c in record.output_tool_calls]
+    record.tools = [ToolDefinition(name=t.name, type=t.type) for t in record.tools]
+    record.input_text = record.output_text = record.reasoning_text = record.refusal = None
+    record.request_raw_json = record.response_raw_json = None
+    params = record.request_params
+    params.raw_params = {
+        k: v for k, v in params.raw_params.items() if isinstance(v, (int, float, bool)) or v is None
+    }
+    if params.response_format is not None:
+        params.response_format = {"type": params.response_format.get("type")}
+    if record.chunks is not None:
+        for chunk in record.chunks:
+            chunk.raw = chunk.delta = chunk.delta_text = None
+    record.metadata["content_captured"] = False
