@@ -6,10 +6,10 @@
 
 Events are small dicts: `kind` (one of EVENT_KINDS), `seq` (this tracer's order), `t` (Unix
 seconds), `session_id`, then the kind's fields. Publishing never blocks the agent: each
-subscriber has its own bounded buffer drained by its own thread (or its async iterator); when it
-is full the event is dropped for that subscriber and counted, and the subscriber receives an
-`events_dropped` event with the count before its next event. With no subscriber, publishing is a
-single attribute check.
+subscriber has its own bounded buffer drained by its own thread (within ~5 ms) or by its async
+iterator; when it is full the event is dropped for that subscriber and counted, and the
+subscriber receives an `events_dropped` event with the count where the loss happened. With no
+subscriber, publishing is a single attribute check.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import os
-import queue
 import threading
 import time
 import weakref
@@ -62,6 +61,8 @@ EVENT_KINDS: tuple[str, ...] = (
 
 Event = dict[str, Any]
 _STOP: Any = object()
+_DROPPED: Any = object()
+_POLL_S = 0.005  # how often an idle subscriber thread looks for new events
 
 
 def _kinds(kinds: Iterable[str] | None) -> frozenset[str] | None:
@@ -83,40 +84,60 @@ def _buffer(buffer: int) -> int:
 
 
 class _Sink:
-    """What the bus puts events into: a bounded buffer that counts what it had to drop."""
+    """What the bus puts events into: a bounded buffer that counts what it had to drop.
 
-    __slots__ = ("__weakref__", "dropped", "kinds", "maxsize")
+    On the first drop since the reader last caught up, a marker takes the place of the dropped
+    events in the buffer (one slot past the bound); the reader turns it into an `events_dropped`
+    event carrying how many were dropped by then, so the report sits where the loss happened.
+    """
+
+    __slots__ = ("__weakref__", "_buf", "_marked", "dropped", "kinds", "maxsize")
 
     def __init__(self, kinds: frozenset[str] | None, maxsize: int) -> None:
         self.kinds = kinds
         self.maxsize = maxsize
         self.dropped = 0
+        self._marked = False
+        self._buf: deque[Any] = deque()
 
     def put(self, event: Event) -> None:
-        raise NotImplementedError
+        buf = self._buf
+        if len(buf) >= self.maxsize:
+            self.dropped += 1
+            if not self._marked:
+                self._marked = True
+                buf.append(_DROPPED)
+            return
+        buf.append(event)
 
     def stop(self) -> None:
-        raise NotImplementedError
+        self._buf.append(_STOP)
 
-    def _drop_notice(self, reported: int, session_id: Any) -> Event:
+    def _drop_notice(self, reported: int) -> Event | None:
+        """The events_dropped event for drops since `reported`, or None when there were none."""
+        self._marked = False
+        count = self.dropped - reported
+        if count <= 0:
+            return None
         return {
             "kind": "events_dropped",
             "seq": None,
             "t": time.time(),
-            "session_id": session_id,
-            "count": self.dropped - reported,
-            "total": self.dropped,
+            "session_id": None,
+            "count": count,
+            "total": reported + count,
         }
 
 
 class Subscription(_Sink):
-    """A callback subscribed to a tracer's events, called in order on its own daemon thread.
+    """A callback subscribed to a tracer's events, called in order on its own daemon thread, which
+    checks the buffer every few milliseconds (publishing wakes no thread: it stays cheap).
 
     `close()` (or leaving `with`) delivers what is buffered, stops the thread and, when the
     callback is an NDJSONSink, closes it. `dropped` counts events that did not fit the buffer.
     """
 
-    __slots__ = ("_bus", "_queue", "_thread", "callback", "closed", "delivered")
+    __slots__ = ("_bus", "_stopping", "_thread", "callback", "closed", "delivered")
 
     def __init__(
         self, bus: EventBus, callback: Callable[[Event], Any], kinds: frozenset[str] | None, maxsize: int
@@ -126,7 +147,7 @@ class Subscription(_Sink):
         self.callback = callback
         self.closed = False
         self.delivered = 0
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tracekit-subscriber", daemon=True)
         self._thread.start()
 
@@ -141,15 +162,8 @@ class Subscription(_Sink):
     ) -> None:
         self.close()
 
-    def put(self, event: Event) -> None:
-        q = self._queue
-        if q.qsize() >= self.maxsize:
-            self.dropped += 1
-            return
-        q.put(event)
-
     def stop(self) -> None:
-        self._queue.put(_STOP)
+        self._stopping.set()
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Unsubscribe, deliver what is buffered (at most `timeout` s), stop the thread."""
@@ -165,18 +179,24 @@ class Subscription(_Sink):
 
     def _run(self) -> None:
         reported = 0
-        get, callback = self._queue.get, self.callback
+        buf, callback, stopping = self._buf, self.callback, self._stopping
         while True:
-            event = get()
-            if event is _STOP:
-                break
-            if self.dropped != reported:
-                notice = self._drop_notice(reported, event.get("session_id"))
-                reported = notice["total"]
-                self._call(callback, notice)
+            if not buf:
+                if stopping.is_set():
+                    break
+                stopping.wait(_POLL_S)
+                continue
+            event = buf.popleft()
+            if event is _DROPPED:
+                notice = self._drop_notice(reported)
+                if notice is not None:
+                    reported = notice["total"]
+                    self._call(callback, notice)
+                continue
             self._call(callback, event)
-        if self.dropped != reported:
-            self._call(callback, self._drop_notice(reported, None))
+        notice = self._drop_notice(reported)
+        if notice is not None:
+            self._call(callback, notice)
 
     def _call(self, callback: Callable[[Event], Any], event: Event) -> None:
         try:
@@ -190,28 +210,45 @@ class LiveEvents(_Sink):
     """`async for ev in tracer.events()`: events in order, from a bounded buffer; ends when the
     tracer closes or `aclose()` is called (the `async for` loop's break does it too)."""
 
-    __slots__ = ("_buf", "_bus", "_done", "_reported", "_waiter")
+    __slots__ = ("_bus", "_done", "_reported", "_waiter")
 
     def __init__(self, bus: EventBus, kinds: frozenset[str] | None, maxsize: int) -> None:
         super().__init__(kinds, maxsize)
         self._bus = bus
-        self._buf: deque[Any] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._done = False
         self._reported = 0
 
     def put(self, event: Event) -> None:
-        if len(self._buf) >= self.maxsize:
+        buf = self._buf
+        if len(buf) >= self.maxsize:
             self.dropped += 1
-            return
-        self._buf.append(event)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            waiter.get_loop().call_soon_threadsafe(_wake, waiter)
+            if not self._marked:
+                self._marked = True
+                buf.append(_DROPPED)
+        else:
+            buf.append(event)
+        if self._waiter is not None:
+            self._wake()
 
     def stop(self) -> None:
-        self.put(_STOP)
+        self._buf.append(_STOP)
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is None:
+            return
+        self._waiter = None
+        loop = waiter.get_loop()
+        try:
+            same = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            same = False
+        if same:
+            loop.call_soon(_wake, waiter)
+        else:
+            loop.call_soon_threadsafe(_wake, waiter)
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self
@@ -222,15 +259,20 @@ class LiveEvents(_Sink):
             if self._done:
                 raise StopAsyncIteration
             if buf:
-                event = buf[0]
-                if event is not _STOP and self.dropped != self._reported:
-                    notice = self._drop_notice(self._reported, event.get("session_id"))
-                    self._reported = notice["total"]
-                    return notice
-                buf.popleft()
+                event = buf.popleft()
                 if event is _STOP:
                     self._done = True
+                    notice = self._drop_notice(self._reported)
+                    if notice is not None:
+                        self._reported = notice["total"]
+                        return notice
                     raise StopAsyncIteration
+                if event is _DROPPED:
+                    notice = self._drop_notice(self._reported)
+                    if notice is None:
+                        continue
+                    self._reported = notice["total"]
+                    return notice
                 return event  # type: ignore[no-any-return]
             waiter = asyncio.get_running_loop().create_future()
             self._waiter = waiter
@@ -254,14 +296,15 @@ def _wake(waiter: asyncio.Future[None]) -> None:
 class EventBus:
     """Hands each published event to every subscriber that wants its kind (never blocks)."""
 
-    __slots__ = ("_lock", "_seq", "active", "subscribers")
+    __slots__ = ("_lock", "active", "next_seq", "subscribers")
 
     def __init__(self) -> None:
         self.subscribers: tuple[_Sink, ...] = ()
         self.active = False
         """True while anything is subscribed: the one check publishers make first."""
         self._lock = threading.Lock()
-        self._seq = itertools.count()
+        self.next_seq = itertools.count().__next__
+        """The next event's `seq` (atomic under the GIL)."""
 
     def subscribe(
         self, callback: Callable[[Event], Any], kinds: Iterable[str] | None = None, *, buffer: int = 10_000
@@ -297,9 +340,10 @@ class EventBus:
         """Events dropped so far by the current subscribers (full buffers)."""
         return sum(s.dropped for s in self.subscribers)
 
-    def publish(self, kind: str, session_id: str | None, fields: dict[str, Any]) -> None:
-        """Give one event to the subscribers that want `kind` (call only when `active`)."""
-        event = {"kind": kind, "seq": next(self._seq), "t": time.time(), "session_id": session_id, **fields}
+    def publish(self, event: Event) -> None:
+        """Give one event (a fresh dict: kind, seq from `next_seq()`, t, session_id, fields) to the
+        subscribers that want its kind; call only when `active`."""
+        kind = event["kind"]
         for sink in self.subscribers:
             kinds = sink.kinds
             if kinds is None or kind in kinds:
@@ -431,39 +475,76 @@ def read_ndjson(path: str | os.PathLike[str]) -> list[Event]:
 # -- what the tracer publishes (called only when bus.active) ------------------------------------
 
 
-def _step_fields(step: SessionTimeStep) -> dict[str, Any]:
-    return {"step_id": step.step_id, "turn_number": step.turn_number}
-
-
 def session_started(bus: EventBus, trace: SessionTrace) -> None:
     """A session opened."""
-    bus.publish("session_start", trace.session_id, {"metadata": trace.metadata})
+    bus.publish(
+        {
+            "kind": "session_start",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "metadata": trace.metadata,
+        }
+    )
 
 
 def session_ended(bus: EventBus, trace: SessionTrace) -> None:
     """A session closed (its trace is complete)."""
-    fields = {"timesteps": len(trace.session_time_steps), "events": len(trace.event_history)}
-    bus.publish("session_end", trace.session_id, fields)
+    bus.publish(
+        {
+            "kind": "session_end",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "timesteps": len(trace.session_time_steps),
+            "events": len(trace.event_history),
+        }
+    )
 
 
 def timestep_started(bus: EventBus, step: SessionTimeStep, trace: SessionTrace) -> None:
     """A timestep opened."""
-    bus.publish("timestep_start", trace.session_id, _step_fields(step))
+    bus.publish(
+        {
+            "kind": "timestep_start",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "step_id": step.step_id,
+            "turn_number": step.turn_number,
+        }
+    )
 
 
 def timestep_ended(bus: EventBus, step: SessionTimeStep, trace: SessionTrace) -> None:
     """A timestep closed; `duration_ms` from its timestamp to completed_at."""
-    fields = _step_fields(step)
-    if step.completed_at is not None:
-        fields["duration_ms"] = (step.completed_at - step.timestamp).total_seconds() * 1000.0
-    bus.publish("timestep_end", trace.session_id, fields)
+    end = step.completed_at
+    bus.publish(
+        {
+            "kind": "timestep_end",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "step_id": step.step_id,
+            "turn_number": step.turn_number,
+            "duration_ms": None if end is None else (end - step.timestamp).total_seconds() * 1000.0,
+        }
+    )
 
 
 def llm_call_started(bus: EventBus, trace: SessionTrace | None, agent: str, request: dict[str, Any]) -> None:
     """An LLM call was sent (its record, with the call_id, comes with llm_call_end)."""
     model = request.get("model")
-    fields = {"agent": agent, "model": model if isinstance(model, str) else None}
-    bus.publish("llm_call_start", None if trace is None else trace.session_id, fields)
+    bus.publish(
+        {
+            "kind": "llm_call_start",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": None if trace is None else trace.session_id,
+            "agent": agent,
+            "model": model if isinstance(model, str) else None,
+        }
+    )
 
 
 def stream_usage(bus: EventBus, trace: SessionTrace | None, agent: str, chunk: Any) -> None:
@@ -478,8 +559,17 @@ def stream_usage(bus: EventBus, trace: SessionTrace | None, agent: str, chunk: A
     dump = getattr(raw, "model_dump", None)
     if callable(dump):
         raw = dump(mode="json", exclude_none=True)
-    fields = {"agent": agent, "partial": True, "raw_usage": raw}
-    bus.publish("token_usage", None if trace is None else trace.session_id, fields)
+    bus.publish(
+        {
+            "kind": "token_usage",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": None if trace is None else trace.session_id,
+            "agent": agent,
+            "partial": True,
+            "raw_usage": raw,
+        }
+    )
 
 
 def event_recorded(bus: EventBus, event: BaseEvent, trace: SessionTrace, step: SessionTimeStep) -> None:
@@ -488,6 +578,7 @@ def event_recorded(bus: EventBus, event: BaseEvent, trace: SessionTrace, step: S
     if isinstance(event, LMCAISEvent):
         for record in event.call_records:
             base = {
+                "session_id": sid,
                 "step_id": step.step_id,
                 "agent": event.system_instance_id or None,
                 "call_id": record.call_id,
@@ -497,9 +588,10 @@ def event_recorded(bus: EventBus, event: BaseEvent, trace: SessionTrace, step: S
             timing = record.timing
             received = "tracekit_received" in record.metadata
             bus.publish(
-                "llm_call_end",
-                sid,
                 {
+                    "kind": "llm_call_end",
+                    "seq": bus.next_seq(),
+                    "t": time.time(),
                     **base,
                     "outcome": record.outcome,
                     "latency_ms": record.latency_ms,
@@ -511,9 +603,10 @@ def event_recorded(bus: EventBus, event: BaseEvent, trace: SessionTrace, step: S
             usage = record.usage
             cost = call_cost(record)
             bus.publish(
-                "token_usage",
-                sid,
                 {
+                    "kind": "token_usage",
+                    "seq": bus.next_seq(),
+                    "t": time.time(),
                     **base,
                     "partial": False,
                     "input_tokens": None if usage is None else usage.input_tokens,
@@ -530,6 +623,10 @@ def event_recorded(bus: EventBus, event: BaseEvent, trace: SessionTrace, step: S
         name, status = meta.get("tool_name"), meta.get("status")
         if isinstance(name, str) and status in ("ok", "error"):
             fields = {
+                "kind": "tool_end",
+                "seq": bus.next_seq(),
+                "t": time.time(),
+                "session_id": sid,
                 "step_id": step.step_id,
                 "tool_name": name,
                 "call_id": meta.get("call_id"),
@@ -538,7 +635,7 @@ def event_recorded(bus: EventBus, event: BaseEvent, trace: SessionTrace, step: S
             }
             if status == "error":
                 fields["outcome"] = meta.get("outcome")
-            bus.publish("tool_end", sid, fields)
+            bus.publish(fields)
 
 
 def message_recorded(bus: EventBus, message: SessionEventMarkovBlanketMessage, trace: SessionTrace) -> None:
@@ -546,9 +643,14 @@ def message_recorded(bus: EventBus, message: SessionEventMarkovBlanketMessage, t
     if message.message_type != "tool_call":
         return
     meta = message.metadata
-    fields = {
-        "step_id": meta.get("step_id"),
-        "tool_name": meta.get("tool_name"),
-        "call_id": meta.get("call_id"),
-    }
-    bus.publish("tool_start", trace.session_id, fields)
+    bus.publish(
+        {
+            "kind": "tool_start",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "step_id": meta.get("step_id"),
+            "tool_name": meta.get("tool_name"),
+            "call_id": meta.get("call_id"),
+        }
+    )
