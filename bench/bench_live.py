@@ -7,7 +7,9 @@
    as the tracer does (`if bus.active: bus.publish(...)`) minus an empty loop, and (b) a
    timestep's enter + exit (two events) with subscribers minus the same with none, halved.
    Baseline in the same run: one `queue.SimpleQueue.put` (the least a hand-off to another
-   thread costs). Delivery threads run meanwhile and compete for the GIL: that is part of the cost.
+   thread costs). Delivery threads run meanwhile and compete for the GIL: that is part of the wall
+   time. The publishing thread's CPU time is printed too (on a loaded machine wall time includes
+   preemption by other processes; the load average is printed).
 2. `tracer.live_metrics()` on a session of 10,000 LLM calls (target: < 1 ms) while it grows by
    10 calls between polls (an agent making 100 calls/s polled 10 times a second), and with
    nothing new; the first (cold) poll, which folds all 10,000, is printed for information.
@@ -41,12 +43,12 @@ def min_median(samples: list[float]) -> str:
     return f"{min(samples):.3f} / {statistics.median(samples):.3f}"
 
 
-def per_call_us(fn: Callable[[], object], n: int) -> float:
-    """Microseconds per call of `fn` over `n` calls."""
-    start = time.perf_counter()
+def per_call_us(fn: Callable[[], object], n: int, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Microseconds per call of `fn` over `n` calls, on `clock` (wall time by default)."""
+    start = clock()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - start) / n * 1e6
+    return (clock() - start) / n * 1e6
 
 
 def _noop(event: dict[str, object]) -> None:
@@ -63,16 +65,18 @@ def bench_bus(n: int) -> None:
     q: queue.SimpleQueue[object] = queue.SimpleQueue()
     baseline = []
     publish: dict[int, list[float]] = {0: [], 1: [], 10: []}
+    publish_cpu: dict[int, list[float]] = {0: [], 1: [], 10: []}
     steps: dict[int, list[float]] = {0: [], 1: [], 10: []}
     for _ in range(RUNS):
         baseline.append(per_call_us(lambda: q.put(fields), n))
         while not q.empty():
             q.get_nowait()
         empty = per_call_us(lambda: None, n)
+        empty_cpu = per_call_us(lambda: None, n, time.thread_time)
         step_base = 0.0
         for count in (0, 1, 10):
             tracer = tk.SessionTracer()
-            subs = [tracer.subscribe(_noop, buffer=4 * n) for _ in range(count)]
+            subs = [tracer.subscribe(_noop, buffer=8 * n) for _ in range(count)]
             bus = tracer.bus
 
             def emit(bus: EventBus = bus) -> None:
@@ -92,6 +96,7 @@ def bench_bus(n: int) -> None:
                     )
 
             publish[count].append(per_call_us(emit, n) - empty)
+            publish_cpu[count].append(per_call_us(emit, n, time.thread_time) - empty_cpu)
             with tracer.session(session_id="s"):
                 start = time.perf_counter()
                 for _ in range(n // 2):
@@ -109,6 +114,8 @@ def bench_bus(n: int) -> None:
     print(f"  baseline: queue.SimpleQueue.put                    {min_median(baseline)}")
     for count in (0, 1, 10):
         print(f"  publish, {count:>2} subscriber(s)                       {min_median(publish[count])}")
+    for count in (0, 1, 10):
+        print(f"  publish, {count:>2} subscriber(s), caller thread CPU    {min_median(publish_cpu[count])}")
     for count in (1, 10):
         print(f"  timestep enter+exit, {count:>2} subscriber(s), per event  {min_median(steps[count])}")
 

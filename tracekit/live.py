@@ -193,7 +193,13 @@ class Subscription(_Sink):
                     reported = notice["total"]
                     self._call(callback, notice)
                 continue
-            self._call(callback, event)
+            try:
+                callback(event)
+                self.delivered += 1
+            except Exception:
+                log.exception(
+                    "tracekit event subscriber %r failed on a %s event", callback, event.get("kind")
+                )
         notice = self._drop_notice(reported)
         if notice is not None:
             self._call(callback, notice)
