@@ -323,8 +323,8 @@ class SessionTracer:
 
     def close(self, timeout: float | None = None) -> FlushResult:
         """Flush, then stop the writer and close the store; later sessions are spooled. Live event
-        subscriptions get what they have buffered, then end."""
-        self.bus.close(timeout)
+        subscriptions get what they have buffered (a stuck one is left after 10 s), then end."""
+        self.bus.close(10.0 if timeout is None else timeout)
         if self._writer is None:
             return self.flush(timeout)
         return self._writer.close(timeout)

@@ -185,3 +185,19 @@ def test_bad_subscriptions_are_refused() -> None:
     with pytest.raises(tk.InvalidArgumentError, match="buffer"):
         tracer.events(buffer=0)
     assert tracer.bus.active is False
+
+
+def test_closing_the_tracer_does_not_wait_forever_on_a_stuck_subscriber() -> None:
+    """tracer.close(timeout) gives a stuck subscriber at most `timeout` seconds, then returns."""
+    release = threading.Event()
+    tracer = SessionTracer(strict=True)
+    sub = tracer.subscribe(lambda event: release.wait(30))
+    with tracer.session():
+        pass
+    start = time.perf_counter()
+    tracer.close(timeout=0.2)
+    elapsed = time.perf_counter() - start
+    release.set()
+    assert elapsed < 5.0
+    assert sub.closed is True
+    assert tracer.bus.active is False
