@@ -43,7 +43,15 @@ def outcome_of(exc: BaseException) -> Outcome:
 
 
 _MODULE_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "google": "google"}
-_MODEL_PREFIXES = (("claude", "anthropic"), ("gemini", "google"), ("gpt", "openai"), ("o1", "openai"))
+_MODEL_PREFIXES = (
+    ("claude", "anthropic"),
+    ("gemini", "google"),
+    ("gpt", "openai"),
+    ("chatgpt", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+)
 
 
 def _infer_api(spec: CallSpec, request: Mapping[str, Any], obj: Any) -> tuple[str | None, str | None]:

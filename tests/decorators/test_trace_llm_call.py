@@ -312,3 +312,27 @@ def test_sync_function_returning_an_awaitable(tracer: SessionTracer) -> None:
     assert comparable(rec) == comparable(
         tk.record_from_response(body, request={"model": "gpt-4.1", "messages": HI})
     )
+
+
+def test_failed_call_provider_from_model_name_or_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """A plain exception is recorded under the provider its model name tells; with no clue, only logged."""
+
+    @tk.trace_llm_call
+    def ask(model: str) -> None:
+        raise ValueError("bad input")
+
+    tracer = SessionTracer()
+    with caplog.at_level(logging.WARNING, logger="tracekit.llm_call"), tracer.session() as trace:
+        with pytest.raises(ValueError, match="bad input"):
+            ask("o3-mini")
+        with pytest.raises(ValueError, match="bad input"):
+            ask("my-local-model")
+    rec = only_record(trace)
+    assert (rec.provider, rec.api_type, rec.model_name, rec.outcome) == (
+        "openai",
+        "chat_completions",
+        "o3-mini",
+        "error",
+    )
+    assert rec.error == {"type": "ValueError", "message": "bad input"}
+    assert "cannot tell which API the failed call used" in caplog.text

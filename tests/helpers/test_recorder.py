@@ -400,7 +400,9 @@ def _responses_stream(
 _texts = st.text(min_size=1, max_size=40) | st.sampled_from(
     ["👩\u200d💻 ok", "héllo wörld", "日本語のテキスト"]
 )
-_args = st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=4).map(
+# integers a record can store (beyond 64 bits the arguments stay text only: test_parse_arguments_refuses_...)
+_int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+_args = st.dictionaries(st.text(max_size=8), _int64 | st.text(max_size=8), max_size=4).map(
     lambda d: json.dumps(d, ensure_ascii=False)
 )
 _cuts = st.lists(st.integers(min_value=0, max_value=60), max_size=8)
@@ -503,3 +505,25 @@ def test_non_finite_tool_arguments_count_as_invalid_json(arguments: str) -> None
     [spec] = record.output_tool_calls
     assert (spec.arguments, spec.arguments_json) == (None, arguments)
     assert LLMCallRecord.from_json(record.to_json()) == record
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"n": 9223372036854775808}',
+        '{"n": -9223372036854775809}',
+        '{"n": NaN}',
+        '{"n": 1e999}',
+        "[" * 80 + "]" * 80,
+    ],
+)
+def test_parse_arguments_refuses_what_a_record_cannot_store(text: str) -> None:
+    """Tool arguments beyond 64-bit integers, non-finite or nested past MAX_DEPTH parse to None
+    (the text is kept in arguments_json); the 64-bit edges themselves parse."""
+    from tracekit.helpers._common import parse_arguments
+
+    assert parse_arguments(text) is None
+    assert parse_arguments('{"n": 9223372036854775807, "m": -9223372036854775808}') == {
+        "n": 2**63 - 1,
+        "m": -(2**63),
+    }

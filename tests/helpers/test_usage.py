@@ -127,3 +127,41 @@ def test_malformed_count_names_the_field(bad: object) -> None:
         usage.from_openai_chat({"prompt_tokens": 1, "completion_tokens_details": {"reasoning_tokens": bad}})
     assert info.value.path == "usage.completion_tokens_details.reasoning_tokens"
     assert info.value.value == bad
+
+
+@pytest.mark.parametrize(
+    ("reader", "details"),
+    [
+        (usage.from_openai_chat, "prompt_tokens_details"),
+        (usage.from_openai_responses, "input_tokens_details"),
+    ],
+)
+def test_openai_cache_writes_from_both_apis(reader: object, details: str) -> None:
+    """OpenAI's cache_write_tokens is read from both APIs: N stays N, 0 stays 0, absent stays None."""
+    read = usage.from_openai_chat if reader is usage.from_openai_chat else usage.from_openai_responses
+    assert read({details: {"cached_tokens": 0, "cache_write_tokens": 1536}}).cache_write_tokens == 1536
+    assert read({details: {"cached_tokens": 0, "cache_write_tokens": 0}}).cache_write_tokens == 0
+    assert read({details: {"cached_tokens": 0}}).cache_write_tokens is None
+
+
+@pytest.mark.parametrize("bad", [-1, 2**63, 2**70, 1e308, -5.0, 12.5])
+def test_impossible_counts_are_refused_field_by_field(bad: object) -> None:
+    """A negative, beyond-64-bit or fractional count is noted and left None; the others are kept
+    and the vendor's value stays in raw."""
+    problems: list[PayloadProblem] = []
+    got = usage.from_anthropic({"input_tokens": bad, "output_tokens": 7}, problems=problems)
+    assert (got.input_tokens, got.output_tokens, got.total_tokens) == (None, 7, None)
+    assert [p.path for p in problems] == ["usage.input_tokens"]
+    assert got.raw == {"input_tokens": bad, "output_tokens": 7}
+
+
+def test_counts_that_add_up_beyond_64_bits_are_refused() -> None:
+    """Anthropic input (uncached + cache reads + writes) that overflows 64 bits is refused, not stored."""
+    problems: list[PayloadProblem] = []
+    half = 2**62
+    got = usage.from_anthropic(
+        {"input_tokens": half, "cache_read_input_tokens": half, "output_tokens": 1}, problems=problems
+    )
+    assert got.input_tokens is None
+    assert got.cache_read_tokens == half
+    assert [p.path for p in problems] == ["usage.input_tokens"]

@@ -24,6 +24,10 @@ INT64_MAX: Final = 2**63 - 1
 MAX_DEPTH: Final = 64
 """Deepest nesting kept inside a free-form value (vendor payloads nest about ten levels)."""
 
+_NESTED: Final = MAX_DEPTH - 1
+"""is_clean(value, depth) looks into a child container only while depth < _NESTED, so it accepts
+exactly the nesting `clean` keeps (containers at depth 0 .. MAX_DEPTH - 1)."""
+
 _repr = reprlib.Repr()
 _repr.maxlevel = 3
 _repr.maxstring = 60
@@ -41,18 +45,29 @@ def short_repr(value: Any) -> str:
 
 def is_clean(value: Any, depth: int = 0) -> bool:
     """Whether every value inside a dict/list is a JSON value JSON holds exactly (the fast check:
-    no copy). Anything but a dict or list is not clean."""
-    kind = type(value)
-    if kind is dict:
-        for key in value:
+    no copy, one pass). Anything but a dict or list is not clean."""
+    if type(value) is dict:
+        for key, item in value.items():
             if type(key) is not str:
                 return False
-        items: Any = value.values()
-    elif kind is list:
-        items = value
-    else:
+            kind = type(item)
+            if kind is str or item is None or kind is bool:
+                continue
+            if kind is int:
+                if INT64_MIN <= item <= INT64_MAX:
+                    continue
+                return False
+            if kind is float:
+                if item - item == 0.0:
+                    continue
+                return False
+            if (kind is dict or kind is list) and depth < _NESTED and is_clean(item, depth + 1):
+                continue
+            return False
+        return True
+    if type(value) is not list:
         return False
-    for item in items:
+    for item in value:
         kind = type(item)
         if kind is str or item is None or kind is bool:
             continue
@@ -64,7 +79,7 @@ def is_clean(value: Any, depth: int = 0) -> bool:
             if item - item == 0.0:
                 continue
             return False
-        if (kind is dict or kind is list) and depth + 1 < MAX_DEPTH and is_clean(item, depth + 1):
+        if (kind is dict or kind is list) and depth < _NESTED and is_clean(item, depth + 1):
             continue
         return False
     return True

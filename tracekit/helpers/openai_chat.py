@@ -428,40 +428,41 @@ def _add_audio(acc: _ChoiceAcc, audio: Any, path: str, problems: list[PayloadPro
 
 
 def _add_delta(acc: _ChoiceAcc, delta: Mapping[str, Any], path: str, problems: list[PayloadProblem]) -> bool:
-    """Fold one choice's delta; whether it carried content (text, reasoning, refusal, a call)."""
+    """Fold one choice's delta; whether it carried content (text, reasoning, refusal, a call).
+    Driven by the keys present: a content delta holds one or two (the hot path)."""
     content = False
-    text = _text(delta.get("content"), f"{path}.content", problems)
-    if text:
-        acc.text.append(text)
-        content = True
-    reasoning = _text(delta.get("reasoning_content"), f"{path}.reasoning_content", problems)
-    if reasoning:
-        acc.reasoning.append(reasoning)
-        content = True
-    refusal = _text(delta.get("refusal"), f"{path}.refusal", problems)
-    if refusal:
-        acc.refusal.append(refusal)
-        content = True
-    tools = delta.get("tool_calls")
-    if tools:
-        _add_tool_deltas(acc, tools, f"{path}.tool_calls", problems)
-        content = True
-    legacy = delta.get("function_call")
-    if legacy is not None:
-        if acc.function_call is None:
-            acc.function_call = _ToolAcc(index=-1)
-        _add_function(acc.function_call, legacy, f"{path}.function_call", problems)
-        content = True
-    audio = delta.get("audio")
-    if audio is not None:
-        _add_audio(acc, audio, f"{path}.audio", problems)
-        content = True
-    role = delta.get("role")
-    if role:
-        if type(role) is str and role in _ROLE_OF:
-            acc.role = role
-        else:
-            problems.append(PayloadProblem(f"{path}.role", f"expected one of {sorted(_ROLE_OF)}", role))
+    for key, value in delta.items():
+        if value is None:
+            continue
+        if key == "content" or key == "reasoning_content" or key == "refusal":
+            if type(value) is not str:
+                problems.append(PayloadProblem(f"{path}.{key}", "expected a string", value))
+            elif value:
+                (
+                    acc.text
+                    if key == "content"
+                    else acc.reasoning
+                    if key == "reasoning_content"
+                    else acc.refusal
+                ).append(value)
+                content = True
+        elif key == "role":
+            if type(value) is str and value in _ROLE_OF:
+                acc.role = value
+            else:
+                problems.append(PayloadProblem(f"{path}.role", f"expected one of {sorted(_ROLE_OF)}", value))
+        elif key == "tool_calls":
+            if value:
+                _add_tool_deltas(acc, value, f"{path}.tool_calls", problems)
+                content = True
+        elif key == "function_call":
+            if acc.function_call is None:
+                acc.function_call = _ToolAcc(index=-1)
+            _add_function(acc.function_call, value, f"{path}.function_call", problems)
+            content = True
+        elif key == "audio":
+            _add_audio(acc, value, f"{path}.audio", problems)
+            content = True
     return content
 
 
@@ -497,15 +498,25 @@ def add_chunk(state: ChatStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
                 acc = accs[index] = _ChoiceAcc(index=index)
             delta = choice.get("delta")
             if delta:
-                if not isinstance(delta, Mapping):
+                text = delta.get("content") if type(delta) is dict else None
+                if type(text) is str and len(delta) == 1:
+                    # the hot path: a delta holding only text
+                    if text:
+                        acc.text.append(text)
+                        kind = "content"
+                        if delta_text is None:
+                            delta_text = text
+                            choice_index = index
+                elif type(delta) is not dict and not isinstance(delta, Mapping):
                     problems.append(PayloadProblem(f"{path}.delta", "expected an object", delta))
                 elif _add_delta(acc, delta, f"{path}.delta", problems):
                     kind = "content"
-                    text = delta.get("content")
                     if delta_text is None and type(text) is str and text:
                         delta_text = text
                         choice_index = index
-            finish = _text(choice.get("finish_reason"), f"{path}.finish_reason", problems)
+            finish = choice.get("finish_reason")
+            if finish is not None and type(finish) is not str:
+                finish = _text(finish, f"{path}.finish_reason", problems)
             if finish:
                 acc.finish_reason = finish
                 if kind == "meta":

@@ -434,9 +434,16 @@ def add_chunk(state: ResponsesStreamState, chunk: Mapping[str, Any]) -> ChunkInf
     if type(kind) is not str:
         raise PayloadProblem("type", "expected a string", kind)
     if kind == "response.output_text.delta":
-        delta = _delta(chunk)
-        acc = _item(state, chunk)
-        content_index = _position(chunk, "content_index")
+        delta = chunk.get("delta")
+        if type(delta) is not str:
+            delta = _delta(chunk)  # raises: names the field
+        index = chunk.get("output_index", 0)
+        acc = state.items.get(index) if type(index) is int and 0 <= index < 2**31 else None
+        if acc is None:
+            acc = _item(state, chunk)
+        content_index = chunk.get("content_index", 0)
+        if type(content_index) is not int or not 0 <= content_index < 2**31:
+            content_index = _position(chunk, "content_index")
         slot = acc.content.get(content_index)
         if slot is None:
             slot = acc.content[content_index] = ("output_text", [])

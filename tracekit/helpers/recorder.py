@@ -381,13 +381,20 @@ class StreamRecorder:
             if unwrapped is None:
                 return
             chunk = unwrapped
-        at = self._arrival(received_at)
+        if type(received_at) is float and received_at - received_at == 0.0:
+            at: float | None = received_at  # the common case, checked inline (hot path)
+        else:
+            at = self._arrival(received_at)
         index = self._count
         self._count = index + 1
         if at is not None:
             self._last = at
         if type(chunk) is not dict or not is_clean(chunk):
             chunk = clean(chunk, f"chunks[{index}]", self._notes)
+            if self._strict and self._notes:
+                raise RecordingError(
+                    f"stream chunk {index}: values JSON cannot hold exactly were replaced: {self._notes}"
+                )
             if not isinstance(chunk, Mapping):
                 self._problem(
                     index, f"chunks[{index}]", "a stream chunk must be an object", ValueError(chunk)
@@ -437,10 +444,11 @@ class StreamRecorder:
         start = self._start
         offset = received = None
         if at is not None and start is not None:
-            if _plausible(at - start):
-                offset = _ms(at - start)
+            span = at - start
+            if -_MAX_SPAN_S <= span <= _MAX_SPAN_S:
+                offset = round(span * 1000.0, 6)
                 if self._started_at is not None:
-                    received = self._started_at + timedelta(seconds=at - start)
+                    received = self._started_at + timedelta(seconds=span)
             else:
                 self._notes.append(
                     {"path": f"chunks[{index}].received_at", "value": repr(at)[:80], "replaced_by": "null"}

@@ -57,21 +57,27 @@ _SNAPSHOT_KEYS: Final = {
     "response.function_call_arguments.delta": ("snapshot",),
     "response.output_text.done": ("parsed",),
 }
+_DEPTH_LIMIT: Final = 100
+"""How deep request_json looks for SDK objects (the storable check cuts nesting at 64 anyway)."""
 _GENAI_CLIENT_KEYS: Final = ("sdkHttpResponse", "automaticFunctionCallingHistory", "parsed")
 """google-genai response fields the client fills in (HTTP headers, its own function-calling loop,
 parsed output), not part of what the API sent."""
 
 
-def json_ready(value: Any) -> Any:
+def json_ready(value: Any, depth: int = 0) -> Any:
     """A JSON-ready copy of an SDK value dumped in Python mode: enum members become their values,
-    bytes standard base64 text, datetimes ISO-8601 text; mappings and sequences are copied."""
+    bytes standard base64 text, datetimes ISO-8601 text; mappings and sequences are copied (down to
+    `_DEPTH_LIMIT` levels; deeper values are left for the storable check to cut)."""
     kind = type(value)
-    if kind is str or kind is int or kind is float or kind is bool or value is None:
+    if kind is str or kind is int or kind is float or kind is bool or value is None or depth > _DEPTH_LIMIT:
         return value
     if isinstance(value, Mapping):
-        return {k if type(k) is str else str(json_ready(k)): json_ready(v) for k, v in value.items()}
+        return {
+            k if type(k) is str else str(json_ready(k, depth + 1)): json_ready(v, depth + 1)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
+        return [json_ready(v, depth + 1) for v in value]
     if isinstance(value, Enum):
         return json_ready(value.value)
     if isinstance(value, bytes | bytearray):
@@ -155,17 +161,31 @@ def chunk_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return obj
 
 
-def request_json(value: Any) -> Any:
+def request_json(value: Any, depth: int = 0) -> Any:
     """A request with every SDK object inside (google-genai `GenerateContentConfig`, `Content`,
-    ...) replaced by its fields as the user set them (Python names, nulls left out), JSON-ready."""
+    ...) replaced by its fields as the user set them (Python names, nulls left out). Plain JSON
+    values come back as they are (a container is copied only when something inside changed);
+    nesting deeper than `limit` is left for the storable check to cut."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None or depth > _DEPTH_LIMIT:
+        return value
     if isinstance(value, Mapping):
-        return {k: request_json(v) for k, v in value.items()}
+        changed = False
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            new = request_json(item, depth + 1)
+            changed = changed or new is not item
+            out[key] = new
+        return out if changed or kind is not dict else value
     if isinstance(value, list | tuple):
-        return [request_json(v) for v in value]
+        items = [request_json(item, depth + 1) for item in value]
+        if kind is list and all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return items
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, type):
         try:
-            return request_json(dump(exclude_none=True))
+            return request_json(dump(exclude_none=True), depth)
         except TypeError:
-            return request_json(dump())
+            return request_json(dump(), depth)
     return json_ready(value)
