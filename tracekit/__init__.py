@@ -37,6 +37,7 @@ from tracekit.helpers.synth_compat import (
     create_llm_call_record_from_streaming,
 )
 from tracekit.instrument import instrument, uninstrument
+from tracekit.live import NDJSONSink, read_ndjson
 from tracekit.model import (
     BaseEvent,
     EnvironmentEvent,
@@ -79,6 +80,7 @@ from tracekit.tracer import (
     current_tracer,
 )
 from tracekit.tracing.hooks import Hooks
+from tracekit.wire import llm_metrics, step_metrics, turn_metrics
 
 __version__ = "0.1.0"
 
@@ -102,6 +104,7 @@ __all__ = [
     "LLMUsage",
     "LMCAISEvent",
     "ModelPrice",
+    "NDJSONSink",
     "NoActiveSessionError",
     "NotFoundError",
     "PriceTable",
@@ -140,13 +143,17 @@ __all__ = [
     "event_types",
     "get_prices",
     "instrument",
+    "llm_metrics",
     "load_prices",
+    "read_ndjson",
     "record_from_response",
     "record_from_stream",
     "register_event_type",
     "reset_prices",
     "set_price",
+    "step_metrics",
     "trace_llm_call",
     "trace_tool",
+    "turn_metrics",
     "uninstrument",
 ]

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from tracekit import live as live_events
 from tracekit.capture import drop_content
 from tracekit.errors import RecordingError
 from tracekit.helpers.recorder import StreamRecorder, record_from_response
 from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord, utc_now
+from tracekit.tracing.context import ACTIVE
 
 if TYPE_CHECKING:
+    from tracekit.model import SessionTrace
     from tracekit.tracer import SessionTracer
 
 __all__ = ["IN_SDK_CALL", "CallSpec", "LLMCall", "outcome_of", "report_problem"]
@@ -127,6 +130,8 @@ class LLMCall:
         self._context: contextvars.Context | None = None
         self.started_at = utc_now()
         self.start = time.perf_counter()
+        if tracer.bus.active:
+            live_events.llm_call_started(tracer.bus, _trace(), spec.agent, request)
 
     @classmethod
     def begin(
@@ -206,6 +211,8 @@ class LLMCall:
             return
         try:
             recorder.add(chunk, at)
+            if self.tracer.bus.active:
+                live_events.stream_usage(self.tracer.bus, _trace(), self.spec.agent, chunk)
         except Exception as exc:
             report_problem(self.tracer, "could not record a stream chunk", exc)
 
@@ -279,3 +286,9 @@ def report_problem(tracer: SessionTracer, what: str, exc: BaseException) -> None
             raise exc
         raise RecordingError(f"tracekit: {what}: {type(exc).__name__}: {exc}") from exc
     logger.warning("tracekit: %s: %s: %s", what, type(exc).__name__, exc)
+
+
+def _trace() -> SessionTrace | None:
+    """The session recorded into in this context (for live events), or None."""
+    active = ACTIVE.get()
+    return None if active is None else active.session.trace

@@ -20,13 +20,23 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from tracekit import codec
+from tracekit import codec, wire
+from tracekit import live as live_events
 from tracekit.errors import InvalidArgumentError, NoActiveSessionError
-from tracekit.model import BaseEvent, SessionEventMarkovBlanketMessage, SessionTimeStep, SessionTrace, new_id
+from tracekit.live import EventBus, LiveEvents, Subscription
+from tracekit.live_metrics import LiveMetrics
+from tracekit.model import (
+    BaseEvent,
+    LLMCallRecord,
+    SessionEventMarkovBlanketMessage,
+    SessionTimeStep,
+    SessionTrace,
+    new_id,
+)
 from tracekit.store.manager import TursoManager
 from tracekit.tracing.context import ACTIVE, Active, SessionScope, StepScope, live
 from tracekit.tracing.hooks import Hook, Hooks, HookSpec
@@ -110,6 +120,9 @@ class SessionTracer:
         self._lock = threading.Lock()
         self._open: dict[str, SessionTrace] = {}
         self._finished: dict[str, SessionTrace] = {}
+        self.bus = EventBus()
+        """The live event bus (tracekit/live.py); see subscribe() and events()."""
+        self._live = LiveMetrics()
 
     def __repr__(self) -> str:
         where = "memory" if self.store is None else self.store.url
@@ -187,6 +200,8 @@ class SessionTracer:
         session.trace.event_history.append(event)
         if self.hooks.has("event_recorded"):
             self.hooks.emit("event_recorded", event, session.trace, event_type=event.event_type)
+        if self.bus.active:
+            live_events.event_recorded(self.bus, event, session.trace, step)
         return event
 
     def record_message(
@@ -229,6 +244,8 @@ class SessionTracer:
         session.trace.markov_blanket_message_history.append(message)
         if self.hooks.has("message_recorded"):
             self.hooks.emit("message_recorded", message, session.trace)
+        if self.bus.active:
+            live_events.message_recorded(self.bus, message, session.trace)
         return message
 
     def record_reward(
@@ -305,10 +322,53 @@ class SessionTracer:
         return await asyncio.to_thread(self.flush, timeout)
 
     def close(self, timeout: float | None = None) -> FlushResult:
-        """Flush, then stop the writer and close the store; later sessions are spooled."""
+        """Flush, then stop the writer and close the store; later sessions are spooled. Live event
+        subscriptions get what they have buffered (a stuck one is left after 10 s), then end."""
+        self.bus.close(10.0 if timeout is None else timeout)
         if self._writer is None:
             return self.flush(timeout)
         return self._writer.close(timeout)
+
+    # -- live events, live metrics, metric packets (tracekit/live.py, live_metrics.py, wire.py) --
+
+    def subscribe(
+        self,
+        callback: Callable[[dict[str, Any]], Any],
+        kinds: Iterable[str] | None = None,
+        *,
+        buffer: int = 10_000,
+    ) -> Subscription:
+        """Call `callback(event)` for each live event (of `kinds`, default all; see
+        tracekit.live.EVENT_KINDS), in order, on a delivery thread with a bounded buffer of
+        `buffer` events: a slow callback never blocks the agent, its drops are counted and reported
+        to it as an `events_dropped` event. Returns the Subscription (close() or `with` to end)."""
+        return self.bus.subscribe(callback, kinds, buffer=buffer)
+
+    def events(self, kinds: Iterable[str] | None = None, *, buffer: int = 10_000) -> LiveEvents:
+        """`async for ev in tracer.events():` live events from now on (bounded like subscribe);
+        the loop ends when the tracer closes."""
+        return self.bus.events(kinds, buffer=buffer)
+
+    def live_metrics(self, session_id: str | None = None) -> dict[str, Any]:
+        """Running totals so far, of one session or of every session this tracer has seen: LLM
+        calls, tokens, cost, per agent; tool runs by name with success rate and p50 duration;
+        warnings (a session with tool/runtime activity but no LLM call, unpriced calls, dropped
+        events). Cheap to poll: each call folds only what was recorded since the previous one."""
+        return self._live.snapshot(session_id, self.bus.dropped)
+
+    def record_llm_metrics(self, packet: Mapping[str, Any]) -> LLMCallRecord:
+        """Record an LLM call made elsewhere from its `tk.llm_metrics` packet, in the current
+        session/timestep, as an LMCAISEvent of its agent_type; it counts in every aggregate, its
+        tool calls link to @trace_tool runs by call_id, and `metadata["tracekit_received"]` says
+        it was received, not observed. A malformed packet raises InvalidDataError naming each field."""
+        self._active("record_llm_metrics()")
+        return wire.record_llm_metrics(self, packet)
+
+    def turn_metrics(self) -> dict[str, Any]:
+        """tk.turn_metrics() of the turn in flight (the current timestep in this context)."""
+        active = self._active("turn_metrics()")
+        step = active.step if active.step is not None else active.session.implicit_step()
+        return wire.turn_metrics(step)
 
     def _begin(self, trace: SessionTrace) -> None:
         with self._lock:
@@ -318,11 +378,17 @@ class SessionTracer:
                 )
             self._open[trace.session_id] = trace
             self._finished.pop(trace.session_id, None)
+        self._live.started(trace)
+        if self.bus.active:
+            live_events.session_started(self.bus, trace)
 
     def _end(self, trace: SessionTrace) -> None:
         with self._lock:
             self._open.pop(trace.session_id, None)
             if self._writer is None:
                 self._finished[trace.session_id] = trace
+        self._live.ended(trace)
+        if self.bus.active:
+            live_events.session_ended(self.bus, trace)
         if self._writer is not None:
             self._writer.submit(trace)

@@ -641,6 +641,15 @@ class TursoManager:
         if not result.rows:
             raise NotFoundError(f"no {what} {value!r} in {self.url}; save or create it first")
 
+    # -- conversation metrics (tracekit/store/conversation.py) ---------------------------------
+
+    async def conversation_metrics(self, session_id: str) -> dict[str, Any]:
+        """{"turns": [tk.turn_metrics(step) for each completed timestep, in order]}, read from the
+        store's columns (no record JSON parsed); NotFoundError when the session is not stored."""
+        from tracekit.store.conversation import conversation_metrics
+
+        return await conversation_metrics(await self._ready(), self.url, session_id)
+
 
 def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[Statement]:
     return writer.save_statements([trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces])

@@ -192,3 +192,7 @@ class SyncTursoManager:
     def get_rewards(self, session_id: str) -> dict[str, list[dict[str, Any]]]:
         """See TursoManager.get_rewards."""
         return self._run(self.manager.get_rewards(session_id))
+
+    def conversation_metrics(self, session_id: str) -> dict[str, Any]:
+        """See TursoManager.conversation_metrics."""
+        return self._run(self.manager.conversation_metrics(session_id))

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tracekit import codec
+from tracekit import live as live_events
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import SessionTimeStep, SessionTrace, new_id, utc_now
 from tracekit.tracing.writer import EXPERIMENT_KEY
@@ -180,6 +181,8 @@ class StepScope:
         self.step = step
         self._token = ACTIVE.set(Active(self._tracer, active.session, step))
         self._tracer.hooks.emit("timestep_start", step, active.session.trace)
+        if self._tracer.bus.active:
+            live_events.timestep_started(self._tracer.bus, step, active.session.trace)
         return step
 
     def __exit__(
@@ -196,6 +199,8 @@ class StepScope:
         self._token = None
         if active is not None:
             self._tracer.hooks.emit("timestep_end", step, active.session.trace)
+            if self._tracer.bus.active:
+                live_events.timestep_ended(self._tracer.bus, step, active.session.trace)
 
     async def __aenter__(self) -> SessionTimeStep:
         return self.__enter__()

@@ -1,0 +1,662 @@
+"""The live event bus: what a tracer records, delivered as it happens to subscribers and sinks.
+
+    sub = tracer.subscribe(print, kinds={"token_usage", "tool_end"})   # a thread delivers
+    async for ev in tracer.events(): ...                                # or an async iterator
+    with tracer.subscribe(tk.NDJSONSink("events.ndjson")): ...          # one JSON object a line
+
+Events are small dicts: `kind` (one of EVENT_KINDS), `seq` (this tracer's order), `t` (Unix
+seconds), `session_id`, then the kind's fields. Publishing never blocks the agent: each
+subscriber has its own bounded buffer drained by its own thread (within ~5 ms) or by its async
+iterator; when it is full the event is dropped for that subscriber and counted, and the
+subscriber receives an `events_dropped` event with the count where the loss happened. With no
+subscriber, publishing is a single attribute check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import itertools
+import json
+import logging
+import math
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from tracekit.errors import InvalidArgumentError
+from tracekit.model import (
+    BaseEvent,
+    EnvironmentEvent,
+    LMCAISEvent,
+    SessionEventMarkovBlanketMessage,
+    SessionTimeStep,
+    SessionTrace,
+)
+from tracekit.pricing import call_cost
+
+__all__ = ["EVENT_KINDS", "EventBus", "LiveEvents", "NDJSONSink", "Subscription", "read_ndjson"]
+
+log = logging.getLogger(__name__)
+
+EVENT_KINDS: tuple[str, ...] = (
+    "session_start",
+    "session_end",
+    "timestep_start",
+    "timestep_end",
+    "llm_call_start",
+    "llm_call_end",
+    "token_usage",
+    "tool_start",
+    "tool_end",
+    "events_dropped",
+)
+"""Every `kind` an event can have. `events_dropped` is per subscriber and always delivered."""
+
+Event = dict[str, Any]
+_STOP: Any = object()
+_DROPPED: Any = object()
+_POLL_S = 0.005  # how often an idle subscriber thread looks for new events
+
+
+def _kinds(kinds: Iterable[str] | None) -> frozenset[str] | None:
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        raise InvalidArgumentError(f"kinds={kinds!r} is one string; pass a collection such as {{{kinds!r}}}")
+    chosen = frozenset(kinds)
+    unknown = sorted(str(k) for k in chosen - set(EVENT_KINDS))
+    if unknown:
+        raise InvalidArgumentError(f"unknown event kind(s) {unknown}; use some of {', '.join(EVENT_KINDS)}")
+    return chosen | {"events_dropped"}
+
+
+def _buffer(buffer: int) -> int:
+    if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 1:
+        raise InvalidArgumentError(f"buffer must be an int of at least 1 (events), got {buffer!r}")
+    return buffer
+
+
+class _Sink:
+    """What the bus puts events into: a bounded buffer that counts what it had to drop.
+
+    On the first drop since the reader last caught up, a marker takes the place of the dropped
+    events in the buffer (one slot past the bound); the reader turns it into an `events_dropped`
+    event carrying how many were dropped by then, so the report sits where the loss happened.
+    """
+
+    __slots__ = ("__weakref__", "_buf", "_marked", "dropped", "kinds", "maxsize")
+
+    def __init__(self, kinds: frozenset[str] | None, maxsize: int) -> None:
+        self.kinds = kinds
+        self.maxsize = maxsize
+        self.dropped = 0
+        self._marked = False
+        self._buf: deque[Any] = deque()
+
+    def put(self, event: Event) -> None:
+        buf = self._buf
+        if len(buf) >= self.maxsize:
+            self.dropped += 1
+            if not self._marked:
+                self._marked = True
+                buf.append(_DROPPED)
+            return
+        buf.append(event)
+
+    def stop(self) -> None:
+        self._buf.append(_STOP)
+
+    def _drop_notice(self, reported: int) -> Event | None:
+        """The events_dropped event for drops since `reported`, or None when there were none."""
+        self._marked = False
+        count = self.dropped - reported
+        if count <= 0:
+            return None
+        return {
+            "kind": "events_dropped",
+            "seq": None,
+            "t": time.time(),
+            "session_id": None,
+            "count": count,
+            "total": reported + count,
+        }
+
+
+class Subscription(_Sink):
+    """A callback subscribed to a tracer's events, called in order on its own daemon thread, which
+    checks the buffer every few milliseconds (publishing wakes no thread: it stays cheap).
+
+    `close()` (or leaving `with`) delivers what is buffered, stops the thread and, when the
+    callback is an NDJSONSink, closes it. `dropped` counts events that did not fit the buffer.
+    """
+
+    __slots__ = ("_bus", "_stopping", "_thread", "callback", "closed", "delivered")
+
+    def __init__(
+        self, bus: EventBus, callback: Callable[[Event], Any], kinds: frozenset[str] | None, maxsize: int
+    ) -> None:
+        super().__init__(kinds, maxsize)
+        self._bus = bus
+        self.callback = callback
+        self.closed = False
+        self.delivered = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tracekit-subscriber", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"Subscription({self.callback!r}, delivered={self.delivered}, dropped={self.dropped})"
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Unsubscribe, deliver what is buffered (at most `timeout` s), stop the thread."""
+        if self.closed:
+            return
+        self.closed = True
+        self._bus.unsubscribe(self)
+        self.stop()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        if isinstance(self.callback, NDJSONSink):
+            self.callback.close()
+
+    def _run(self) -> None:
+        reported = 0
+        buf, callback, stopping = self._buf, self.callback, self._stopping
+        while True:
+            if not buf:
+                if stopping.is_set():
+                    break
+                stopping.wait(_POLL_S)
+                continue
+            event = buf.popleft()
+            if event is _DROPPED:
+                notice = self._drop_notice(reported)
+                if notice is not None:
+                    reported = notice["total"]
+                    self._call(callback, notice)
+                continue
+            try:
+                callback(event)
+                self.delivered += 1
+            except Exception:
+                log.exception(
+                    "tracekit event subscriber %r failed on a %s event", callback, event.get("kind")
+                )
+        notice = self._drop_notice(reported)
+        if notice is not None:
+            self._call(callback, notice)
+
+    def _call(self, callback: Callable[[Event], Any], event: Event) -> None:
+        try:
+            callback(event)
+            self.delivered += 1
+        except Exception:
+            log.exception("tracekit event subscriber %r failed on a %s event", callback, event.get("kind"))
+
+
+class LiveEvents(_Sink):
+    """`async for ev in tracer.events()`: events in order, from a bounded buffer; ends when the
+    tracer closes or `aclose()` is called (the `async for` loop's break does it too)."""
+
+    __slots__ = ("_bus", "_done", "_reported", "_waiter")
+
+    def __init__(self, bus: EventBus, kinds: frozenset[str] | None, maxsize: int) -> None:
+        super().__init__(kinds, maxsize)
+        self._bus = bus
+        self._waiter: asyncio.Future[None] | None = None
+        self._done = False
+        self._reported = 0
+
+    def put(self, event: Event) -> None:
+        buf = self._buf
+        if len(buf) >= self.maxsize:
+            self.dropped += 1
+            if not self._marked:
+                self._marked = True
+                buf.append(_DROPPED)
+        else:
+            buf.append(event)
+        if self._waiter is not None:
+            self._wake()
+
+    def stop(self) -> None:
+        self._buf.append(_STOP)
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is None:
+            return
+        self._waiter = None
+        loop = waiter.get_loop()
+        try:
+            same = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            same = False
+        if same:
+            loop.call_soon(_wake, waiter)
+        else:
+            loop.call_soon_threadsafe(_wake, waiter)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self
+
+    async def __anext__(self) -> Event:
+        buf = self._buf
+        while True:
+            if self._done:
+                raise StopAsyncIteration
+            if buf:
+                event = buf.popleft()
+                if event is _STOP:
+                    self._done = True
+                    notice = self._drop_notice(self._reported)
+                    if notice is not None:
+                        self._reported = notice["total"]
+                        return notice
+                    raise StopAsyncIteration
+                if event is _DROPPED:
+                    notice = self._drop_notice(self._reported)
+                    if notice is None:
+                        continue
+                    self._reported = notice["total"]
+                    return notice
+                return event  # type: ignore[no-any-return]
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            if buf:  # an event arrived between the check and setting the waiter
+                self._waiter = None
+                continue
+            await waiter
+
+    async def aclose(self) -> None:
+        """Stop receiving events (buffered ones are discarded)."""
+        self._done = True
+        self._bus.unsubscribe(self)
+        self._buf.clear()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class EventBus:
+    """Hands each published event to every subscriber that wants its kind (never blocks)."""
+
+    __slots__ = ("_lock", "active", "next_seq", "subscribers")
+
+    def __init__(self) -> None:
+        self.subscribers: tuple[_Sink, ...] = ()
+        self.active = False
+        """True while anything is subscribed: the one check publishers make first."""
+        self._lock = threading.Lock()
+        self.next_seq = itertools.count().__next__
+        """The next event's `seq` (atomic under the GIL)."""
+
+    def subscribe(
+        self, callback: Callable[[Event], Any], kinds: Iterable[str] | None = None, *, buffer: int = 10_000
+    ) -> Subscription:
+        """Call `callback(event)` for each event (of `kinds`, default all) on a delivery thread."""
+        if not callable(callback):
+            raise InvalidArgumentError(
+                f"subscribe() needs a callable taking one event dict, got {callback!r}"
+            )
+        sub = Subscription(self, callback, _kinds(kinds), _buffer(buffer))
+        self._add(sub)
+        return sub
+
+    def events(self, kinds: Iterable[str] | None = None, *, buffer: int = 10_000) -> LiveEvents:
+        """An async iterator over events published from now on (of `kinds`, default all)."""
+        sink = LiveEvents(self, _kinds(kinds), _buffer(buffer))
+        self._add(sink)
+        return sink
+
+    def _add(self, sink: _Sink) -> None:
+        with self._lock:
+            self.subscribers = (*self.subscribers, sink)
+            self.active = True
+
+    def unsubscribe(self, sink: _Sink) -> None:
+        """Stop publishing to `sink` (no error when it is not subscribed)."""
+        with self._lock:
+            self.subscribers = tuple(s for s in self.subscribers if s is not sink)
+            self.active = bool(self.subscribers)
+
+    @property
+    def dropped(self) -> int:
+        """Events dropped so far by the current subscribers (full buffers)."""
+        return sum(s.dropped for s in self.subscribers)
+
+    def publish(self, event: Event) -> None:
+        """Give one event (a fresh dict: kind, seq from `next_seq()`, t, session_id, fields) to the
+        subscribers that want its kind; call only when `active`."""
+        kind = event["kind"]
+        for sink in self.subscribers:
+            kinds = sink.kinds
+            if kinds is None or kind in kinds:
+                sink.put(event)
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Deliver what subscribers have buffered and end every subscription and async iterator."""
+        for sink in self.subscribers:
+            if isinstance(sink, Subscription):
+                sink.close(timeout)
+            else:
+                sink.stop()
+                self.unsubscribe(sink)
+
+
+class NDJSONSink:
+    """Writes events one JSON object a line to `path` (appending), flushed every
+    `flush_interval_ms` and on close; a crash loses at most what arrived since the last flush,
+    and a line cut by a crash is never misread (read_ndjson skips it).
+
+    Use it as a subscriber: `with tracer.subscribe(tk.NDJSONSink(path)): ...`. `fsync=True` also
+    asks the OS to put each flush on disk (survives power loss, slower). Values JSON cannot hold
+    are written as their repr.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], flush_interval_ms: float = 1000, *, fsync: bool = False):
+        if (
+            isinstance(flush_interval_ms, bool)
+            or not isinstance(flush_interval_ms, int | float)
+            or not 0 < flush_interval_ms < math.inf
+        ):
+            raise InvalidArgumentError(
+                f"flush_interval_ms must be a finite number of milliseconds > 0, got {flush_interval_ms!r}"
+            )
+        self.path = Path(path)
+        self.flush_interval_ms = float(flush_interval_ms)
+        self.fsync = fsync
+        self.written = 0
+        """Lines written to the file so far (flushed)."""
+        self._lines: list[bytes] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._thread = threading.Thread(target=self._flusher, name="tracekit-ndjson", daemon=True)
+        self._thread.start()
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    def __repr__(self) -> str:
+        return f"NDJSONSink({str(self.path)!r}, flush_interval_ms={self.flush_interval_ms:g})"
+
+    def __enter__(self) -> NDJSONSink:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __call__(self, event: Event) -> None:
+        """Buffer one event as a line (written at the next flush)."""
+        line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=repr).encode("utf-8")
+        with self._lock:
+            if self._closed.is_set():
+                log.warning("NDJSONSink %s is closed; %s event not written", self.path, event.get("kind"))
+                return
+            self._lines.append(line + b"\n")
+
+    def flush(self) -> int:
+        """Write the buffered lines now in one write; returns how many."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+            if not lines or self._fd < 0:
+                return 0
+            data = b"".join(lines)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            if self.fsync:
+                os.fsync(self._fd)
+            self.written += len(lines)
+            return len(lines)
+
+    def close(self) -> None:
+        """Flush what is buffered and close the file (again: no-op)."""
+        if self._closed.is_set():
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed.set()
+            with self._lock:
+                fd, self._fd = self._fd, -1
+            if fd >= 0:
+                os.close(fd)
+
+    def _flusher(self) -> None:
+        interval = self.flush_interval_ms / 1000.0
+        while not self._closed.wait(interval):
+            try:
+                self.flush()
+            except OSError:
+                log.exception("NDJSONSink could not write to %s; lines stay buffered", self.path)
+
+
+def _close_at_exit(ref: weakref.ref[NDJSONSink]) -> None:
+    sink = ref()
+    if sink is not None:
+        sink.close()
+
+
+def read_ndjson(path: str | os.PathLike[str]) -> list[Event]:
+    """The events an NDJSONSink wrote to `path`. A last line without its newline (cut by a crash
+    mid-write) is left out; any other line that is not a JSON object raises InvalidArgumentError."""
+    data = Path(path).read_bytes()
+    lines = data.split(b"\n")
+    lines.pop()  # after the last newline: empty, or a line the writer did not finish
+    events: list[Event] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            event = json.loads(line)
+        except ValueError as exc:
+            raise InvalidArgumentError(f"{path}: line {number} is not JSON ({exc}): {line[:80]!r}") from None
+        if not isinstance(event, dict):
+            raise InvalidArgumentError(f"{path}: line {number} is not a JSON object: {line[:80]!r}")
+        events.append(event)
+    return events
+
+
+# -- what the tracer publishes (called only when bus.active) ------------------------------------
+
+
+def session_started(bus: EventBus, trace: SessionTrace) -> None:
+    """A session opened."""
+    bus.publish(
+        {
+            "kind": "session_start",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "metadata": trace.metadata,
+        }
+    )
+
+
+def session_ended(bus: EventBus, trace: SessionTrace) -> None:
+    """A session closed (its trace is complete)."""
+    bus.publish(
+        {
+            "kind": "session_end",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "timesteps": len(trace.session_time_steps),
+            "events": len(trace.event_history),
+        }
+    )
+
+
+def timestep_started(bus: EventBus, step: SessionTimeStep, trace: SessionTrace) -> None:
+    """A timestep opened."""
+    bus.publish(
+        {
+            "kind": "timestep_start",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "step_id": step.step_id,
+            "turn_number": step.turn_number,
+        }
+    )
+
+
+def timestep_ended(bus: EventBus, step: SessionTimeStep, trace: SessionTrace) -> None:
+    """A timestep closed; `duration_ms` from its timestamp to completed_at."""
+    end = step.completed_at
+    bus.publish(
+        {
+            "kind": "timestep_end",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "step_id": step.step_id,
+            "turn_number": step.turn_number,
+            "duration_ms": None if end is None else (end - step.timestamp).total_seconds() * 1000.0,
+        }
+    )
+
+
+def llm_call_started(bus: EventBus, trace: SessionTrace | None, agent: str, request: dict[str, Any]) -> None:
+    """An LLM call was sent (its record, with the call_id, comes with llm_call_end)."""
+    model = request.get("model")
+    bus.publish(
+        {
+            "kind": "llm_call_start",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": None if trace is None else trace.session_id,
+            "agent": agent,
+            "model": model if isinstance(model, str) else None,
+        }
+    )
+
+
+def stream_usage(bus: EventBus, trace: SessionTrace | None, agent: str, chunk: Any) -> None:
+    """A stream chunk carrying the vendor's usage arrived: published as it came (`raw_usage`,
+    cumulative in Anthropic/Gemini streams), marked partial; the normalised usage follows at the end."""
+    if isinstance(chunk, dict):
+        raw = chunk.get("usage") or chunk.get("usageMetadata") or chunk.get("usage_metadata")
+    else:
+        raw = getattr(chunk, "usage", None) or getattr(chunk, "usage_metadata", None)
+    if not raw:
+        return
+    dump = getattr(raw, "model_dump", None)
+    if callable(dump):
+        raw = dump(mode="json", exclude_none=True)
+    bus.publish(
+        {
+            "kind": "token_usage",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": None if trace is None else trace.session_id,
+            "agent": agent,
+            "partial": True,
+            "raw_usage": raw,
+        }
+    )
+
+
+def event_recorded(bus: EventBus, event: BaseEvent, trace: SessionTrace, step: SessionTimeStep) -> None:
+    """llm_call_end + token_usage per call record of an LMCAISEvent; tool_end for a tool run."""
+    sid = trace.session_id
+    if isinstance(event, LMCAISEvent):
+        for record in event.call_records:
+            base = {
+                "session_id": sid,
+                "step_id": step.step_id,
+                "agent": event.system_instance_id or None,
+                "call_id": record.call_id,
+                "model": record.model_name or None,
+                "provider": record.provider,
+            }
+            timing = record.timing
+            received = "tracekit_received" in record.metadata
+            bus.publish(
+                {
+                    "kind": "llm_call_end",
+                    "seq": bus.next_seq(),
+                    "t": time.time(),
+                    **base,
+                    "outcome": record.outcome,
+                    "latency_ms": record.latency_ms,
+                    "ttft_ms": None if timing is None else timing.ttft_ms,
+                    "tool_calls": [c.name for c in record.output_tool_calls],
+                    "received": received,
+                },
+            )
+            usage = record.usage
+            cost = call_cost(record)
+            bus.publish(
+                {
+                    "kind": "token_usage",
+                    "seq": bus.next_seq(),
+                    "t": time.time(),
+                    **base,
+                    "partial": False,
+                    "input_tokens": None if usage is None else usage.input_tokens,
+                    "output_tokens": None if usage is None else usage.output_tokens,
+                    "total_tokens": None if usage is None else usage.total_tokens,
+                    "cache_read_tokens": None if usage is None else usage.cache_read_tokens,
+                    "cache_write_tokens": None if usage is None else usage.cache_write_tokens,
+                    "reasoning_tokens": None if usage is None else usage.reasoning_tokens,
+                    "cost_usd": None if cost is None else cost.nanousd / 1e9,
+                },
+            )
+    elif isinstance(event, EnvironmentEvent):
+        meta = event.metadata
+        name, status = meta.get("tool_name"), meta.get("status")
+        if isinstance(name, str) and status in ("ok", "error"):
+            fields = {
+                "kind": "tool_end",
+                "seq": bus.next_seq(),
+                "t": time.time(),
+                "session_id": sid,
+                "step_id": step.step_id,
+                "tool_name": name,
+                "call_id": meta.get("call_id"),
+                "success": status == "ok",
+                "duration_ms": meta.get("duration_ms"),
+            }
+            if status == "error":
+                fields["outcome"] = meta.get("outcome")
+            bus.publish(fields)
+
+
+def message_recorded(bus: EventBus, message: SessionEventMarkovBlanketMessage, trace: SessionTrace) -> None:
+    """tool_start when the agent hands a call to the tool runtime (a `tool_call` message)."""
+    if message.message_type != "tool_call":
+        return
+    meta = message.metadata
+    bus.publish(
+        {
+            "kind": "tool_start",
+            "seq": bus.next_seq(),
+            "t": time.time(),
+            "session_id": trace.session_id,
+            "step_id": meta.get("step_id"),
+            "tool_name": meta.get("tool_name"),
+            "call_id": meta.get("call_id"),
+        }
+    )
