@@ -257,3 +257,23 @@ def test_gemini_safety_ratings_are_kept() -> None:
     record = tk.record_from_response(payload)
     assert record.safety == {"prompt_safety_ratings": ratings, "safety_ratings": ratings}
     assert record.output_messages[0].metadata["safety_ratings"] == ratings
+
+
+def test_fast_check_agrees_with_clean_at_the_depth_limit() -> None:
+    """is_clean (the per-chunk check) accepts exactly what clean keeps unchanged, for dicts and
+    lists nested around MAX_DEPTH."""
+    from tracekit.helpers._clean import MAX_DEPTH, clean, is_clean
+
+    for depth in range(MAX_DEPTH - 3, MAX_DEPTH + 3):
+        for first_is_list in (True, False):
+            root: Any = [] if first_is_list else {}
+            node = root
+            for level in range(depth):
+                child: Any = {} if (level % 2 == 0) == first_is_list else []
+                if isinstance(node, list):
+                    node.append(child)
+                else:
+                    node["k"] = child
+                node = child
+            notes: list[dict[str, Any]] = []
+            assert (clean(root, "p", notes) is root) == is_clean(root) == (not notes)

@@ -45,7 +45,8 @@ def short_repr(value: Any) -> str:
 
 def is_clean(value: Any, depth: int = 0) -> bool:
     """Whether every value inside a dict/list is a JSON value JSON holds exactly (the fast check:
-    no copy, one pass). Anything but a dict or list is not clean."""
+    no copy, one pass). Anything but a dict or list is not clean. Hot path: one dict of a stream
+    per chunk, so dicts recurse but the lists inside them are walked in the same frame."""
     if type(value) is dict:
         for key, item in value.items():
             if type(key) is not str:
@@ -61,7 +62,30 @@ def is_clean(value: Any, depth: int = 0) -> bool:
                 if item - item == 0.0:
                     continue
                 return False
-            if (kind is dict or kind is list) and depth < _NESTED and is_clean(item, depth + 1):
+            if kind is dict:
+                if depth < _NESTED and is_clean(item, depth + 1):
+                    continue
+                return False
+            if kind is list and depth < _NESTED:
+                for element in item:
+                    kind = type(element)
+                    if kind is dict:
+                        if depth + 1 < _NESTED and is_clean(element, depth + 2):
+                            continue
+                        return False
+                    if kind is str or element is None or kind is bool:
+                        continue
+                    if kind is int:
+                        if INT64_MIN <= element <= INT64_MAX:
+                            continue
+                        return False
+                    if kind is float:
+                        if element - element == 0.0:
+                            continue
+                        return False
+                    if kind is list and depth + 1 < _NESTED and is_clean(element, depth + 2):
+                        continue
+                    return False
                 continue
             return False
         return True
