@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from store.storebuilders import make_trace
 
 import tracekit as tk
-from tracekit import pricing
+from tracekit.analysis import pricing
 from tracekit.store import TursoManager, schema
 from tracekit.store.libsql import Database, Statement
 from tracekit.store.mapping import trace_rows

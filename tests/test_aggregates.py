@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from syrupy.assertion import SnapshotAssertion
 
 import tracekit as tk
-from tracekit import pricing
-from tracekit.aggregates import GROUP_BY_VALUES
+from tracekit.analysis import pricing
+from tracekit.analysis.aggregates import GROUP_BY_VALUES
 
 T0 = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
 VERSION = "2026-11-21"
@@ -291,7 +291,7 @@ def test_nearest_rank_percentiles() -> None:
 
 def test_unpriced_calls_warn(caplog: pytest.LogCaptureFixture) -> None:
     """Unpriced calls are named in the result's warnings and logged, never shown as a silent $0."""
-    with caplog.at_level(logging.WARNING, logger="tracekit.aggregates"):
+    with caplog.at_level(logging.WARNING, logger="tracekit.analysis.aggregates"):
         result = tk.aggregate(mixed_records())
     expected = (
         "3 of 7 LLM call(s) are unpriced and not in cost_usd: 1 with a model the price table does not "
@@ -440,7 +440,7 @@ def test_session_rollup() -> None:
 
 def test_tool_calls_without_llm_calls_are_flagged(caplog: pytest.LogCaptureFixture) -> None:
     """A session with tool activity but no LLM call warns "no LLM calls recorded" in result and log."""
-    with caplog.at_level(logging.WARNING, logger="tracekit.aggregates"):
+    with caplog.at_level(logging.WARNING, logger="tracekit.analysis.aggregates"):
         result = tk.aggregate([tool_only_trace()])
     assert result.total.call_count == 0
     assert result.total.cost_usd is None  # nothing priced: unknown, not $0.00

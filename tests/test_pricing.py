@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracekit as tk
-from tracekit import pricing
-from tracekit.pricing import PriceTable, call_cost, call_cost_nanousd, usage_cost
+from tracekit.analysis import pricing
+from tracekit.analysis.pricing import PriceTable, call_cost, call_cost_nanousd, usage_cost
 
 VERSION = "2026-11-21"
 

@@ -6,13 +6,24 @@ tokens, cost, latency and tool-call totals. See README.md for a tour.
 """
 
 from tracekit import codec as _codec  # noqa: F401 - importing it installs the record methods (to_json, ...)
-from tracekit.aggregates import (
+from tracekit.analysis.aggregates import (
     AggregateResult,
     Distribution,
     GroupAggregate,
     SessionRollup,
     aggregate,
     compute_aggregates_from_call_records,
+)
+from tracekit.analysis.pricing import (
+    CallCost,
+    ModelPrice,
+    PriceTable,
+    PriceTier,
+    estimate_cost,
+    get_prices,
+    load_prices,
+    reset_prices,
+    set_price,
 )
 from tracekit.decorators import trace_llm_call, trace_tool
 from tracekit.errors import (
@@ -60,17 +71,6 @@ from tracekit.model import (
     ToolDefinition,
     event_types,
     register_event_type,
-)
-from tracekit.pricing import (
-    CallCost,
-    ModelPrice,
-    PriceTable,
-    PriceTier,
-    estimate_cost,
-    get_prices,
-    load_prices,
-    reset_prices,
-    set_price,
 )
 from tracekit.tracer import (
     FlushResult,

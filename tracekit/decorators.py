@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Literal, TypeVar, overload
 
-from tracekit.capture import REQUEST_KEYS, SKIP, plain
-from tracekit.llm_call import IN_SDK_CALL, CallSpec, LLMCall, outcome_of, report_problem
 from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeRecord, ToolCallResult, utc_now
-from tracekit.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
 from tracekit.tracer import SessionTracer, current_session, current_tracer
+from tracekit.tracing.capture import REQUEST_KEYS, SKIP, plain
+from tracekit.tracing.llm_call import IN_SDK_CALL, CallSpec, LLMCall, outcome_of, report_problem
+from tracekit.tracing.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
 
 __all__ = ["trace_llm_call", "trace_tool"]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Final, TypeVar
 
-from tracekit.capture import SKIP, plain
 from tracekit.decorators import traced_llm
 from tracekit.errors import InvalidArgumentError
-from tracekit.llm_call import CallSpec
+from tracekit.tracing.capture import SKIP, plain
+from tracekit.tracing.llm_call import CallSpec
 
 __all__ = ["instrument", "uninstrument"]
 

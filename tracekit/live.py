@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tracekit.analysis.pricing import call_cost
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import (
     BaseEvent,
@@ -39,7 +40,6 @@ from tracekit.model import (
     SessionTimeStep,
     SessionTrace,
 )
-from tracekit.pricing import call_cost
 
 __all__ = ["EVENT_KINDS", "EventBus", "LiveEvents", "NDJSONSink", "Subscription", "read_ndjson"]
 

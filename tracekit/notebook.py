@@ -21,9 +21,9 @@ from dataclasses import asdict
 from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal
 
-from tracekit import pricing
-from tracekit.aggregate_types import AggregateResult, Distribution, GroupAggregate, GroupBy
-from tracekit.aggregates import aggregate
+from tracekit.analysis import pricing
+from tracekit.analysis.aggregate_types import AggregateResult, Distribution, GroupAggregate, GroupBy
+from tracekit.analysis.aggregates import aggregate
 from tracekit.codec import format_datetime
 from tracekit.errors import InvalidArgumentError, TracekitError
 from tracekit.model import LLMCallRecord, LMCAISEvent, SessionTrace

@@ -28,7 +28,6 @@ from tracekit import codec, wire
 from tracekit import live as live_events
 from tracekit.errors import InvalidArgumentError, NoActiveSessionError
 from tracekit.live import EventBus, LiveEvents, Subscription
-from tracekit.live_metrics import LiveMetrics
 from tracekit.model import (
     BaseEvent,
     LLMCallRecord,
@@ -40,6 +39,7 @@ from tracekit.model import (
 from tracekit.store.manager import TursoManager
 from tracekit.tracing.context import ACTIVE, Active, SessionScope, StepScope, live
 from tracekit.tracing.hooks import Hook, Hooks, HookSpec
+from tracekit.tracing.live_metrics import LiveMetrics
 from tracekit.tracing.values import check_mapping, check_optional_str, event_index, message_content
 from tracekit.tracing.writer import REWARD_KEY, FlushResult, TraceWriter
 

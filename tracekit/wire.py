@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, get_args
 
 from tracekit import codec
-from tracekit.aggregate_types import TOOL_MESSAGE_TYPES
+from tracekit.analysis.aggregate_types import TOOL_MESSAGE_TYPES
+from tracekit.analysis.pricing import call_cost
+from tracekit.analysis.turn_shapes import iso, step_shape, turn_shape
 from tracekit.errors import FieldProblem, InvalidArgumentError, InvalidDataError
 from tracekit.model import (
     ApiType,
@@ -37,8 +39,6 @@ from tracekit.model import (
     ToolCallSpec,
     utc_now,
 )
-from tracekit.pricing import call_cost
-from tracekit.turn_shapes import iso, step_shape, turn_shape
 
 if TYPE_CHECKING:
     from tracekit.tracer import SessionTracer

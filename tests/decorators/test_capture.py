@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from trace_checks import load
 
 import tracekit as tk
-from tracekit.capture import SKIP, plain
 from tracekit.tracer import SessionTracer
+from tracekit.tracing.capture import SKIP, plain
 
 SETTINGS = settings(
     derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]

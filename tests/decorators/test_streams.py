@@ -175,7 +175,7 @@ def test_stream_outliving_its_session_records_nothing_and_logs(caplog: pytest.Lo
     with tracer.session() as trace:
         stream = client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True)  # type: ignore[attr-defined]
         next(stream)
-    with caplog.at_level(logging.WARNING, logger="tracekit.llm_call"):
+    with caplog.at_level(logging.WARNING, logger="tracekit.tracing.llm_call"):
         del stream
         gc.collect()
     assert trace.event_history == []

@@ -229,7 +229,7 @@ def test_recording_problem_is_logged_not_raised(caplog: pytest.LogCaptureFixture
         return {"answer": 42}
 
     lenient = SessionTracer()
-    with caplog.at_level(logging.WARNING, logger="tracekit.llm_call"), lenient.session() as trace:
+    with caplog.at_level(logging.WARNING, logger="tracekit.tracing.llm_call"), lenient.session() as trace:
         assert odd("gpt-4.1") == {"answer": 42}
     assert trace.event_history == []
     assert "could not record the LLM response" in caplog.text
@@ -322,7 +322,7 @@ def test_failed_call_provider_from_model_name_or_logged(caplog: pytest.LogCaptur
         raise ValueError("bad input")
 
     tracer = SessionTracer()
-    with caplog.at_level(logging.WARNING, logger="tracekit.llm_call"), tracer.session() as trace:
+    with caplog.at_level(logging.WARNING, logger="tracekit.tracing.llm_call"), tracer.session() as trace:
         with pytest.raises(ValueError, match="bad input"):
             ask("o3-mini")
         with pytest.raises(ValueError, match="bad input"):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from store.storebuilders import at, llm_call, make_trace
 
 import tracekit as tk
-from tracekit.aggregates import AggregateResult
+from tracekit.analysis.aggregates import AggregateResult
 from tracekit.store import TursoManager
 from tracekit.store.server import SqldServer
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracekit as tk
-from tracekit.pricing import call_cost
+from tracekit.analysis.pricing import call_cost
 from tracekit.tracer import SessionTracer
 from tracekit.wire import USAGE_FIELDS, packet_record
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from tracekit.aggregates import aggregate
+from tracekit.analysis.aggregates import aggregate
 from tracekit.cli.common import (
     CliError,
     add_filters,

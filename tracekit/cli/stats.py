@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tracekit.aggregate_types import GroupAggregate
+from tracekit.analysis.aggregate_types import GroupAggregate
 from tracekit.cli.common import (
     UsageError,
     add_filters,

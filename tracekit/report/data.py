@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tracekit.aggregate_types import SessionRollup
-from tracekit.aggregates import aggregate
+from tracekit.analysis.aggregate_types import SessionRollup
+from tracekit.analysis.aggregates import aggregate
+from tracekit.analysis.pricing import estimate_cost
 from tracekit.codec import format_datetime
 from tracekit.model import LMCAISEvent, SessionTrace
-from tracekit.pricing import estimate_cost
 from tracekit.report.stats import (
     Progress,
     SessionFilters,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any, Final
 
-from tracekit.aggregate_types import Distribution, GroupAggregate
+from tracekit.analysis.aggregate_types import Distribution, GroupAggregate
 from tracekit.codec import format_datetime
 from tracekit.report.data import CallSample, ReportData, SessionView, ToolOutcome
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from tracekit.aggregate_types import GroupAggregate, SessionRollup
-from tracekit.aggregates import aggregate
+from tracekit.analysis.aggregate_types import GroupAggregate, SessionRollup
+from tracekit.analysis.aggregates import aggregate
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import SessionTrace
 from tracekit.store.manager import TursoManager

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from tracekit.analysis.pricing import estimate_cost
 from tracekit.codec import format_datetime
 from tracekit.model import (
     BaseEvent,
@@ -18,7 +19,6 @@ from tracekit.model import (
     SessionEventMarkovBlanketMessage,
     SessionTrace,
 )
-from tracekit.pricing import estimate_cost
 
 __all__ = ["EntryKind", "TimelineEntry", "session_timeline"]
 

@@ -229,7 +229,7 @@ def export_sft(
     Call filters: min_event_reward (a reward recorded for the call's event >= it); model, agent,
     finish_reason (a name or a collection of names, matched exactly); success_only (outcome
     "success"); min_tokens / max_tokens (the call's total tokens; the report counts examples
-    over max_tokens); min_cost_usd / max_cost_usd (tracekit.pricing); min_latency_ms /
+    over max_tokens); min_cost_usd / max_cost_usd (tracekit.analysis.pricing); min_latency_ms /
     max_latency_ms. A bound on a value the call did not report drops the call.
     Shape: reasoning "drop" | "field" | "inline"; train_on "last" (weight 0 on earlier assistant
     turns) or "all"; dedupe (identical lines written once). page_size: sessions per read (1..900).

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from tracekit import pricing
+from tracekit.analysis import pricing
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import LLMCallRecord
 from tracekit.sft.convert import Reasoning

@@ -6,7 +6,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracekit.aggregate_types import Distribution
+from tracekit.analysis.aggregate_types import Distribution
 
 __all__ = ["DROP_REASONS", "SFTReport", "TokenLengths"]
 

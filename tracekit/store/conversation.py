@@ -2,7 +2,7 @@
 
 Read from the typed columns (timesteps, llm_calls joined to their event's timestep position,
 event and message counts per timestep); no record JSON is parsed. The shapes and the rules are
-tracekit.turn_shapes', so the result equals `tk.turn_metrics(step)` over the same trace's
+tracekit.analysis.turn_shapes', so the result equals `tk.turn_metrics(step)` over the same trace's
 completed timesteps.
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tracekit.aggregate_types import TOOL_MESSAGE_TYPES
+from tracekit.analysis.aggregate_types import TOOL_MESSAGE_TYPES
+from tracekit.analysis.turn_shapes import step_shape, turn_shape
 from tracekit.errors import NotFoundError
 from tracekit.store.libsql import Database, Statement
-from tracekit.turn_shapes import step_shape, turn_shape
 
 __all__ = ["conversation_metrics"]
 

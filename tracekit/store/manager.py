@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from tracekit import codec
-from tracekit.aggregates import AggregateResult, GroupBy
+from tracekit.analysis.aggregates import AggregateResult, GroupBy
 from tracekit.errors import (
     NotFoundError,
     SerializationError,
@@ -78,7 +78,7 @@ def _is_read_only(sql: str) -> bool:
 
 
 def _default_cost() -> CallCost:
-    from tracekit import pricing
+    from tracekit.analysis import pricing
 
     def cost(record: LLMCallRecord) -> tuple[int | None, str | None]:
         priced = pricing.call_cost(record)
@@ -99,7 +99,7 @@ class TursoManager:
     other processes writing the same file); `retries` and `retry_backoff_s` shape the retry of
     saves on connection errors; `spool_path` is where unsaveable traces wait (default: beside a
     file database as `<file>.spool.jsonl`, under $TRACEKIT_SPOOL_DIR or ~/.cache/tracekit for a
-    server, none for `:memory:`); `cost` prices a call (default: tracekit.pricing).
+    server, none for `:memory:`); `cost` prices a call (default: tracekit.analysis.pricing).
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""SQL roll-ups of stored calls, equal to tracekit.aggregates' Python results on the same calls.
+"""SQL roll-ups of stored calls, equal to tracekit.analysis.aggregates' Python results on the same calls.
 
 Sums and counts come from one GROUP BY straight over the narrow llm_calls rows (no CTE: copying
 whole rows into a subquery costs more than the sums), on the key column as stored so SQLite can
@@ -12,7 +12,7 @@ computed in integers; min is rank 1, max rank n): without session filters, for t
 for by="model", each is one index lookup (`LIMIT 1 OFFSET rank`, from the nearer end, on the
 roll-up indexes); otherwise a row_number() window picks them.
 
-Means equal tracekit.aggregates' exactly: they come from the exact sum of the values, never from
+Means equal tracekit.analysis.aggregates' exactly: they come from the exact sum of the values, never from
 SQLite's float sum (whose rounding depends on row order and SQLite version). Each value is split
 in SQL into two integers SQLite sums exactly (`_Split`: exact for |v| in [2**-2, 2**41)); the few
 values outside that range are fetched (an index range each) and corrected for in Python with
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, TypeVar
 
-from tracekit.aggregates import AggregateResult, Distribution, GroupAggregate, GroupBy, mean_of_sum
+from tracekit.analysis.aggregates import AggregateResult, Distribution, GroupAggregate, GroupBy, mean_of_sum
 from tracekit.errors import StoreError
 from tracekit.store.libsql import Database, Result, Statement
 from tracekit.store.queries import SessionFilter
@@ -46,7 +46,7 @@ _KEY_EXPRESSIONS: dict[GroupBy | None, str] = {
     "session": "NULLIF({t}.session_id, '')",
     "timestep": "{t}.step_id",
 }
-"""Group key per grouping, over a table alias `{t}`: exactly tracekit.aggregates' key (window picks)."""
+"""Group key per grouping, over a table alias `{t}`: exactly analysis/aggregates' key (window picks)."""
 
 _GROUP_COLUMNS: dict[GroupBy | None, str] = {
     None: "NULL",

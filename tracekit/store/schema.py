@@ -8,7 +8,7 @@ backend opens a fresh connection per statement with foreign keys off.
 
 `llm_calls` repeats two facts of its event so roll-ups need no join: `in_rollup` (1 when the
 call counts in aggregates: its event is in the session's event_history, or the history is empty
-and the event sits in a timestep, as tracekit.aggregates counts) and `step_id` (the timestep
+and the event sits in a timestep, as tracekit.analysis.aggregates counts) and `step_id` (the timestep
 holding the event, NULL when none or ""). The call's full JSON lives in `llm_call_records`, so
 a roll-up scans only the narrow typed rows. `tool_calls` repeats its call's `in_rollup` and group
 keys (step_id, system_instance_id, model_name, provider), so tool counts by name scan that table

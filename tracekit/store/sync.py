@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from tracekit.aggregates import AggregateResult, GroupBy
+from tracekit.analysis.aggregates import AggregateResult, GroupBy
 from tracekit.errors import StoreError
 from tracekit.model import LLMCallRecord, SessionTrace
 from tracekit.store.manager import SaveOutcome, TursoManager

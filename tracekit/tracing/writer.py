@@ -199,7 +199,7 @@ class TraceWriter:
                 self._handoff.maxsize,
                 self._block_s,
                 trace.session_id,
-                self.store.spool.path,
+                self.store.spool.path if self.store.spool else "nowhere (the store has no spool)",
             )
             with self._lock:
                 self._outstanding -= 1
@@ -253,10 +253,19 @@ class TraceWriter:
 
     def _spool_here(self, trace: SessionTrace, *, count: bool = True) -> None:
         """Write one trace to the store's spool from the calling thread (never drops it)."""
+        spool = self.store.spool
+        if spool is None:  # ':memory:' has no spool: nothing outlives the process anyway
+            self._fail(
+                trace,
+                StoreError(
+                    f"session {trace.session_id!r} could not be saved and {self.store.url} has no spool"
+                ),
+            )
+            return
         try:
-            self.store.spool.append([trace.to_json()])
+            spool.append([trace.to_json()])
         except Exception as exc:
-            log.exception("session %r could not be spooled to %s", trace.session_id, self.store.spool.path)
+            log.exception("session %r could not be spooled to %s", trace.session_id, spool.path)
             self._fail(trace, exc)
             return
         self._replay_pending = True
@@ -441,6 +450,8 @@ class TraceWriter:
 def _spooled_sessions(store: TursoManager) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]] | None]]:
     """session_id -> (metadata, session_metadata) of every trace in the store's spool."""
     out: dict[str, tuple[dict[str, Any], list[dict[str, Any]] | None]] = {}
+    if store.spool is None:
+        return out
     for entry in store.spool.read().entries:
         try:
             data = json.loads(entry.trace_json)

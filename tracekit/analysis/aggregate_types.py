@@ -1,4 +1,4 @@
-"""The result types of `tk.aggregate` (rules in tracekit/aggregates.py): frozen, JSON-ready via to_dict()."""
+"""The result types of `tk.aggregate` (rules in analysis/aggregates.py): frozen, JSON-ready via to_dict()."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The bundled table is tracekit/data/prices.json (vendor pricing pages, read on ea
 effective_date). The active table is that plus your overrides (`set_price`, `load_prices`);
 every function here uses it unless a PriceTable is passed. A call's cost is an integer number of
 nano-dollars, None when unpriced (unknown model or missing token counts: never $0), and carries
-the version of the prices used. The formula and name-matching rules are in tracekit.price_table.
+the version of the prices used. The formula and name-matching rules are in tracekit.analysis.price_table.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tracekit.errors import PricingError
-from tracekit.model import LLMCallRecord, LLMUsage
-from tracekit.price_table import (
+from tracekit.analysis.price_table import (
     REPORTED_COST_VERSION,
     USER_VERSION,
     CallCost,
@@ -27,6 +25,8 @@ from tracekit.price_table import (
     PriceTier,
     usd_to_nanousd,
 )
+from tracekit.errors import PricingError
+from tracekit.model import LLMCallRecord, LLMUsage
 
 __all__ = [
     "REPORTED_COST_VERSION",

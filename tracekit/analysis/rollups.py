@@ -1,6 +1,6 @@
 """The walk over a SessionTrace: which events count, which timestep holds each, session roll-ups.
 
-Rules are documented in tracekit/aggregates.py (the store copies them); this module holds the
+Rules are documented in tracekit/analysis/aggregates.py (the store copies them); this module holds the
 trace-shaped half of the computation so aggregates.py stays about calls.
 """
 
@@ -10,7 +10,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from tracekit.aggregate_types import TOOL_MESSAGE_TYPES, SessionRollup
+from tracekit.analysis.aggregate_types import TOOL_MESSAGE_TYPES, SessionRollup
 from tracekit.model import (
     BaseEvent,
     EnvironmentEvent,

@@ -31,7 +31,7 @@ Per-group numbers (`GroupAggregate`)
 - input/output/total/cache_read/cache_write/reasoning tokens: integer sums of the values the
   calls reported (`usage.<field>_tokens`); unreported values add nothing (never guessed), and a
   sum no call reported is None, not 0 (OpenAI never reports cache writes: None, not "zero").
-- cost_nanousd: integer sum of `tracekit.pricing.call_cost(record, prices).nanousd` over priced
+- cost_nanousd: integer sum of `tracekit.analysis.pricing.call_cost(record, prices).nanousd` over priced
   calls (a store computes it per call with the same function), None when no call was priced;
   cost_usd = cost_nanousd / 1e9 (None likewise);
   unpriced_call_count: calls whose cost is None (unknown model, or input/output tokens not
@@ -73,7 +73,7 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 from typing import Any
 
-from tracekit.aggregate_types import (
+from tracekit.analysis.aggregate_types import (
     GROUP_BY_VALUES,
     TOOL_MESSAGE_TYPES,
     AggregateResult,
@@ -82,10 +82,10 @@ from tracekit.aggregate_types import (
     GroupBy,
     SessionRollup,
 )
+from tracekit.analysis.pricing import REPORTED_COST_VERSION, PriceTable, get_prices, usd_to_nanousd
+from tracekit.analysis.rollups import history_step_ids, session_rollup, trace_events
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import LLMCallRecord, LLMUsage, LMCAISEvent, SessionTrace
-from tracekit.pricing import REPORTED_COST_VERSION, PriceTable, get_prices, usd_to_nanousd
-from tracekit.rollups import history_step_ids, session_rollup, trace_events
 
 __all__ = [
     "GROUP_BY_VALUES",

@@ -18,10 +18,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from tracekit import live as live_events
-from tracekit.capture import drop_content
 from tracekit.errors import RecordingError
 from tracekit.helpers.recorder import StreamRecorder, record_from_response
 from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord, utc_now
+from tracekit.tracing.capture import drop_content
 from tracekit.tracing.context import ACTIVE
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tracekit.llm_call import IN_SDK_CALL, LLMCall, outcome_of
+from tracekit.tracing.llm_call import IN_SDK_CALL, LLMCall, outcome_of
 
 __all__ = ["AsyncStreamManagerProxy", "AsyncStreamProxy", "StreamManagerProxy", "StreamProxy", "wrap_result"]
 

@@ -3,7 +3,7 @@
 Nothing is added to the recording path: each poll folds only the events and messages appended
 to each open session's history since the previous poll (a cursor per session), so a poll costs
 what happened since the last one, not the session's size. A finished session is folded once
-more and then only its totals are kept. The numbers follow tracekit.aggregates exactly (calls
+more and then only its totals are kept. The numbers follow tracekit.analysis.aggregates exactly (calls
 found in event_history; tokens summed over the calls that reported them, None when none did;
 cost in integer nano-dollars from the active price table or the reported cost; agent =
 the LMCAISEvent's system_instance_id), so at any moment they equal `tk.aggregate` over the
@@ -17,11 +17,11 @@ import bisect
 import threading
 from typing import Any
 
-from tracekit.aggregate_types import TOOL_MESSAGE_TYPES
+from tracekit.analysis.aggregate_types import TOOL_MESSAGE_TYPES
+from tracekit.analysis.pricing import get_prices
+from tracekit.analysis.turn_shapes import no_llm_calls_warning
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import EnvironmentEvent, LLMCallRecord, LMCAISEvent, RuntimeEvent, SessionTrace
-from tracekit.pricing import get_prices
-from tracekit.turn_shapes import no_llm_calls_warning
 
 __all__ = ["LiveMetrics"]
 
