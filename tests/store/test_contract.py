@@ -10,6 +10,7 @@ from factories import build_trace
 from store.storebuilders import at, make_trace
 
 import tracekit as tk
+from tracekit.analysis import pricing
 from tracekit.store import TursoManager
 
 HOSTILE = [
@@ -303,7 +304,7 @@ async def test_saved_cost_is_exact_nanodollars(store: TursoManager) -> None:
     }
     expected = []
     for call_id in sorted(calls):
-        cost = tk.pricing.call_cost(calls[call_id])
+        cost = pricing.call_cost(calls[call_id])
         expected.append(
             {
                 "call_id": call_id,
