@@ -64,11 +64,15 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 6)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+"""`json.dumps` with these options, without building an encoder per call (it keeps no state)."""
+
+
 def _raw_json(data: Mapping[str, Any] | None) -> str | None:
     if data is None:
         return None
     try:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return _ENCODE(data)
     except (TypeError, ValueError, RecursionError) as exc:
         logger.debug("payload not kept as raw JSON: %s", exc)
         return None

@@ -67,10 +67,36 @@ parsed output), not part of what the API sent."""
 def json_ready(value: Any, depth: int = 0) -> Any:
     """A JSON-ready copy of an SDK value dumped in Python mode: enum members become their values,
     bytes standard base64 text, datetimes ISO-8601 text; mappings and sequences are copied (down to
-    `_DEPTH_LIMIT` levels; deeper values are left for the storable check to cut)."""
+    `_DEPTH_LIMIT` levels; deeper values are left for the storable check to cut). Hot path (every
+    google-genai chunk): plain dicts, lists and scalars are told apart by exact type, inline."""
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None or depth > _DEPTH_LIMIT:
         return value
+    if kind is dict:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                key = str(json_ready(key, depth + 1))
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                out[key] = item
+            else:
+                out[key] = json_ready(item, depth + 1)
+        return out
+    if kind is list or kind is tuple:
+        items: list[Any] = []
+        for item in value:
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                items.append(item)
+            else:
+                items.append(json_ready(item, depth + 1))
+        return items
+    return _json_ready_other(value, depth)
+
+
+def _json_ready_other(value: Any, depth: int) -> Any:
+    """json_ready for what is not a plain dict, list, tuple or JSON scalar."""
     if isinstance(value, Mapping):
         return {
             k if type(k) is str else str(json_ready(k, depth + 1)): json_ready(v, depth + 1)
@@ -98,8 +124,46 @@ def _dump_json(obj: Any, dump: Any, **options: Any) -> Any:
         return json_ready(dump())
 
 
+_GENAI_TYPES: dict[type, bool] = {}
+"""Per SDK class: whether it is google-genai's (read once per class; the hot path asks per chunk)."""
+
+
 def _is_genai(obj: Any) -> bool:
-    return type(obj).__module__.startswith("google.genai")
+    kind = type(obj)
+    known = _GENAI_TYPES.get(kind)
+    if known is None:
+        known = _GENAI_TYPES[kind] = kind.__module__.startswith("google.genai")
+    return known
+
+
+def _ready_in_place(value: Any, depth: int) -> Any:
+    """json_ready for a fresh Python-mode dump (its dicts and lists are the dump's own, never the
+    caller's): values are converted where they stand instead of copying every container."""
+    if type(value) is dict:
+        if depth > _DEPTH_LIMIT:
+            return value
+        for key, item in value.items():
+            if type(key) is not str:
+                return json_ready(value, depth)  # keys to convert: rebuilt, order kept
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                continue
+            new = _ready_in_place(item, depth + 1)
+            if new is not item:
+                value[key] = new
+        return value
+    if type(value) is list:
+        if depth > _DEPTH_LIMIT:
+            return value
+        for i, item in enumerate(value):
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                continue
+            new = _ready_in_place(item, depth + 1)
+            if new is not item:
+                value[i] = new
+        return value
+    return json_ready(value, depth)
 
 
 def _strip_parsed(data: dict[str, Any]) -> None:
@@ -126,7 +190,7 @@ def sdk_json(obj: Any) -> dict[str, Any] | None:
     dump = getattr(obj, "model_dump", None)
     if callable(dump) and not isinstance(obj, type):
         if _is_genai(obj):
-            data = json_ready(dump(by_alias=True, exclude_unset=True))
+            data = _ready_in_place(dump(by_alias=True, exclude_unset=True), 0)
             if isinstance(data, dict):
                 for key in _GENAI_CLIENT_KEYS:
                     data.pop(key, None)
@@ -169,15 +233,28 @@ def request_json(value: Any, depth: int = 0) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None or depth > _DEPTH_LIMIT:
         return value
+    if kind is dict:
+        # hot path (every call's request): scalars are checked inline, the dict copied only once
+        # something inside it changed
+        copied: dict[Any, Any] | None = None
+        for position, (key, item) in enumerate(value.items()):
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                if copied is not None:
+                    copied[key] = item
+                continue
+            new = request_json(item, depth + 1)
+            if copied is None and new is not item:
+                copied = dict(list(value.items())[:position])
+            if copied is not None:
+                copied[key] = new
+        return value if copied is None else copied
     if isinstance(value, Mapping):
-        changed = False
         out: dict[Any, Any] = {}
         for key, item in value.items():
-            new = request_json(item, depth + 1)
-            changed = changed or new is not item
-            out[key] = new
-        return out if changed or kind is not dict else value
-    if isinstance(value, list | tuple):
+            out[key] = request_json(item, depth + 1)
+        return out
+    if kind is list or isinstance(value, list | tuple):
         items = [request_json(item, depth + 1) for item in value]
         if kind is list and all(new is old for new, old in zip(items, value, strict=True)):
             return value
