@@ -124,16 +124,29 @@ def _dump_json(obj: Any, dump: Any, **options: Any) -> Any:
         return json_ready(dump())
 
 
-_GENAI_TYPES: dict[type, bool] = {}
-"""Per SDK class: whether it is google-genai's (read once per class; the hot path asks per chunk)."""
+_GENAI_PLANS: dict[type, set[str] | None] = {}
+"""Per SDK class (read once per class; the hot path asks per chunk): None when it is not
+google-genai's, else the names of its fields that hold `_GENAI_CLIENT_KEYS` (left out of the dump
+rather than dumped and dropped: the HTTP headers alone cost more than the rest of a chunk)."""
 
 
-def _is_genai(obj: Any) -> bool:
+def _genai_plan(obj: Any) -> set[str] | None:
     kind = type(obj)
-    known = _GENAI_TYPES.get(kind)
-    if known is None:
-        known = _GENAI_TYPES[kind] = kind.__module__.startswith("google.genai")
-    return known
+    try:
+        return _GENAI_PLANS[kind]
+    except KeyError:
+        pass
+    plan: set[str] | None = None
+    if kind.__module__.startswith("google.genai"):
+        plan = set()
+        fields = getattr(kind, "model_fields", None)
+        if isinstance(fields, Mapping):
+            for name, info in fields.items():
+                wire = getattr(info, "serialization_alias", None) or getattr(info, "alias", None) or name
+                if wire in _GENAI_CLIENT_KEYS:
+                    plan.add(name)
+    _GENAI_PLANS[kind] = plan
+    return plan
 
 
 def _ready_in_place(value: Any, depth: int) -> Any:
@@ -189,8 +202,14 @@ def sdk_json(obj: Any) -> dict[str, Any] | None:
     """The vendor JSON of an SDK object (None when `obj` has no `model_dump`/`to_dict`)."""
     dump = getattr(obj, "model_dump", None)
     if callable(dump) and not isinstance(obj, type):
-        if _is_genai(obj):
-            data = _ready_in_place(dump(by_alias=True, exclude_unset=True), 0)
+        genai = _genai_plan(obj)
+        if genai is not None:
+            dumped = (
+                dump(by_alias=True, exclude_unset=True, exclude=genai)
+                if genai
+                else dump(by_alias=True, exclude_unset=True)
+            )
+            data = _ready_in_place(dumped, 0)
             if isinstance(data, dict):
                 for key in _GENAI_CLIENT_KEYS:
                     data.pop(key, None)
