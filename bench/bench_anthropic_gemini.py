@@ -3,7 +3,9 @@
 
 Streams are the recorded fixtures with their text deltas repeated to 500 content chunks (Anthropic
 text_delta events; Gemini answer chunks, each a partial response carrying cumulative usage).
-Overhead per chunk = recorder time minus a bare loop that only reads each chunk, same run.
+Overhead per chunk = recorder time minus a bare loop that only reads each chunk, same run. The
+same figures on the official anthropic and google-genai clients' own objects, got from them over the
+fake HTTP transport of tests/sdk_transport.py.
 Run: .venv/bin/python bench/bench_anthropic_gemini.py [ROUNDS]
 """
 
@@ -14,7 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench_helpers import time_bare_loop, time_recorder, time_responses  # same dir: on sys.path
+from bench_helpers import HI, report_responses, report_stream  # same dir: on sys.path
+from sdk_transport import (  # tests/ is on sys.path
+    VendorServer,
+    anthropic_client,
+    gemini_client,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
@@ -41,37 +48,44 @@ def long_gemini_stream(n_text: int) -> list[dict[str, Any]]:
     return [*recorded[:3], *(answer for _ in range(n_text - 1)), recorded[-1]]
 
 
+def anthropic_events(events: list[dict[str, Any]]) -> list[Any]:
+    """The anthropic client's own stream event objects for `events`, over the fake transport."""
+    client = anthropic_client(VendorServer().reply_stream("anthropic", events))
+    return list(client.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=HI, stream=True))
+
+
+def gemini_chunks(chunks: list[dict[str, Any]]) -> list[Any]:
+    """The google-genai client's own GenerateContentResponse chunks for `chunks`."""
+    client = gemini_client(VendorServer().reply_stream("gemini", chunks))
+    return list(client.models.generate_content_stream(model="gemini-2.5-flash", contents="Say hello."))
+
+
+def anthropic_response(body: dict[str, Any]) -> Any:
+    client = anthropic_client(VendorServer().reply_json(body))
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=HI)
+
+
+def gemini_response(body: dict[str, Any]) -> Any:
+    client = gemini_client(VendorServer().reply_json(body))
+    return client.models.generate_content(model="gemini-2.5-flash", contents="Say hello.")
+
+
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    copies = 40
-    for label, chunks in {
-        "anthropic messages events": long_anthropic_stream(500),
-        "gemini streamGenerateContent": long_gemini_stream(500),
-    }.items():
-        n = len(chunks) * copies
-        best_rec = min(time_recorder(chunks, copies) for _ in range(rounds))
-        best_bare = min(time_bare_loop(chunks, copies) for _ in range(rounds))
-        print(
-            f"StreamRecorder [{label}]: {n / best_rec:,.0f} chunks/s "
-            f"({best_rec / n * 1e6:.2f} us/chunk; overhead {(best_rec - best_bare) / n * 1e6:.2f} us/chunk)"
-            "  target >= 200,000 chunks/s, overhead < 5 us"
-        )
-    for label, vendor, names in (
-        ("anthropic", "anthropic", ("response_text", "response_prompt_cached", "response_tool_use")),
-        (
-            "gemini",
-            "gemini",
-            ("response_implicit_caching", "response_url_context", "response_parallel_calls"),
-        ),
-    ):
-        payloads = [load(vendor, name) for name in names]
-        per_round = 500
-        best = min(time_responses(payloads, per_round) for _ in range(rounds))
-        count = len(payloads) * per_round
-        print(
-            f"record_from_response [{label}]: {count / best:,.0f} responses/s "
-            f"({best / count * 1e6:.1f} us each)  target >= 20,000 responses/s"
-        )
+    anthropic = long_anthropic_stream(500)
+    gemini = long_gemini_stream(500)
+    report_stream("anthropic messages events, dicts", anthropic, rounds)
+    report_stream("anthropic messages events, SDK objects", anthropic_events(anthropic), rounds)
+    report_stream("gemini streamGenerateContent, dicts", gemini, rounds)
+    report_stream("gemini streamGenerateContent, SDK objects", gemini_chunks(gemini), rounds)
+    anthropic_names = ("response_text", "response_prompt_cached", "response_tool_use")
+    gemini_names = ("response_implicit_caching", "response_url_context", "response_parallel_calls")
+    anthropic_bodies = [load("anthropic", n) for n in anthropic_names]
+    gemini_bodies = [load("gemini", n) for n in gemini_names]
+    report_responses("anthropic, dicts", anthropic_bodies, rounds)
+    report_responses("anthropic, SDK objects", [anthropic_response(b) for b in anthropic_bodies], rounds)
+    report_responses("gemini, dicts", gemini_bodies, rounds)
+    report_responses("gemini, SDK objects", [gemini_response(b) for b in gemini_bodies], rounds)
 
 
 if __name__ == "__main__":

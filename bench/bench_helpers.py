@@ -5,7 +5,10 @@ Chunks/s: recorded streams (Chat Completions with include_usage, and Responses A
 fed through StreamRecorder.add(..., received_at=...) + finish(), best of several rounds.
 Overhead per chunk = recorder time per chunk minus a bare loop over the same chunks that only
 reads each chunk's type and delta, measured in the same run. Responses/s: record_from_response
-over the recorded chat.completion and Responses fixtures.
+over the recorded chat.completion and Responses fixtures. The same figures on SDK objects: the
+official openai client's own chunk and response objects, got from it over the fake HTTP transport
+of tests/sdk_transport.py (targets: add <= 2 us/chunk on dicts, <= 3 us on SDK chunk objects,
+record_from_response <= 20 us).
 Run: .venv/bin/python bench/bench_helpers.py [ROUNDS]
 """
 
@@ -17,8 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from sdk_transport import VendorServer, openai_client
+
 import tracekit as tk
 
+HI = [{"role": "user", "content": "Say hello."}]
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
 
@@ -43,7 +51,7 @@ def long_responses_stream(n_text: int) -> list[dict[str, Any]]:
     return [*head, *(deltas[i % len(deltas)] for i in range(n_text)), *tail]
 
 
-def time_recorder(chunks: list[dict[str, Any]], streams: int) -> float:
+def time_recorder(chunks: list[Any], streams: int) -> float:
     """Seconds to record `streams` copies of the stream (add per chunk + finish)."""
     times = [0.001 * (i + 1) for i in range(len(chunks))]
     start = time.perf_counter()
@@ -56,19 +64,70 @@ def time_recorder(chunks: list[dict[str, Any]], streams: int) -> float:
     return time.perf_counter() - start
 
 
-def time_bare_loop(chunks: list[dict[str, Any]], streams: int) -> float:
+def time_bare_loop(chunks: list[Any], streams: int) -> float:
     """Seconds for the same iteration with only a minimal read of each chunk (the baseline)."""
     times = [0.001 * (i + 1) for i in range(len(chunks))]
     sink: list[Any] = []
     start = time.perf_counter()
     for _ in range(streams):
         for chunk, at in zip(chunks, times, strict=True):
-            sink.append((chunk.get("type") or chunk.get("choices"), at))
+            if type(chunk) is dict:
+                sink.append((chunk.get("type") or chunk.get("choices"), at))
+            else:
+                fields = vars(chunk)  # an SDK object's fields, read without pydantic's __getattr__
+                sink.append((fields.get("type") or fields.get("choices"), at))
         sink.clear()
     return time.perf_counter() - start
 
 
-def time_responses(payloads: list[dict[str, Any]], rounds: int) -> float:
+def report_stream(label: str, chunks: list[Any], rounds: int, copies: int = 40) -> None:
+    """Print the recorder's chunks/s and per-chunk overhead over a bare loop, best of `rounds`."""
+    n = len(chunks) * copies
+    best_rec = min(time_recorder(chunks, copies) for _ in range(rounds))
+    best_bare = min(time_bare_loop(chunks, copies) for _ in range(rounds))
+    target = "2" if type(chunks[0]) is dict else "3"
+    print(
+        f"StreamRecorder [{label}]: {n / best_rec:,.0f} chunks/s "
+        f"({best_rec / n * 1e6:.2f} us/chunk; bare loop {best_bare / n * 1e6:.2f} us/chunk; "
+        f"overhead {(best_rec - best_bare) / n * 1e6:.2f} us/chunk)  target overhead <= {target} us"
+    )
+
+
+def report_responses(label: str, payloads: list[Any], rounds: int, per_round: int = 500) -> None:
+    """Print record_from_response's responses/s and us each, best of `rounds`."""
+    best = min(time_responses(payloads, per_round) for _ in range(rounds))
+    count = len(payloads) * per_round
+    print(
+        f"record_from_response [{label}]: {count / best:,.0f} responses/s "
+        f"({best / count * 1e6:.1f} us each)  target <= 20 us"
+    )
+
+
+def openai_chat_chunks(chunks: list[dict[str, Any]]) -> list[Any]:
+    """The openai client's own ChatCompletionChunk objects for `chunks`, over the fake transport."""
+    client = openai_client(VendorServer().reply_stream("openai_chat", chunks))
+    return list(client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True))
+
+
+def openai_responses_events(events: list[dict[str, Any]]) -> list[Any]:
+    """The openai client's own Responses stream event objects for `events`."""
+    client = openai_client(VendorServer().reply_stream("openai_responses", events))
+    return list(client.responses.create(model="gpt-4.1", input="Say hello.", stream=True))
+
+
+def openai_chat_response(body: dict[str, Any]) -> Any:
+    """The openai client's own ChatCompletion object for `body`."""
+    client = openai_client(VendorServer().reply_json(body))
+    return client.chat.completions.create(model="gpt-4.1", messages=HI)
+
+
+def openai_responses_response(body: dict[str, Any]) -> Any:
+    """The openai client's own Response object for `body`."""
+    client = openai_client(VendorServer().reply_json(body))
+    return client.responses.create(model="gpt-4.1", input="Say hello.")
+
+
+def time_responses(payloads: list[Any], rounds: int) -> float:
     start = time.perf_counter()
     for _ in range(rounds):
         for payload in payloads:
@@ -78,41 +137,24 @@ def time_responses(payloads: list[dict[str, Any]], rounds: int) -> float:
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    streams = {
-        "chat (include_usage)": long_chat_stream(500),
-        "responses events": long_responses_stream(500),
-    }
-    copies = 40
-    for label, chunks in streams.items():
-        n = len(chunks) * copies
-        best_rec = min(time_recorder(chunks, copies) for _ in range(rounds))
-        best_bare = min(time_bare_loop(chunks, copies) for _ in range(rounds))
-        per_chunk_us = best_rec / n * 1e6
-        overhead_us = (best_rec - best_bare) / n * 1e6
-        print(
-            f"StreamRecorder [{label}]: {n / best_rec:,.0f} chunks/s "
-            f"({per_chunk_us:.2f} us/chunk; bare loop {best_bare / n * 1e6:.2f} us/chunk; "
-            f"overhead {overhead_us:.2f} us/chunk)  target >= 200,000 chunks/s, overhead < 5 us"
-        )
-    payloads = [
-        load("openai_chat", name)
-        for name in (
-            "response_basic",
-            "response_parallel_tools",
-            "response_n3_refusal",
-            "response_cached_reasoning",
-        )
-    ] + [
-        load("openai_responses", name)
-        for name in ("response_text", "response_function_call", "response_reasoning", "response_incomplete")
-    ]
-    per_round = 500
-    best = min(time_responses(payloads, per_round) for _ in range(rounds))
-    count = len(payloads) * per_round
-    print(
-        f"record_from_response: {count / best:,.0f} responses/s ({best / count * 1e6:.1f} us each, "
-        f"{len(payloads)} recorded OpenAI payloads)  target >= 20,000 responses/s"
+    chat = long_chat_stream(500)
+    events = long_responses_stream(500)
+    report_stream("chat (include_usage), dicts", chat, rounds)
+    report_stream("chat (include_usage), SDK objects", openai_chat_chunks(chat), rounds)
+    report_stream("responses events, dicts", events, rounds)
+    report_stream("responses events, SDK objects", openai_responses_events(events), rounds)
+    chat_names = (
+        "response_basic",
+        "response_parallel_tools",
+        "response_n3_refusal",
+        "response_cached_reasoning",
     )
+    resp_names = ("response_text", "response_function_call", "response_reasoning", "response_incomplete")
+    chat_bodies = [load("openai_chat", name) for name in chat_names]
+    resp_bodies = [load("openai_responses", name) for name in resp_names]
+    report_responses("openai, 8 recorded payloads, dicts", chat_bodies + resp_bodies, rounds)
+    sdk = [openai_chat_response(b) for b in chat_bodies] + [openai_responses_response(b) for b in resp_bodies]
+    report_responses("openai, the same as SDK objects", sdk, rounds)
 
 
 if __name__ == "__main__":

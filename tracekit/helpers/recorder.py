@@ -64,11 +64,15 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 6)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+"""`json.dumps` with these options, without building an encoder per call (it keeps no state)."""
+
+
 def _raw_json(data: Mapping[str, Any] | None) -> str | None:
     if data is None:
         return None
     try:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return _ENCODE(data)
     except (TypeError, ValueError, RecursionError) as exc:
         logger.debug("payload not kept as raw JSON: %s", exc)
         return None
@@ -297,6 +301,7 @@ class StreamRecorder:
         "_notes",
         "_record",
         "_request",
+        "_spans",
         "_start",
         "_started_at",
         "_state",
@@ -327,6 +332,8 @@ class StreamRecorder:
         self._clock = clock
         self._strict = strict
         self._chunks: list[LLMChunk] | None = [] if keep_chunks else None
+        self._spans: list[float | None] = []
+        # per kept chunk: seconds from the start to its arrival (None when untimed)
         self._count = 0
         self._error: dict[str, Any] | None = None
         self._notes: list[dict[str, Any]] = []
@@ -444,31 +451,29 @@ class StreamRecorder:
         return None
 
     def _keep(self, index: int, at: float | None, info: ChunkInfo | None, chunk: Any) -> None:
+        """Keep the chunk as an LLMChunk; its times are set in `finish()` from the span kept here
+        (the range check is made now, so notes keep their order)."""
         if self._chunks is None:
             return
         start = self._start
-        offset = received = None
+        span: float | None = None
         if at is not None and start is not None:
             span = at - start
-            if -_MAX_SPAN_S <= span <= _MAX_SPAN_S:
-                offset = round(span * 1000.0, 6)
-                if self._started_at is not None:
-                    received = self._started_at + timedelta(seconds=span)
-            else:
+            if not -_MAX_SPAN_S <= span <= _MAX_SPAN_S:
+                span = None
                 self._notes.append(
                     {"path": f"chunks[{index}].received_at", "value": repr(at)[:80], "replaced_by": "null"}
                 )
+        self._spans.append(span)
         raw = chunk if type(chunk) is dict else (dict(chunk) if chunk is not None else None)
         if info is None:
-            self._chunks.append(
-                LLMChunk(index, received, offset, None, None, None, None, raw, {"kind": "error"})
-            )
+            self._chunks.append(LLMChunk(index, None, None, None, None, None, None, raw, {"kind": "error"}))
         else:
             self._chunks.append(
                 LLMChunk(
                     index,
-                    received,
-                    offset,
+                    None,
+                    None,
                     info.event_type,
                     info.choice_index,
                     info.delta_text,
@@ -517,7 +522,7 @@ class StreamRecorder:
             errors=(given_error, parts.error, self._error, req_error),
         )
         record.request_raw_json = req_json
-        record.chunks = self._chunks
+        record.chunks = self._chunk_times()
         self._set_timing(record)
         _check_typed(record, notes)
         _note_replaced(record, notes)
@@ -525,6 +530,20 @@ class StreamRecorder:
             raise RecordingError(f"values JSON cannot hold exactly were replaced: {notes[:3]}")
         self._record = record
         return record
+
+    def _chunk_times(self) -> list[LLMChunk] | None:
+        """The kept chunks with their offsets and wall-clock arrival times filled in (computed here,
+        once per stream, rather than on the hot path of `add`)."""
+        chunks = self._chunks
+        if chunks is None:
+            return None
+        started = self._started_at
+        for chunk, span in zip(chunks, self._spans, strict=True):
+            if span is not None:
+                chunk.offset_ms = round(span * 1000.0, 6)
+                if started is not None:
+                    chunk.received_at = started + timedelta(seconds=span)
+        return chunks
 
     def _set_timing(self, record: LLMCallRecord) -> None:
         timing = LLMTiming(chunk_count=self._count)

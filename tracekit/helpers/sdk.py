@@ -67,10 +67,36 @@ parsed output), not part of what the API sent."""
 def json_ready(value: Any, depth: int = 0) -> Any:
     """A JSON-ready copy of an SDK value dumped in Python mode: enum members become their values,
     bytes standard base64 text, datetimes ISO-8601 text; mappings and sequences are copied (down to
-    `_DEPTH_LIMIT` levels; deeper values are left for the storable check to cut)."""
+    `_DEPTH_LIMIT` levels; deeper values are left for the storable check to cut). Hot path (every
+    google-genai chunk): plain dicts, lists and scalars are told apart by exact type, inline."""
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None or depth > _DEPTH_LIMIT:
         return value
+    if kind is dict:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                key = str(json_ready(key, depth + 1))
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                out[key] = item
+            else:
+                out[key] = json_ready(item, depth + 1)
+        return out
+    if kind is list or kind is tuple:
+        items: list[Any] = []
+        for item in value:
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                items.append(item)
+            else:
+                items.append(json_ready(item, depth + 1))
+        return items
+    return _json_ready_other(value, depth)
+
+
+def _json_ready_other(value: Any, depth: int) -> Any:
+    """json_ready for what is not a plain dict, list, tuple or JSON scalar."""
     if isinstance(value, Mapping):
         return {
             k if type(k) is str else str(json_ready(k, depth + 1)): json_ready(v, depth + 1)
@@ -98,8 +124,59 @@ def _dump_json(obj: Any, dump: Any, **options: Any) -> Any:
         return json_ready(dump())
 
 
-def _is_genai(obj: Any) -> bool:
-    return type(obj).__module__.startswith("google.genai")
+_GENAI_PLANS: dict[type, set[str] | None] = {}
+"""Per SDK class (read once per class; the hot path asks per chunk): None when it is not
+google-genai's, else the names of its fields that hold `_GENAI_CLIENT_KEYS` (left out of the dump
+rather than dumped and dropped: the HTTP headers alone cost more than the rest of a chunk)."""
+
+
+def _genai_plan(obj: Any) -> set[str] | None:
+    kind = type(obj)
+    try:
+        return _GENAI_PLANS[kind]
+    except KeyError:
+        pass
+    plan: set[str] | None = None
+    if kind.__module__.startswith("google.genai"):
+        plan = set()
+        fields = getattr(kind, "model_fields", None)
+        if isinstance(fields, Mapping):
+            for name, info in fields.items():
+                wire = getattr(info, "serialization_alias", None) or getattr(info, "alias", None) or name
+                if wire in _GENAI_CLIENT_KEYS:
+                    plan.add(name)
+    _GENAI_PLANS[kind] = plan
+    return plan
+
+
+def _ready_in_place(value: Any, depth: int) -> Any:
+    """json_ready for a fresh Python-mode dump (its dicts and lists are the dump's own, never the
+    caller's): values are converted where they stand instead of copying every container."""
+    if type(value) is dict:
+        if depth > _DEPTH_LIMIT:
+            return value
+        for key, item in value.items():
+            if type(key) is not str:
+                return json_ready(value, depth)  # keys to convert: rebuilt, order kept
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                continue
+            new = _ready_in_place(item, depth + 1)
+            if new is not item:
+                value[key] = new
+        return value
+    if type(value) is list:
+        if depth > _DEPTH_LIMIT:
+            return value
+        for i, item in enumerate(value):
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                continue
+            new = _ready_in_place(item, depth + 1)
+            if new is not item:
+                value[i] = new
+        return value
+    return json_ready(value, depth)
 
 
 def _strip_parsed(data: dict[str, Any]) -> None:
@@ -125,8 +202,14 @@ def sdk_json(obj: Any) -> dict[str, Any] | None:
     """The vendor JSON of an SDK object (None when `obj` has no `model_dump`/`to_dict`)."""
     dump = getattr(obj, "model_dump", None)
     if callable(dump) and not isinstance(obj, type):
-        if _is_genai(obj):
-            data = json_ready(dump(by_alias=True, exclude_unset=True))
+        genai = _genai_plan(obj)
+        if genai is not None:
+            dumped = (
+                dump(by_alias=True, exclude_unset=True, exclude=genai)
+                if genai
+                else dump(by_alias=True, exclude_unset=True)
+            )
+            data = _ready_in_place(dumped, 0)
             if isinstance(data, dict):
                 for key in _GENAI_CLIENT_KEYS:
                     data.pop(key, None)
@@ -169,15 +252,28 @@ def request_json(value: Any, depth: int = 0) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None or depth > _DEPTH_LIMIT:
         return value
+    if kind is dict:
+        # hot path (every call's request): scalars are checked inline, the dict copied only once
+        # something inside it changed
+        copied: dict[Any, Any] | None = None
+        for position, (key, item) in enumerate(value.items()):
+            kind = type(item)
+            if kind is str or kind is int or kind is float or kind is bool or item is None:
+                if copied is not None:
+                    copied[key] = item
+                continue
+            new = request_json(item, depth + 1)
+            if copied is None and new is not item:
+                copied = dict(list(value.items())[:position])
+            if copied is not None:
+                copied[key] = new
+        return value if copied is None else copied
     if isinstance(value, Mapping):
-        changed = False
         out: dict[Any, Any] = {}
         for key, item in value.items():
-            new = request_json(item, depth + 1)
-            changed = changed or new is not item
-            out[key] = new
-        return out if changed or kind is not dict else value
-    if isinstance(value, list | tuple):
+            out[key] = request_json(item, depth + 1)
+        return out
+    if kind is list or isinstance(value, list | tuple):
         items = [request_json(item, depth + 1) for item in value]
         if kind is list and all(new is old for new, old in zip(items, value, strict=True)):
             return value
