@@ -19,6 +19,9 @@ values outside that range are fetched (an index range each) and corrected for in
 Fractions. When an integer sum would overflow or a value reaches the range's top, the roll-up is
 computed again with a three-integer split (exact for |v| in [2**-12, 2**63)), and past that by
 fetching the values themselves.
+
+Warnings (no LLM calls recorded, LM events without calls, unpriced calls) are counted in SQL in the
+same batch by tracekit/store/rollup_warnings.py and equal tk.aggregate's.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from tracekit.analysis.aggregates import AggregateResult, Distribution, GroupAgg
 from tracekit.errors import StoreError
 from tracekit.store.libsql import Database, Result, Statement
 from tracekit.store.queries import SessionFilter
+from tracekit.store.rollup_warnings import read_warnings, warning_statements
 
 __all__ = ["DISTRIBUTION_COLUMNS", "aggregate"]
 
@@ -461,7 +465,8 @@ async def _aggregate_once(
         if by is not None:
             statements += _window_rank_statements(None, flt)
     statements += _outlier_statements(by, flt, split)
-    results = await db.batch(statements)
+    batch = await db.batch(statements + warning_statements(flt))
+    results, (session_counts, unpriced) = batch[:-2], batch[-2:]
     groups: dict[str | None, _Group] = {}
     _read_groups(by, results[0], results[1], groups, split)
     _read_outliers(results[-len(DISTRIBUTION_COLUMNS) :], groups, split)
@@ -490,9 +495,11 @@ async def _aggregate_once(
         _read_window_ranks(results[2:6], groups)
         if by is not None:
             _read_window_ranks(results[6:10], totals)
+    built = total.build()
+    warnings = read_warnings(session_counts, unpriced, built.call_count)
     if by is None:
-        return AggregateResult(by=None, total=total.build())
-    return AggregateResult(by=by, total=total.build(), groups=tuple(g.build() for g in ordered))
+        return AggregateResult(by=None, total=built, warnings=warnings)
+    return AggregateResult(by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings)
 
 
 def _empty() -> _Group:

@@ -1,0 +1,101 @@
+"""The warnings of the store's roll-up, counted in SQL: equal to `tk.aggregate`'s on the same sessions.
+
+Per selected session (ordered by session_id, as tk.aggregate sorts its session roll-ups) one
+query counts what `tracekit.analysis.rollups.session_warnings` needs, from the typed columns only
+(no trace JSON is read):
+- counted events: those in event_history (`events.in_history = 1`) or, when the session has no
+  history, every event; likewise messages;
+- LLM calls: `llm_calls.in_rollup = 1`; LM events without call records: counted events of an
+  LMCAISEvent type with no llm_calls row; runtime events: counted events of a RuntimeEvent type
+  (registered subclasses included, as `isinstance` counts them in Python);
+- tool messages: counted messages whose type is in TOOL_MESSAGE_TYPES;
+- calls held by timesteps: llm_calls rows of events placed in a timestep, when there is a history.
+The unpriced line comes from the counted calls with no stored cost, by model: a model the active
+price table does not know counts as "unknown model", any other as "without usable token counts".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracekit.analysis.aggregate_types import TOOL_MESSAGE_TYPES
+from tracekit.analysis.pricing import get_prices
+from tracekit.analysis.rollups import session_warnings, unpriced_warning
+from tracekit.model import LMCAISEvent, RuntimeEvent, event_types
+from tracekit.store.libsql import Result, Statement
+from tracekit.store.queries import SessionFilter
+
+__all__ = ["read_warnings", "warning_statements"]
+
+
+def _types_of(base: type) -> list[str]:
+    return sorted(name for name, cls in event_types().items() if issubclass(cls, base))
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" for _ in values) or "NULL"
+
+
+def warning_statements(flt: SessionFilter) -> list[Statement]:
+    """Two statements: per-session counts for the session warnings, and unpriced calls by model."""
+    where, params = flt.where("s")
+    lm_types, runtime_types = _types_of(LMCAISEvent), _types_of(RuntimeEvent)
+    tool_types = sorted(TOOL_MESSAGE_TYPES)
+    counted_event = "(e.in_history = 1 OR q.event_history = 0)"
+    counted_message = "(m.in_history = 1 OR q.message_history = 0)"
+    sessions_sql = (
+        "SELECT q.session_id, "
+        "(SELECT count(*) FROM llm_calls c WHERE c.session_id = q.session_id AND c.in_rollup = 1), "
+        f"(SELECT count(*) FROM events e WHERE e.session_id = q.session_id AND {counted_event} "
+        f"AND e.event_type IN ({_marks(runtime_types)})), "
+        f"(SELECT count(*) FROM messages m WHERE m.session_id = q.session_id AND {counted_message} "
+        f"AND m.message_type IN ({_marks(tool_types)})), "
+        f"(SELECT count(*) FROM events e WHERE e.session_id = q.session_id AND {counted_event} "
+        f"AND e.event_type IN ({_marks(lm_types)}) AND NOT EXISTS (SELECT 1 FROM llm_calls c "
+        "WHERE c.session_id = e.session_id AND c.event_index = e.event_index)), "
+        "CASE WHEN q.event_history = 0 THEN 0 ELSE (SELECT count(*) FROM llm_calls c JOIN events e "
+        "ON e.session_id = c.session_id AND e.event_index = c.event_index "
+        "WHERE c.session_id = q.session_id AND e.step_position IS NOT NULL) END "
+        "FROM (SELECT s.session_id, "
+        "EXISTS (SELECT 1 FROM events h WHERE h.session_id = s.session_id AND h.in_history = 1) "
+        "AS event_history, "
+        "EXISTS (SELECT 1 FROM messages h WHERE h.session_id = s.session_id AND h.in_history = 1) "
+        f"AS message_history FROM sessions s WHERE {where}) q ORDER BY q.session_id"
+    )
+    sessions_params: list[Any] = [*runtime_types, *tool_types, *lm_types, *params]  # in text order
+    unpriced_sql = (
+        "SELECT c.model_name, count(*) FROM llm_calls c WHERE c.in_rollup = 1 AND c.cost_nanousd IS NULL "
+        "AND c.session_id IN (SELECT s.session_id FROM sessions s "
+        f"WHERE {where}) GROUP BY c.model_name"
+    )
+    return [(sessions_sql, sessions_params), (unpriced_sql, list(params))]
+
+
+def read_warnings(sessions: Result, unpriced: Result, call_count: int) -> tuple[str, ...]:
+    """Every session warning in session order, then the unpriced line (as `tk.aggregate` orders them)."""
+    warnings: list[str] = []
+    for sid, llm_calls, runtime_events, tool_messages, empty_lm_events, in_steps in sessions.rows:
+        warnings.extend(
+            session_warnings(
+                str(sid),
+                llm_calls=int(llm_calls),
+                runtime_events=int(runtime_events),
+                tool_messages=int(tool_messages),
+                empty_lm_events=int(empty_lm_events),
+                calls_in_steps=int(in_steps),
+            )
+        )
+    table = get_prices()
+    total = unpriced_usage = 0
+    unknown: set[str] = set()
+    for model, count in unpriced.rows:
+        name, number = str(model), int(count)
+        total += number
+        if table.pricer(name) is None:
+            unknown.add(name)
+        else:
+            unpriced_usage += number
+    line = unpriced_warning(call_count, total, unpriced_usage, unknown)
+    if line is not None:
+        warnings.append(line)
+    return tuple(warnings)
