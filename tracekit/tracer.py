@@ -28,7 +28,7 @@ from tracekit import codec, wire
 from tracekit import live as live_events
 from tracekit.errors import InvalidArgumentError, NoActiveSessionError
 from tracekit.live import EventBus, LiveEvents, Subscription
-from tracekit.tracing.live_metrics import LiveMetrics
+from tracekit.live.metrics import LiveMetrics
 from tracekit.model import (
     BaseEvent,
     LLMCallRecord,
@@ -121,7 +121,7 @@ class SessionTracer:
         self._open: dict[str, SessionTrace] = {}
         self._finished: dict[str, SessionTrace] = {}
         self.bus = EventBus()
-        """The live event bus (tracekit/live.py); see subscribe() and events()."""
+        """The live event bus (tracekit/live/bus.py); see subscribe() and events()."""
         self._live = LiveMetrics()
 
     def __repr__(self) -> str:
@@ -329,7 +329,7 @@ class SessionTracer:
             return self.flush(timeout)
         return self._writer.close(timeout)
 
-    # -- live events, live metrics, metric packets (tracekit/live.py, live_metrics.py, wire.py) --
+    # -- live events, live metrics, metric packets (tracekit/live/, wire.py) --
 
     def subscribe(
         self,
