@@ -10,22 +10,24 @@ query counts what `tracekit.analysis.rollups.session_warnings` needs, from the t
   (registered subclasses included, as `isinstance` counts them in Python);
 - tool messages: counted messages whose type is in TOOL_MESSAGE_TYPES;
 - calls held by timesteps: llm_calls rows of events placed in a timestep, when there is a history.
-The unpriced line comes from the counted calls with no stored cost, by model: a model the active
-price table does not know counts as "unknown model", any other as "without usable token counts".
+The unpriced line comes from the counted calls with no stored cost: their models come from the
+roll-up's own pass; a model the active price table does not know counts as "unknown model", and
+only when some unpriced call has a known model are those calls counted ("without usable token
+counts"), in one more query.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tracekit.analysis.aggregate_types import TOOL_MESSAGE_TYPES
+from tracekit.analysis.aggregate_types import TOOL_MESSAGE_TYPES, GroupAggregate
 from tracekit.analysis.pricing import get_prices
 from tracekit.analysis.rollups import session_warnings, unpriced_warning
 from tracekit.model import LMCAISEvent, RuntimeEvent, event_types
-from tracekit.store.libsql import Result, Statement
+from tracekit.store.libsql import Database, Result, Statement
 from tracekit.store.queries import SessionFilter
 
-__all__ = ["read_warnings", "warning_statements"]
+__all__ = ["read_warnings", "warning_statement"]
 
 
 def _types_of(base: type) -> list[str]:
@@ -36,8 +38,8 @@ def _marks(values: list[str]) -> str:
     return ", ".join("?" for _ in values) or "NULL"
 
 
-def warning_statements(flt: SessionFilter) -> list[Statement]:
-    """Two statements: per-session counts for the session warnings, and unpriced calls by model."""
+def warning_statement(flt: SessionFilter) -> Statement:
+    """Per selected session, the counts its warnings depend on (run in the roll-up's batch)."""
     where, params = flt.where("s")
     lm_types, runtime_types = _types_of(LMCAISEvent), _types_of(RuntimeEvent)
     tool_types = sorted(TOOL_MESSAGE_TYPES)
@@ -63,16 +65,16 @@ def warning_statements(flt: SessionFilter) -> list[Statement]:
         f"AS message_history FROM sessions s WHERE {where}) q ORDER BY q.session_id"
     )
     sessions_params: list[Any] = [*runtime_types, *tool_types, *lm_types, *params]  # in text order
-    unpriced_sql = (
-        "SELECT c.model_name, count(*) FROM llm_calls c WHERE c.in_rollup = 1 AND c.cost_nanousd IS NULL "
-        "AND c.session_id IN (SELECT s.session_id FROM sessions s "
-        f"WHERE {where}) GROUP BY c.model_name"
-    )
-    return [(sessions_sql, sessions_params), (unpriced_sql, list(params))]
+    return sessions_sql, sessions_params
 
 
-def read_warnings(sessions: Result, unpriced: Result, call_count: int) -> tuple[str, ...]:
-    """Every session warning in session order, then the unpriced line (as `tk.aggregate` orders them)."""
+async def read_warnings(
+    db: Database, flt: SessionFilter, sessions: Result, total: GroupAggregate, unpriced_models: set[str]
+) -> tuple[str, ...]:
+    """Every session warning in session order, then the unpriced line (as `tk.aggregate` orders them).
+
+    `unpriced_models` (from the roll-up's own pass) says which models the unpriced calls have; only
+    when one of them has a price are those calls counted (they lack usable token counts)."""
     warnings: list[str] = []
     for sid, llm_calls, runtime_events, tool_messages, empty_lm_events, in_steps in sessions.rows:
         warnings.extend(
@@ -86,16 +88,22 @@ def read_warnings(sessions: Result, unpriced: Result, call_count: int) -> tuple[
             )
         )
     table = get_prices()
-    total = unpriced_usage = 0
-    unknown: set[str] = set()
-    for model, count in unpriced.rows:
-        name, number = str(model), int(count)
-        total += number
-        if table.pricer(name) is None:
-            unknown.add(name)
-        else:
-            unpriced_usage += number
-    line = unpriced_warning(call_count, total, unpriced_usage, unknown)
+    known = sorted(m for m in unpriced_models if table.pricer(m) is not None)
+    unpriced_usage = 0
+    if total.unpriced_call_count and known:
+        where, params = flt.where("s")
+        clause = ""
+        if where != "1":
+            clause = f" AND c.session_id IN (SELECT s.session_id FROM sessions s WHERE {where})"
+        result = await db.execute(
+            "SELECT count(*) FROM llm_calls c WHERE c.in_rollup = 1 AND c.cost_nanousd IS NULL "
+            f"AND c.model_name IN ({_marks(known)}){clause}",
+            [*known, *params],
+        )
+        unpriced_usage = int(result.rows[0][0])
+    line = unpriced_warning(
+        total.call_count, total.unpriced_call_count, unpriced_usage, unpriced_models.difference(known)
+    )
     if line is not None:
         warnings.append(line)
     return tuple(warnings)
