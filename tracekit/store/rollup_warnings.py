@@ -45,15 +45,17 @@ def warning_statement(flt: SessionFilter) -> Statement:
     tool_types = sorted(TOOL_MESSAGE_TYPES)
     counted_event = "(e.in_history = 1 OR q.event_history = 0)"
     counted_message = "(m.in_history = 1 OR q.message_history = 0)"
+    # unary +: walk each session's rows by primary key, never a roll-up or event-type index (whose
+    # ranges span every session)
     sessions_sql = (
         "SELECT q.session_id, "
-        "(SELECT count(*) FROM llm_calls c WHERE c.session_id = q.session_id AND c.in_rollup = 1), "
+        "(SELECT count(*) FROM llm_calls c WHERE c.session_id = q.session_id AND +c.in_rollup = 1), "
         f"(SELECT count(*) FROM events e WHERE e.session_id = q.session_id AND {counted_event} "
-        f"AND e.event_type IN ({_marks(runtime_types)})), "
+        f"AND +e.event_type IN ({_marks(runtime_types)})), "
         f"(SELECT count(*) FROM messages m WHERE m.session_id = q.session_id AND {counted_message} "
-        f"AND m.message_type IN ({_marks(tool_types)})), "
+        f"AND +m.message_type IN ({_marks(tool_types)})), "
         f"(SELECT count(*) FROM events e WHERE e.session_id = q.session_id AND {counted_event} "
-        f"AND e.event_type IN ({_marks(lm_types)}) AND NOT EXISTS (SELECT 1 FROM llm_calls c "
+        f"AND +e.event_type IN ({_marks(lm_types)}) AND NOT EXISTS (SELECT 1 FROM llm_calls c "
         "WHERE c.session_id = e.session_id AND c.event_index = e.event_index)), "
         "CASE WHEN q.event_history = 0 THEN 0 ELSE (SELECT count(*) FROM llm_calls c JOIN events e "
         "ON e.session_id = c.session_id AND e.event_index = c.event_index "
