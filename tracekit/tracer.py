@@ -28,6 +28,7 @@ from tracekit import codec, wire
 from tracekit import live as live_events
 from tracekit.errors import InvalidArgumentError, NoActiveSessionError
 from tracekit.live import EventBus, LiveEvents, Subscription
+from tracekit.live.metrics import LiveMetrics
 from tracekit.model import (
     BaseEvent,
     LLMCallRecord,
@@ -39,7 +40,6 @@ from tracekit.model import (
 from tracekit.store.manager import TursoManager
 from tracekit.tracing.context import ACTIVE, Active, SessionScope, StepScope, live
 from tracekit.tracing.hooks import Hook, Hooks, HookSpec
-from tracekit.tracing.live_metrics import LiveMetrics
 from tracekit.tracing.values import check_mapping, check_optional_str, event_index, message_content
 from tracekit.tracing.writer import REWARD_KEY, FlushResult, TraceWriter
 
@@ -121,7 +121,7 @@ class SessionTracer:
         self._open: dict[str, SessionTrace] = {}
         self._finished: dict[str, SessionTrace] = {}
         self.bus = EventBus()
-        """The live event bus (tracekit/live.py); see subscribe() and events()."""
+        """The live event bus (tracekit/live/bus.py); see subscribe() and events()."""
         self._live = LiveMetrics()
 
     def __repr__(self) -> str:
@@ -329,7 +329,7 @@ class SessionTracer:
             return self.flush(timeout)
         return self._writer.close(timeout)
 
-    # -- live events, live metrics, metric packets (tracekit/live.py, live_metrics.py, wire.py) --
+    # -- live events, live metrics, metric packets (tracekit/live/, wire.py) --
 
     def subscribe(
         self,
@@ -360,9 +360,11 @@ class SessionTracer:
         """Record an LLM call made elsewhere from its `tk.llm_metrics` packet, in the current
         session/timestep, as an LMCAISEvent of its agent_type; it counts in every aggregate, its
         tool calls link to @trace_tool runs by call_id, and `metadata["tracekit_received"]` says
-        it was received, not observed. A malformed packet raises InvalidDataError naming each field."""
-        self._active("record_llm_metrics()")
-        return wire.record_llm_metrics(self, packet)
+        it was received, not observed. A malformed packet raises InvalidDataError naming each field.
+        Idempotent per call_id in a session: a packet delivered twice is recorded once, and the
+        repeat returns the record already added (at-least-once transports need no dedup of their own)."""
+        active = self._active("record_llm_metrics()")
+        return wire.record_llm_metrics(self, packet, active.session)
 
     def turn_metrics(self) -> dict[str, Any]:
         """tk.turn_metrics() of the turn in flight (the current timestep in this context)."""

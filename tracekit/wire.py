@@ -15,6 +15,8 @@ receiver derives outputTokens / (genTotalMs / 1000)).
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -42,6 +44,7 @@ from tracekit.model import (
 
 if TYPE_CHECKING:
     from tracekit.tracer import SessionTracer
+    from tracekit.tracing.context import LiveSession
 
 __all__ = [
     "PACKET_TYPE",
@@ -53,6 +56,8 @@ __all__ = [
     "step_metrics",
     "turn_metrics",
 ]
+
+logger = logging.getLogger(__name__)
 
 PACKET_TYPE = "llm_metrics"
 PACKET_VERSION = 1
@@ -308,10 +313,31 @@ def _tool_calls(read: _Reader, value: Any) -> list[ToolCallSpec]:
     return out
 
 
-def record_llm_metrics(tracer: SessionTracer, packet: Mapping[str, Any]) -> LLMCallRecord:
+def record_llm_metrics(
+    tracer: SessionTracer, packet: Mapping[str, Any], session: LiveSession
+) -> LLMCallRecord:
     """Add the call a packet describes to the tracer's current session/timestep (see
-    SessionTracer.record_llm_metrics); returns the record."""
+    SessionTracer.record_llm_metrics); returns the record.
+
+    Idempotent per call_id within the session (`session.received`, one dict lookup): a packet
+    delivered again returns the record already added and adds nothing; when its numbers differ
+    from the first, the first is kept and a warning is logged.
+    """
     record, agent = packet_record(packet)
+    with session.lock:
+        existing = session.received.get(record.call_id)
+        if existing is None:
+            session.received[record.call_id] = record
+    if existing is not None:
+        # tool runs linked since (tool_results) are not part of what the packet said
+        if dataclasses.replace(record, tool_results=existing.tool_results) != existing:
+            logger.warning(
+                "llm_metrics packet with call_id %r was already recorded in session %r with other "
+                "values; kept the first. Give each call its own call_id.",
+                record.call_id,
+                session.trace.session_id,
+            )
+        return existing
     usage = record.usage
     event = LMCAISEvent(
         system_instance_id=agent or "",

@@ -17,8 +17,9 @@ from tracekit.store.server import SqldServer
 
 
 def assert_same(sql: AggregateResult, python: AggregateResult) -> None:
-    """Totals and groups equal field for field, means included (exact sums on both sides)."""
+    """Totals, groups and warnings equal field for field, means included (exact sums on both sides)."""
     assert sql.by == python.by
+    assert sql.warnings == python.warnings
     assert [g.key for g in sql.groups] == [g.key for g in python.groups]
     assert sql.total.to_dict() == python.total.to_dict()
     assert [g.to_dict() for g in sql.groups] == [g.to_dict() for g in python.groups]
@@ -45,7 +46,60 @@ def _traces() -> list[tk.SessionTrace]:
             system_instance_id="", time_record=tk.TimeRecord(at(62)), call_records=[llm_call(8, model="")]
         )
     )
-    return [*traces, steps_only, odd]
+    return [*traces, steps_only, odd, *_invalid_traces()]
+
+
+def _invalid_traces() -> list[tk.SessionTrace]:
+    """Sessions every validity warning fires on: tool activity without LLM calls, an LM event
+    without call records, calls held only by timesteps, and an unpriced call."""
+    tools_only = make_trace("tools-only", steps=0, created=70)
+    tools_only.event_history.append(
+        tk.RuntimeEvent(system_instance_id="tool-runtime", time_record=tk.TimeRecord(at(71)), actions=[1])
+    )
+    tools_only.markov_blanket_message_history.append(
+        tk.SessionEventMarkovBlanketMessage(
+            content=tk.SessionMessageContent(text="ls"),
+            message_type="tool_call",
+            time_record=tk.TimeRecord(at(72)),
+        )
+    )
+    # messages only in a timestep (no message history): they are the counted ones
+    switches = make_trace("switches-only", steps=0, created=80)
+    switches.session_time_steps.append(
+        tk.SessionTimeStep(
+            step_id="hand-off",
+            events=[tk.LMCAISEvent(system_instance_id="planner", time_record=tk.TimeRecord(at(81)))],
+            markov_blanket_messages=[
+                tk.SessionEventMarkovBlanketMessage(
+                    content=tk.SessionMessageContent(text="{}"),
+                    message_type="tool_result",
+                    time_record=tk.TimeRecord(at(82)),
+                )
+            ],
+        )
+    )
+    empty_event = make_trace("empty-lm-event", steps=1, seed=3, created=90)
+    empty_event.event_history.append(
+        tk.LMCAISEvent(system_instance_id="critic", time_record=tk.TimeRecord(at(91)))
+    )
+    # a timestep event that is not in event_history: its call is held by a timestep only
+    hidden = make_trace("step-calls", steps=1, seed=5, created=95)
+    hidden.session_time_steps[0].events.append(
+        tk.LMCAISEvent(
+            system_instance_id="x",
+            time_record=tk.TimeRecord(at(96)),
+            call_records=[llm_call(9, model="model-nobody-prices")],
+        )
+    )
+    unpriced = make_trace("unpriced", steps=1, seed=7, created=97)
+    unpriced.event_history.append(
+        tk.LMCAISEvent(
+            system_instance_id="y",
+            time_record=tk.TimeRecord(at(98)),
+            call_records=[llm_call(10, model="model-nobody-prices"), llm_call(11, model="")],
+        )
+    )
+    return [tools_only, switches, empty_event, hidden, unpriced]
 
 
 @pytest.mark.parametrize("by", [None, "model", "provider", "agent", "session", "timestep"])
@@ -86,6 +140,40 @@ async def test_filtered_aggregate_equals_python_for_every_grouping(store: TursoM
     # the subset's tool calls are counted, and only theirs
     assert sql.total.tool_calls_by_name
     assert sql.total.tool_calls_by_name != tk.aggregate(traces).total.tool_calls_by_name
+
+
+@pytest.mark.parametrize("backend", ["file", pytest.param("sqld", marks=pytest.mark.sqld)])
+async def test_sql_aggregate_carries_the_validity_warnings(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
+) -> None:
+    """db.aggregate carries tk.aggregate's exact warnings (no LLM calls, empty LM events, calls only in
+    timesteps, unpriced calls), over everything and within an experiment, on file: and on sqld."""
+    invalid = _invalid_traces()
+    traces = [make_trace("fine", steps=2, seed=1, created=1), *invalid]
+    url = f"file:{tmp_path / 'w.db'}" if backend == "file" else request.getfixturevalue("sqld").url
+    async with TursoManager(url, spool_path=tmp_path / "s.jsonl") as db:
+        for summary in (await db.list_sessions(limit=1000)).sessions:
+            await db.delete_session(summary.session_id)
+        await db.save_sessions(traces)
+        python = tk.aggregate(traces)
+        assert [w.split(":")[0] for w in python.warnings] == [
+            "session 'empty-lm-event'",
+            "session 'step-calls'",
+            "session 'switches-only'",
+            "session 'tools-only'",
+            "4 of 7 LLM call(s) are unpriced and not in cost_usd",
+        ]
+        assert "1 runtime event(s), 1 tool message(s) and 0 LM event(s)" in python.warnings[3]
+        assert "0 runtime event(s), 1 tool message(s) and 1 LM event(s)" in python.warnings[2]
+        for by in (None, "model", "session"):
+            assert_same(await db.aggregate(by=by), tk.aggregate(traces, by=by))
+        exp = await db.create_experiment("benchmark")
+        for sid in ("fine", "tools-only"):
+            await db.link_session(exp, sid)
+        in_exp = await db.aggregate(experiment_id=exp)
+        assert_same(in_exp, tk.aggregate(traces[:2]))
+        assert len(in_exp.warnings) == 1
+        assert "session 'tools-only': no LLM calls recorded" in in_exp.warnings[0]
 
 
 async def test_empty_store_aggregates_to_zeros(store: TursoManager) -> None:

@@ -251,3 +251,41 @@ def test_record_llm_metrics_needs_a_session() -> None:
     """Outside a session the packet is refused with NoActiveSessionError, before it is read."""
     with pytest.raises(tk.NoActiveSessionError, match="record_llm_metrics"):
         SessionTracer().record_llm_metrics({"call_id": "c"})
+
+
+def test_a_packet_delivered_twice_is_recorded_once() -> None:
+    """A repeated call_id in a session adds nothing and returns the record already added."""
+    packet = tk.llm_metrics(build_call_record(), agent="planner")
+    other = {**packet, "call_id": "another-call"}
+    tracer = SessionTracer(strict=True)
+    with tracer.session() as trace:
+        first = tracer.record_llm_metrics(packet)
+        again = tracer.record_llm_metrics(json.loads(json.dumps(packet)))
+        third = tracer.record_llm_metrics(other)
+    assert again is first
+    assert third is not first
+    assert [r.call_id for e in trace.event_history for r in e.call_records] == [
+        packet["call_id"],
+        "another-call",
+    ]
+    total = tk.aggregate([trace]).total
+    assert (total.call_count, total.input_tokens) == (2, 2400)
+    with tracer.session() as second_session:
+        tracer.record_llm_metrics(packet)  # the same call_id in another session is that session's call
+    assert tk.aggregate([second_session]).total.call_count == 1
+
+
+def test_a_repeated_call_id_with_other_numbers_keeps_the_first(caplog: pytest.LogCaptureFixture) -> None:
+    """A different packet reusing a call_id keeps the first record and logs a warning naming the id."""
+    packet = tk.llm_metrics(build_call_record(), agent="planner")
+    tracer = SessionTracer(strict=True)
+    with tracer.session() as trace:
+        first = tracer.record_llm_metrics(packet)
+        with caplog.at_level("WARNING", logger="tracekit.wire"):
+            kept = tracer.record_llm_metrics({**packet, "input_tokens": 1})
+    assert kept is first
+    assert len(trace.event_history) == 1
+    assert [r.getMessage() for r in caplog.records if r.name == "tracekit.wire"] == [
+        f"llm_metrics packet with call_id {packet['call_id']!r} was already recorded in session "
+        f"{trace.session_id!r} with other values; kept the first. Give each call its own call_id."
+    ]

@@ -83,7 +83,7 @@ from tracekit.analysis.aggregate_types import (
     SessionRollup,
 )
 from tracekit.analysis.pricing import REPORTED_COST_VERSION, PriceTable, get_prices, usd_to_nanousd
-from tracekit.analysis.rollups import history_step_ids, session_rollup, trace_events
+from tracekit.analysis.rollups import history_step_ids, session_rollup, trace_events, unpriced_warning
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import LLMCallRecord, LLMUsage, LMCAISEvent, SessionTrace
 
@@ -488,14 +488,9 @@ def aggregate(
         group_results = tuple(partial.finish(key) for key, partial in partials)
     sessions.sort(key=lambda s: (s.session_id, repr(s.to_dict())))
     warnings = [w for s in sessions for w in s.warnings]
-    if total.unpriced:
-        unknown = sorted(m or "<no model name>" for m in total.unknown_models)
-        warnings.append(
-            f"{total.unpriced} of {total.call_count} LLM call(s) are unpriced and not in cost_usd: "
-            f"{total.unpriced - total.unpriced_usage} with a model the price table does not know "
-            f"({', '.join(repr(m) for m in unknown) or 'none'}), {total.unpriced_usage} without "
-            "usable token counts. Add prices with tk.set_price(...) or tk.load_prices(path)."
-        )
+    unpriced = unpriced_warning(total.call_count, total.unpriced, total.unpriced_usage, total.unknown_models)
+    if unpriced is not None:
+        warnings.append(unpriced)
     for warning in warnings:
         logger.warning("%s", warning)
     return AggregateResult(

@@ -7,6 +7,7 @@ trace-shaped half of the computation so aggregates.py stays about calls.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from tracekit.model import (
     SessionTrace,
 )
 
-__all__ = ["history_step_ids", "session_rollup", "trace_events"]
+__all__ = ["history_step_ids", "session_rollup", "session_warnings", "trace_events", "unpriced_warning"]
 
 
 def trace_events(trace: SessionTrace) -> tuple[list[BaseEvent], list[str | None] | None]:
@@ -73,6 +74,54 @@ def _trace_messages(trace: SessionTrace) -> list[SessionEventMarkovBlanketMessag
     return [m for step in trace.session_time_steps for m in step.markov_blanket_messages]
 
 
+def session_warnings(
+    sid: str,
+    *,
+    llm_calls: int,
+    runtime_events: int,
+    tool_messages: int,
+    empty_lm_events: int,
+    calls_in_steps: int,
+) -> tuple[str, ...]:
+    """A session's validity warnings from its counts (shared with the store's SQL roll-up, which
+    counts the same things in SQL). `calls_in_steps` is 0 when event_history is empty."""
+    warnings: list[str] = []
+    if llm_calls == 0 and (runtime_events or tool_messages or empty_lm_events):
+        warnings.append(
+            f"session {sid!r}: no LLM calls recorded, yet it has {runtime_events} runtime event(s), "
+            f"{tool_messages} tool message(s) and {empty_lm_events} LM event(s) without call records; "
+            "its LLM tokens and cost are missing from these totals. Put each call's LLMCallRecord "
+            "(e.g. from tk.record_from_response) in LMCAISEvent.call_records."
+        )
+    elif empty_lm_events:
+        warnings.append(
+            f"session {sid!r}: {empty_lm_events} LM event(s) carry no call records; their tokens and "
+            "cost are not in these totals. Put LLMCallRecords in LMCAISEvent.call_records."
+        )
+    if calls_in_steps > llm_calls:
+        warnings.append(
+            f"session {sid!r}: its timesteps hold {calls_in_steps} LLM call(s) but event_history only "
+            f"{llm_calls}; only event_history is counted. Append every event to event_history "
+            "(the tracer does), or leave event_history empty to count the timesteps' events."
+        )
+    return tuple(warnings)
+
+
+def unpriced_warning(
+    call_count: int, unpriced: int, unpriced_usage: int, unknown_models: Iterable[str]
+) -> str | None:
+    """The one line for unpriced calls (None when every call is priced), shared with the store."""
+    if not unpriced:
+        return None
+    unknown = sorted(m or "<no model name>" for m in unknown_models)
+    return (
+        f"{unpriced} of {call_count} LLM call(s) are unpriced and not in cost_usd: "
+        f"{unpriced - unpriced_usage} with a model the price table does not know "
+        f"({', '.join(repr(m) for m in unknown) or 'none'}), {unpriced_usage} without "
+        "usable token counts. Add prices with tk.set_price(...) or tk.load_prices(path)."
+    )
+
+
 def session_rollup(trace: SessionTrace, events: list[BaseEvent]) -> SessionRollup:
     """Session-level facts; see the module docstring for each rule."""
     messages = _trace_messages(trace)
@@ -107,20 +156,8 @@ def session_rollup(trace: SessionTrace, events: list[BaseEvent]) -> SessionRollu
         messages_by_type[message.message_type] = messages_by_type.get(message.message_type, 0) + 1
         if message.message_type in TOOL_MESSAGE_TYPES:
             tool_messages += 1
-    warnings: list[str] = []
     sid = trace.session_id
-    if llm_calls == 0 and (runtime_events or tool_messages or empty_lm_events):
-        warnings.append(
-            f"session {sid!r}: no LLM calls recorded, yet it has {runtime_events} runtime event(s), "
-            f"{tool_messages} tool message(s) and {empty_lm_events} LM event(s) without call records; "
-            "its LLM tokens and cost are missing from these totals. Put each call's LLMCallRecord "
-            "(e.g. from tk.record_from_response) in LMCAISEvent.call_records."
-        )
-    elif empty_lm_events:
-        warnings.append(
-            f"session {sid!r}: {empty_lm_events} LM event(s) carry no call records; their tokens and "
-            "cost are not in these totals. Put LLMCallRecords in LMCAISEvent.call_records."
-        )
+    in_steps = 0
     if trace.event_history:
         in_steps = sum(
             len(e.call_records)
@@ -128,12 +165,14 @@ def session_rollup(trace: SessionTrace, events: list[BaseEvent]) -> SessionRollu
             for e in step.events
             if isinstance(e, LMCAISEvent)
         )
-        if in_steps > llm_calls:
-            warnings.append(
-                f"session {sid!r}: its timesteps hold {in_steps} LLM call(s) but event_history only "
-                f"{llm_calls}; only event_history is counted. Append every event to event_history "
-                "(the tracer does), or leave event_history empty to count the timesteps' events."
-            )
+    warnings = session_warnings(
+        sid,
+        llm_calls=llm_calls,
+        runtime_events=runtime_events,
+        tool_messages=tool_messages,
+        empty_lm_events=empty_lm_events,
+        calls_in_steps=in_steps,
+    )
     started, ended = min(times), max(times)
     return SessionRollup(
         session_id=sid,
@@ -147,5 +186,5 @@ def session_rollup(trace: SessionTrace, events: list[BaseEvent]) -> SessionRollu
         runtime_event_count=runtime_events,
         tool_message_count=tool_messages,
         total_reward=math.fsum(rewards) if rewards else None,
-        warnings=tuple(warnings),
+        warnings=warnings,
     )

@@ -1,5 +1,5 @@
 """Store statistics for `tracekit stats` and the HTML report: the store's SQL roll-ups by every
-dimension, plus session roll-ups (and their warnings) from the stored traces.
+dimension (their warnings included), plus session roll-ups from the stored traces.
 
 Every number comes from `TursoManager.aggregate` (equal to `tk.aggregate` on the same calls) or from
 `tk.aggregate` over the traces; nothing is recomputed here.
@@ -25,7 +25,6 @@ __all__ = [
     "StoreStats",
     "collect_stats",
     "iter_sessions",
-    "unpriced_warnings",
 ]
 
 Dimension = Literal["model", "provider", "agent", "session", "experiment", "timestep"]
@@ -155,9 +154,9 @@ async def collect_stats(
     sessions: bool = True,
     progress: Progress | None = None,
 ) -> StoreStats:
-    """Roll up the matching sessions' calls by each dimension in `by` (the store's SQL roll-ups) and,
-    when `sessions`, each session from its trace (span, counts, reward, warnings such as "tool calls
-    but no LLM calls"). `progress(done, total)` is called as traces are read."""
+    """Roll up the matching sessions' calls by each dimension in `by` (the store's SQL roll-ups, whose
+    warnings, such as "tool calls but no LLM calls", are the result's) and, when `sessions`, each
+    session from its trace (span, counts, reward). `progress(done, total)` is called as traces are read."""
     filters = filters or SessionFilters()
     for dim in by:
         if dim not in DIMENSIONS:
@@ -177,20 +176,6 @@ async def collect_stats(
             rollups.extend(aggregate([trace]).sessions)
             if progress is not None:
                 progress(len(rollups), total)
-    warnings = [w for s in rollups for w in s.warnings]
-    warnings.extend(w for w in overall.warnings if w not in warnings)
-    warnings.extend(unpriced_warnings(overall.total, groups.get("model", ())))
-    return StoreStats(overall.total, groups, tuple(rollups), tuple(warnings), filters)
-
-
-def unpriced_warnings(total: GroupAggregate, by_model: tuple[GroupAggregate, ...]) -> list[str]:
-    """One line when some calls have no price (so a report never shows a cost without saying so)."""
-    if not total.unpriced_call_count:
-        return []
-    models = sorted(str(g.key) for g in by_model if g.unpriced_call_count)
-    which = f" (models: {', '.join(models)})" if models else ""
-    return [
-        f"{total.unpriced_call_count} of {total.call_count} LLM call(s) are unpriced "
-        f"(unknown model or no usage) and not in cost_usd{which}; "
-        "add prices with tk.set_price(...) or tk.load_prices(path)"
-    ]
+    # the store's roll-up carries every warning (no LLM calls, LM events without calls, unpriced
+    # calls), counted in SQL over exactly these sessions: the same lines tk.aggregate gives
+    return StoreStats(overall.total, groups, tuple(rollups), overall.warnings, filters)

@@ -465,7 +465,7 @@ class TursoManager:
         session_ids: Sequence[str] | None = None,
     ) -> AggregateResult:
         """Roll up the calls of the matching sessions in SQL; equals `tk.aggregate` over the same
-        calls (session roll-ups are left empty: read the traces for those)."""
+        sessions, warnings included (session roll-ups are left empty: read the traces for those)."""
         flt = SessionFilter(
             created_after,
             created_before,

@@ -19,6 +19,9 @@ values outside that range are fetched (an index range each) and corrected for in
 Fractions. When an integer sum would overflow or a value reaches the range's top, the roll-up is
 computed again with a three-integer split (exact for |v| in [2**-12, 2**63)), and past that by
 fetching the values themselves.
+
+Warnings (no LLM calls recorded, LM events without calls, unpriced calls) are counted in SQL in the
+same batch by tracekit/store/rollup_warnings.py and equal tk.aggregate's.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from tracekit.analysis.aggregates import AggregateResult, Distribution, GroupAgg
 from tracekit.errors import StoreError
 from tracekit.store.libsql import Database, Result, Statement
 from tracekit.store.queries import SessionFilter
+from tracekit.store.rollup_warnings import read_warnings, warning_statement
 
 __all__ = ["DISTRIBUTION_COLUMNS", "aggregate"]
 
@@ -134,6 +138,7 @@ _LISTS: dict[str, str] = {
     "versions": "CASE WHEN c.cost_nanousd IS NOT NULL THEN c.price_table_version END",
     "models": "NULLIF(c.model_name, '')",
     "providers": "NULLIF(c.provider, '')",
+    "unpriced_models": "CASE WHEN c.cost_nanousd IS NULL THEN c.model_name END",
 }
 """Distinct-value lists of a group, as SQL over llm_calls c."""
 
@@ -298,6 +303,8 @@ class _Group:
     versions: set[str] = field(default_factory=set)
     models: set[str] = field(default_factory=set)
     providers: set[str] = field(default_factory=set)
+    unpriced_models: set[str] = field(default_factory=set)
+    """Models ("" included) of the calls with no cost: for the unpriced warning."""
     tools: dict[str, int] = field(default_factory=dict)
     stats: dict[str, tuple[int, Fraction]] = field(default_factory=dict)
     """Per distribution column: (count of values, their exact sum); min and max are picked as ranks."""
@@ -381,6 +388,7 @@ def _read_groups(
         if by in _KEY_LISTS:
             lists[_KEY_LISTS[by]] = set() if key is None else {key}
         part.versions, part.models, part.providers = lists["versions"], lists["models"], lists["providers"]
+        part.unpriced_models = lists["unpriced_models"]
         groups[key] = _combine([groups[key], part], key) if key in groups else part
     for raw, name, count in tools.rows:
         tools_of = groups[raw or None].tools
@@ -416,6 +424,7 @@ def _combine(groups: list[_Group], key: str | None = None) -> _Group:
         total.versions |= group.versions
         total.models |= group.models
         total.providers |= group.providers
+        total.unpriced_models |= group.unpriced_models
         for name, count in group.tools.items():
             total.tools[name] = total.tools.get(name, 0) + count
     for col in DISTRIBUTION_COLUMNS:
@@ -461,7 +470,8 @@ async def _aggregate_once(
         if by is not None:
             statements += _window_rank_statements(None, flt)
     statements += _outlier_statements(by, flt, split)
-    results = await db.batch(statements)
+    batch = await db.batch([*statements, warning_statement(flt)])
+    results, session_counts = batch[:-1], batch[-1]
     groups: dict[str | None, _Group] = {}
     _read_groups(by, results[0], results[1], groups, split)
     _read_outliers(results[-len(DISTRIBUTION_COLUMNS) :], groups, split)
@@ -490,9 +500,11 @@ async def _aggregate_once(
         _read_window_ranks(results[2:6], groups)
         if by is not None:
             _read_window_ranks(results[6:10], totals)
+    built = total.build()
+    warnings = await read_warnings(db, flt, session_counts, built, total.unpriced_models)
     if by is None:
-        return AggregateResult(by=None, total=total.build())
-    return AggregateResult(by=by, total=total.build(), groups=tuple(g.build() for g in ordered))
+        return AggregateResult(by=None, total=built, warnings=warnings)
+    return AggregateResult(by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings)
 
 
 def _empty() -> _Group:

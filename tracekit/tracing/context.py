@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tracekit import codec
 from tracekit import live as live_events
 from tracekit.errors import InvalidArgumentError
-from tracekit.model import SessionTimeStep, SessionTrace, new_id, utc_now
+from tracekit.model import LLMCallRecord, SessionTimeStep, SessionTrace, new_id, utc_now
 from tracekit.tracing.writer import EXPERIMENT_KEY
 
 if TYPE_CHECKING:
@@ -27,14 +27,16 @@ __all__ = ["ACTIVE", "Active", "LiveSession", "SessionScope", "StepScope", "live
 
 
 class LiveSession:
-    """A live session: its trace, the implicit step (if one is open), and a lock for new steps."""
+    """A live session: its trace, the implicit step (if one is open), a lock for new steps, and the
+    calls received in llm_metrics packets by call_id (so a packet delivered twice counts once)."""
 
-    __slots__ = ("ended", "implicit", "lock", "trace")
+    __slots__ = ("ended", "implicit", "lock", "received", "trace")
 
     def __init__(self, trace: SessionTrace) -> None:
         self.trace = trace
         self.implicit: SessionTimeStep | None = None
         self.lock = threading.Lock()
+        self.received: dict[str, LLMCallRecord] = {}
         self.ended = False  # set at exit: a context copied into a task that outlived it records nothing
 
     def add_step(
