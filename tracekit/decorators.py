@@ -16,11 +16,14 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Literal, TypeVar, overload
 
+from tracekit.errors import InvalidArgumentError
+from tracekit.helpers.registry import adapters_for
 from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeRecord, ToolCallResult, utc_now
 from tracekit.tracer import SessionTracer, current_session, current_tracer
 from tracekit.tracing.capture import REQUEST_KEYS, SKIP, plain
 from tracekit.tracing.llm_call import IN_SDK_CALL, CallSpec, LLMCall, outcome_of, report_problem
 from tracekit.tracing.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
+from tracekit.tracing.values import check_optional_str
 
 __all__ = ["trace_llm_call", "trace_tool"]
 
@@ -154,6 +157,15 @@ def trace_llm_call(
     any response still be recorded; `capture_content=False` keeps numbers and drops the text.
     Outside a tracer session the function runs untouched.
     """
+
+    check_optional_str("trace_llm_call(agent=...)", agent)
+    check_optional_str("trace_llm_call(provider=...)", provider)
+    if provider is not None:
+        adapters_for(provider)  # an unknown provider is refused now, not at the first call
+    if not isinstance(capture_content, bool):
+        raise InvalidArgumentError(
+            f"trace_llm_call(capture_content=...) must be a bool, got {capture_content!r}"
+        )
 
     def decorate(f: F) -> F:
         spec = CallSpec(
@@ -292,6 +304,8 @@ def trace_tool(func: F | None = None, /, *, name: str | None = None) -> F | Call
     function has no such parameter); the result is then added to the `tool_results` of the call
     record in this session that asked for it. `name` defaults to the function's name.
     """
+
+    check_optional_str("trace_tool(name=...)", name)
 
     def decorate(f: F) -> F:
         tool_name = name or getattr(f, "__name__", None) or repr(f)

@@ -16,7 +16,7 @@ Kinds of rows: "sessions" (SessionSummary / SessionPage from list_sessions, or S
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict
 from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal
@@ -198,6 +198,11 @@ def to_records(data: Any, kind: Kind | None = None) -> list[dict[str, Any]]:
         return [_group_row(data.by, g) for g in (data.groups or (data.total,))]
     if kind == "aggregate":
         raise InvalidArgumentError(f"kind='aggregate' needs an AggregateResult, got {type(data).__name__}")
+    if not isinstance(data, SessionPage | Iterable) or isinstance(data, str | bytes | Mapping):
+        raise InvalidArgumentError(
+            "to_records() takes an AggregateResult, a SessionPage or an iterable of sessions, traces, "
+            f"LLMCallRecords or LMCAISEvents, got {data!r:.80}"
+        )
     items = list(data.sessions) if isinstance(data, SessionPage) else list(data)
     if not items:
         return []

@@ -69,7 +69,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -471,6 +471,10 @@ def aggregate(
     active price table (`tk.get_prices()`). Unknown `by` raises InvalidArgumentError.
     """
     by = _check_by(by)
+    if not isinstance(items, Iterable) or isinstance(items, str | bytes | Mapping):
+        raise InvalidArgumentError(
+            f"aggregate() takes an iterable of LLMCallRecord, LMCAISEvent or SessionTrace, got {items!r:.80}"
+        )
     table = prices or get_prices()
     groups, sessions = _collect(items, by)
     partials: list[tuple[str | None, _Partial]] = []

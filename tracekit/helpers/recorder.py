@@ -600,6 +600,14 @@ def record_from_stream(
     """
     if started_at is not None and not (type(started_at) in (int, float) and math.isfinite(started_at)):
         raise InvalidArgumentError(f"started_at={started_at!r}: give monotonic seconds as a finite number")
+    if not isinstance(chunks, Iterable) or isinstance(chunks, str | bytes | Mapping):
+        raise InvalidArgumentError(
+            f"chunks must be the stream's chunks in order (a list or iterator), got {chunks!r:.80}"
+        )
+    if received_at is not None and not isinstance(received_at, Iterable):
+        raise InvalidArgumentError(
+            f"received_at must be a sequence of arrival times, got {received_at!r:.80}"
+        )
     recorder = StreamRecorder(request, provider=provider, api_type=api_type, call_id=call_id)
     recorder._start = started_at
     recorder._started_at = None

@@ -12,7 +12,7 @@ import threading
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracekit.errors import InvalidArgumentError
 
@@ -43,7 +43,7 @@ class NDJSONSink:
             raise InvalidArgumentError(
                 f"flush_interval_ms must be a finite number of milliseconds > 0, got {flush_interval_ms!r}"
             )
-        self.path = Path(path)
+        self.path = _path(path)
         self.flush_interval_ms = float(flush_interval_ms)
         self.fsync = fsync
         self.written = 0
@@ -51,7 +51,10 @@ class NDJSONSink:
         self._lines: list[bytes] = []
         self._lock = threading.Lock()
         self._closed = threading.Event()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise InvalidArgumentError(f"cannot open {self.path} for appending: {exc.strerror}") from exc
         self._thread = threading.Thread(target=self._flusher, name="tracekit-ndjson", daemon=True)
         self._thread.start()
         atexit.register(_close_at_exit, weakref.ref(self))
@@ -122,7 +125,10 @@ def _close_at_exit(ref: weakref.ref[NDJSONSink]) -> None:
 def read_ndjson(path: str | os.PathLike[str]) -> list[Event]:
     """The events an NDJSONSink wrote to `path`. A last line without its newline (cut by a crash
     mid-write) is left out; any other line that is not a JSON object raises InvalidArgumentError."""
-    data = Path(path).read_bytes()
+    try:
+        data = _path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot read {path}: {exc.strerror}") from exc
     lines = data.split(b"\n")
     lines.pop()  # after the last newline: empty, or a line the writer did not finish
     events: list[Event] = []
@@ -135,3 +141,10 @@ def read_ndjson(path: str | os.PathLike[str]) -> list[Event]:
             raise InvalidArgumentError(f"{path}: line {number} is not a JSON object: {line[:80]!r}")
         events.append(event)
     return events
+
+
+def _path(value: Any) -> Path:
+    """A file path argument as a Path; anything but str / os.PathLike is an InvalidArgumentError."""
+    if not isinstance(value, str | os.PathLike):
+        raise InvalidArgumentError(f"expected a file path (str or os.PathLike), got {value!r:.80}")
+    return Path(value)

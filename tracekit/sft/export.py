@@ -179,6 +179,9 @@ def _prepare(out: str | Path, validation_out: str | Path | None, options: SFTOpt
             f"validation_fraction={options.validation_fraction} needs validation_out (a path for the "
             "validation JSONL)"
         )
+    for name, value in (("out", out), ("validation_out", validation_out)):
+        if (value is not None or name == "out") and not isinstance(value, str | os.PathLike):
+            raise InvalidArgumentError(f"{name} must be a file path (str or os.PathLike), got {value!r:.80}")
     first = Path(out)
     second = None if validation_out is None else Path(validation_out)
     if second is not None and second.resolve() == first.resolve():
@@ -260,6 +263,8 @@ def export_sft(
         dedupe=dedupe,
     )
     _check_page_size(page_size)
+    if not isinstance(db, str | SyncTursoManager):
+        raise InvalidArgumentError(f"db must be a database URL or a SyncTursoManager, got {db!r:.80}")
     writer = _prepare(out, validation_out, options)
     store = SyncTursoManager(db) if isinstance(db, str) else db
     try:
