@@ -57,7 +57,7 @@ def _raw_file_rate(path: Path, traces: list[tk.SessionTrace]) -> float:
     synchronous=FULL like the store) running the store's own statements on the same rows, already
     encoded, one transaction per session."""
     encoded = _encoded(traces)
-    batches = [writer.save_statements([rows]) for rows in encoded]
+    batches = [writer.save_rows([rows]) for rows in encoded]
     asyncio.run(_migrated(f"file:{path}"))
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -66,8 +66,8 @@ def _raw_file_rate(path: Path, traces: list[tk.SessionTrace]) -> float:
         started = time.perf_counter()
         for statements in batches:
             conn.execute("BEGIN IMMEDIATE")
-            for sql, params in statements:
-                conn.execute(sql, params)
+            for sql, rows in statements:
+                conn.executemany(sql, rows)
             conn.execute("COMMIT")
         elapsed = time.perf_counter() - started
     finally:

@@ -1,9 +1,10 @@
 """The one module that talks to libsql-client: connect, execute, batch, and error translation.
 
-libsql-client's `file:` backend runs sqlite3 synchronously inside `async def`s, which would block
-the caller's event loop; here every `file:` call runs on one private worker thread instead (one
-thread also serialises this process's writers). Remote URLs (`http(s)://`, `ws(s)://`,
-`libsql://`) stay on the event loop, each call under a timeout.
+Remote URLs (`http(s)://`, `ws(s)://`, `libsql://`) go through libsql-client on the event loop,
+each call under a timeout. `file:` and `:memory:` databases are one stdlib sqlite3 connection kept
+open for the Database's lifetime (embedded.py: statements prepared once, synchronous=FULL so a
+save that returned is on disk); every call on it runs on one private worker thread, so the
+caller's event loop never blocks (one thread also serialises this process's writers).
 
 File URLs read as SQLite and Turso read them: `file:traces.db` and `file:./runs/t.db` are relative
 to the working directory (resolved once, when the Database is made), `file:/abs/t.db` and
@@ -25,18 +26,27 @@ import logging
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp  # libsql-client's own transport; only its exception types are used here
 import libsql_client
-from libsql_client.sqlite3_utils import Sqlite3Client
 
 from tracekit.errors import StoreAuthError, StoreConnectionError, StoreError
+from tracekit.store.embedded import FileConnection, StatementRows
 
-__all__ = ["MEMORY", "Database", "Result", "Statement", "file_path", "redact_url", "resolve_token"]
+__all__ = [
+    "MEMORY",
+    "Database",
+    "Result",
+    "Statement",
+    "StatementRows",
+    "file_path",
+    "redact_url",
+    "resolve_token",
+]
 
 log = logging.getLogger(__name__)
 
@@ -118,63 +128,12 @@ def file_path(url: str) -> Path | None:
     return Path(os.path.abspath(path))
 
 
-class _KeptConnection(sqlite3.Connection):
-    """An in-memory database's one connection: libsql-client closes its connection after every
-    call, which would drop the database, so `close` is a no-op until `release`."""
-
-    def close(self) -> None:
-        """Kept open (see the class doc)."""
-
-    def release(self) -> None:
-        """Really close the connection (the database is gone after this)."""
-        super().close()
-
-
-class _FileClient(Sqlite3Client):  # type: ignore[misc]  # libsql-client ships no type information
-    """libsql-client's sqlite3 client with a busy timeout (other processes' writes are waited for)
-    and, for `:memory:`, one connection kept for the client's lifetime."""
-
-    def __init__(self, path: Path | None, busy_timeout_s: float) -> None:
-        super().__init__(MEMORY if path is None else str(path))
-        self._busy_timeout_s = busy_timeout_s
-        self._memory: _KeptConnection | None = None
-        if path is None:
-            self._memory = sqlite3.connect(
-                MEMORY, isolation_level=None, check_same_thread=False, factory=_KeptConnection
-            )
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._closed:
-            raise libsql_client.LibsqlError("The client was closed", "CLIENT_CLOSED")
-        if self._memory is not None:
-            return self._memory
-        return sqlite3.connect(
-            self._path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s
-        )
-
-    async def close(self) -> None:
-        await super().close()
-        if self._memory is not None:
-            self._memory.release()
-            self._memory = None
-
-
 def redact_url_safely(url: str) -> str:
     """`redact_url`, or a placeholder when the URL cannot even be parsed (it might hold a token)."""
     try:
         return redact_url(url)
     except ValueError:
         return "<unparseable URL>"
-
-
-def _drive(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never suspends (libsql-client's sqlite3 backend) to completion."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    coro.close()
-    raise StoreError("internal: the file: backend suspended; it is expected to run synchronously")
 
 
 def _to_result(result_set: Any) -> Result:
@@ -240,7 +199,7 @@ class Database:
             await self.close()
             raise
 
-    def _file_client(self) -> _FileClient:
+    def _file_client(self) -> FileConnection:
         """The sqlite3 client for a file: or :memory: URL, after checking the path can hold a database."""
         path = self.path
         if path is not None:
@@ -257,9 +216,9 @@ class Database:
                     f"{str(path)!r}: {exc.strerror or exc}; choose a path in a writable directory"
                 ) from exc
         try:
-            return _FileClient(path, self.timeout_s)
+            return FileConnection(path, self.timeout_s)
         except sqlite3.Error as exc:
-            raise self._file_error(exc) from exc
+            raise self._sqlite_error(exc) from exc
 
     def _file_error(self, exc: BaseException) -> StoreError:
         """A file: failure as a StoreError naming the path and the reason (and sqlite's code)."""
@@ -275,6 +234,26 @@ class Database:
             "database file (or does not exist yet) in a directory you can write to",
             code=code,
         )
+
+    def _sqlite_error(self, exc: sqlite3.Error) -> StoreError:
+        """An embedded database's failure, as the same StoreError a server's would be: busy or
+        locked -> StoreConnectionError (retried), file problems naming the path, the rest with
+        sqlite's code."""
+        code = getattr(exc, "sqlite_errorname", None)
+        base = "_".join(code.split("_")[:2]) if code else None  # SQLITE_BUSY_SNAPSHOT -> SQLITE_BUSY
+        if base in _BUSY_CODES:
+            return StoreConnectionError(
+                f"{self.url} is locked by another writer: {exc}; retry, or write through one manager",
+                code=code,
+            )
+        if base in _FILE_CODES:
+            return self._file_error(exc)
+        if code is None:  # a parameter sqlite3 cannot bind (no SQLite error code)
+            return StoreError(
+                f"{self.url} refused the request: {exc}; pass only str, int (64-bit), finite float, "
+                "bytes or None as values",
+            )
+        return StoreError(f"{self.url}: {exc}", code=code)
 
     async def _handshake(self) -> None:
         """WebSocket only: wait for the server's answer to the hello (which carries the token).
@@ -307,21 +286,34 @@ class Database:
                 except (TimeoutError, OSError, aiohttp.ClientError, libsql_client.LibsqlError) as exc:
                     log.warning("closing %s failed: %s", self.url, self._redact(str(exc)))
             else:
-                await self._in_thread(_drive, client.close())
+                await self._in_thread(client.close)
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         """Run one statement with positional parameters."""
+        if not self.is_remote:
+            return Result(*await self._call("execute", sql, params))
         return _to_result(await self._call("execute", sql, list(params)))
 
     async def batch(self, statements: Sequence[Statement]) -> list[Result]:
         """Run statements atomically (one transaction: all apply or none)."""
         if not statements:
             return []
+        if not self.is_remote:
+            return [Result(*result) for result in await self._call("batch", statements)]
         stmts = [(sql, list(params)) for sql, params in statements]
         return [_to_result(rs) for rs in await self._call("batch", stmts)]
+
+    async def write(self, groups: Sequence[StatementRows]) -> None:
+        """Run each SQL text once per row of its group, atomically: the save path. Embedded, one
+        executemany per group on a prepared statement; on a server, one batch of single-row
+        statements (servers prefer multi-row INSERTs sent with `batch`, see writer.py)."""
+        if not self.is_remote:
+            await self._call("write", groups)
+        else:
+            await self.batch([(sql, row) for sql, rows in groups for row in rows])
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
         assert self._executor is not None
@@ -332,7 +324,7 @@ class Database:
         if client is None:
             raise StoreError(f"the database {self.url!r} is closed; open a new TursoManager")
         if not self.is_remote:
-            return await self._guard(self._in_thread(lambda: _drive(getattr(client, method)(*args))))
+            return await self._guard(self._in_thread(getattr(client, method), *args))
         return await self._guard(getattr(client, method)(*args))
 
     async def _guard(self, awaitable: Awaitable[T]) -> T:
@@ -346,8 +338,8 @@ class Database:
             ) from None
         except libsql_client.LibsqlError as exc:
             raise self._translate(exc) from None
-        except sqlite3.Error as exc:  # file: only, from opening the file (statements raise LibsqlError)
-            raise self._file_error(exc) from exc
+        except sqlite3.Error as exc:  # file: only
+            raise self._sqlite_error(exc) from exc
         except (OSError, aiohttp.ClientError) as exc:
             raise StoreConnectionError(
                 f"cannot reach {self.url}: {self._redact(str(exc)) or type(exc).__name__}; "

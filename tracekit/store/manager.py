@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import re
+import typing
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +42,7 @@ from tracekit.errors import (
 )
 from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode, new_id
 from tracekit.store import migrations, rollup, schema, writer
-from tracekit.store.libsql import Database, Result, Statement
+from tracekit.store.libsql import Database, Result, Statement, StatementRows
 from tracekit.store.mapping import CallCost, dumps, session_key, trace_from_rows, trace_rows
 from tracekit.store.queries import (
     MetadataValue,
@@ -186,12 +187,12 @@ class TursoManager:
         cost = self._cost or _default_cost()
         saved_at = codec.format_datetime(datetime.now(UTC))
         # Encoding is CPU work: off the caller's loop, so the agent keeps running meanwhile.
-        statements = await asyncio.to_thread(_save_statements, list(latest.values()), saved_at, cost)
+        remote = self._db.is_remote
+        work = await asyncio.to_thread(_save_work, list(latest.values()), saved_at, cost, remote)
         delay = self.retry_backoff_s
         for attempt in range(self.retries + 1):
             try:
-                db = await self._ready()
-                await db.batch(statements)
+                await _write(await self._ready(), work)
                 return "saved"
             except StoreConnectionError as exc:
                 if attempt == self.retries:
@@ -257,7 +258,8 @@ class TursoManager:
         saved_at = codec.format_datetime(datetime.now(UTC))
         latest = {trace.session_id: trace for _ident, trace in chunk}  # in spool order: the later wins
         try:
-            await db.batch(await asyncio.to_thread(_save_statements, list(latest.values()), saved_at, cost))
+            work = await asyncio.to_thread(_save_work, list(latest.values()), saved_at, cost, db.is_remote)
+            await _write(db, work)
             return {ident for ident, _trace in chunk}
         except StoreConnectionError:
             raise
@@ -651,8 +653,23 @@ class TursoManager:
         return await conversation_metrics(await self._ready(), self.url, session_id)
 
 
-def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[Statement]:
-    return writer.save_statements([trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces])
+_SaveWork = tuple[bool, list[Statement] | list[StatementRows]]
+
+
+def _save_work(traces: list[SessionTrace], saved_at: str, cost: CallCost, remote: bool) -> _SaveWork:
+    """One save's statements, in the shape its backend runs fastest (see writer.py); CPU work, run
+    off the caller's event loop."""
+    rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
+    return (True, writer.save_statements(rows)) if remote else (False, writer.save_rows(rows))
+
+
+async def _write(db: Database, work: _SaveWork) -> None:
+    """Run one save's statements atomically."""
+    remote, statements = work
+    if remote:
+        await db.batch(typing.cast(list[Statement], statements))
+    else:
+        await db.write(typing.cast(list[StatementRows], statements))
 
 
 def _finite(value: float, name: str) -> float:

@@ -1,8 +1,12 @@
-"""SQL for saving traces: multi-row INSERTs sized under SQLite's variable limit, and deletes.
+"""SQL for saving traces: the deletes of a session's old rows, then its inserts.
 
-INSERT text is compiled once per table by SQLAlchemy for SQLite, then widened to k rows per
-statement and cached. Sessions are upserted (ON CONFLICT DO UPDATE) rather than replaced, so
-rewards and experiment links attached to a session survive a re-save.
+INSERT text is compiled once per table by SQLAlchemy for SQLite. Two shapes of the same batch:
+for a server (`save_statements`), multi-row INSERTs sized under SQLite's variable limit, so a
+save is a few statements on the wire; for the embedded database (`save_rows`), one single-row
+INSERT per table run over all its rows (executemany): one prepared statement per table whatever
+the session's size, and no flattening of rows into parameter lists. Sessions are upserted (ON
+CONFLICT DO UPDATE) rather than replaced, so rewards and experiment links attached to a session
+survive a re-save.
 """
 
 from __future__ import annotations
@@ -15,10 +19,17 @@ from sqlalchemy import Table, insert
 from sqlalchemy.dialects import sqlite
 
 from tracekit.store import schema
-from tracekit.store.libsql import Statement
+from tracekit.store.libsql import Statement, StatementRows
 from tracekit.store.mapping import TraceRows
 
-__all__ = ["MAX_VARIABLES", "TRACE_TABLES", "delete_statements", "insert_statements", "save_statements"]
+__all__ = [
+    "MAX_VARIABLES",
+    "TRACE_TABLES",
+    "delete_statements",
+    "insert_statements",
+    "save_rows",
+    "save_statements",
+]
 
 MAX_VARIABLES = 32766
 """SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32 (libsql and Python's sqlite3 are newer)."""
@@ -60,6 +71,13 @@ def _upsert_suffix(table: Table) -> str:
 def _insert_sql(table: Table, nrows: int, upsert: bool) -> str:
     head, group = _single_row_sql(table)
     return head + ", ".join([group] * nrows) + (_upsert_suffix(table) if upsert else "")
+
+
+@functools.cache
+def row_sql(table: Table, upsert: bool) -> str:
+    """The single-row INSERT (or upsert on the primary key) of `table`."""
+    head, group = _single_row_sql(table)
+    return head + group + (_upsert_suffix(table) if upsert else "")
 
 
 def rows_per_statement(table: Table) -> int:
@@ -104,3 +122,20 @@ def save_statements(traces: Sequence[TraceRows]) -> list[Statement]:
         if rows:
             statements.extend(insert_statements(table, rows, upsert=table is schema.sessions))
     return statements
+
+
+def save_rows(traces: Sequence[TraceRows]) -> list[StatementRows]:
+    """The same batch as `save_statements` for executemany: the deletes, then per table its
+    single-row INSERT with all its rows (sessions upserted)."""
+    ids = [t.session_id for t in traces]
+    groups: list[StatementRows] = [
+        (sql, [params]) for sql, params in delete_statements(reversed(TRACE_TABLES[1:]), ids)
+    ]
+    for table in TRACE_TABLES:
+        if len(traces) == 1:
+            rows = traces[0].tables.get(table.name, [])
+        else:
+            rows = [row for t in traces for row in t.tables.get(table.name, ())]
+        if rows:
+            groups.append((row_sql(table, table is schema.sessions), rows))
+    return groups
