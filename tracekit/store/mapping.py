@@ -27,7 +27,9 @@ from tracekit.model import (
     LLMCallRecord,
     LMCAISEvent,
     SessionEventMarkovBlanketMessage,
+    SessionTimeStep,
     SessionTrace,
+    ToolCallSpec,
 )
 from tracekit.store import schema
 
@@ -50,9 +52,45 @@ _INT64_MAX = 2**63 - 1
 _ERROR_OUTCOMES = frozenset({"error", "timeout", "cancelled", "incomplete"})
 
 
+def _stdlib_encoder() -> Callable[[Any, int], Any] | None:
+    """The standard library's C JSON encoder set up as `codec.dumps` sets it up (compact, non-ASCII
+    kept, NaN refused), made once instead of once per call; None when this Python's differs."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+
+    def unsupported(value: Any) -> Any:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    try:
+        # markers None: no cycle check, as what the codec's walk returns is a tree of fresh values
+        encode: Callable[[Any, int], Any] = make(
+            None, unsupported, json.encoder.encode_basestring, None, ":", ",", False, False, False
+        )
+        sample: dict[str, Any] = {"a": [1, -0.0, 1e-05, None, True, 'é\n"', {}], "b": {"c": 2**70}}
+        if "".join(encode(sample, 0)) != codec.dumps(sample):
+            return None
+    except Exception:  # a Python whose C encoder takes other arguments: the codec's path
+        return None
+    return encode
+
+
+_ENCODE = _stdlib_encoder()
+
+
 def dumps(value: Any) -> str:
-    """JSON text exactly as the model codec writes it (compact, non-ASCII kept, NaN refused,
-    a lone surrogate as its \\u escape)."""
+    """JSON text exactly as the model codec writes it (compact, non-ASCII kept, NaN refused, a lone
+    surrogate as its \\u escape), for data the codec's walk returned (checked, a tree). The C encoder
+    is made once here, not per call as `json.dumps` does: one row's JSON is written per object saved."""
+    if _ENCODE is not None:
+        text: str = "".join(_ENCODE(value, 0))
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the codec writes its escape
+            return codec.dumps(value)
+        return text
     return codec.dumps(value)
 
 
@@ -109,14 +147,16 @@ def _call_row(
     step_id: str | None,
     agent: str,
     record: LLMCallRecord,
+    data: dict[str, Any],
     cost: CallCost,
 ) -> tuple[Any, ...]:
-    where = f"session {session_id!r} event {event_index} call {call_index}"
+    """The llm_calls row of one call record (`data`: its encoded dict). Token counts and chunk_count
+    were checked as 64-bit ints by the codec's walk; only the priced cost is checked here."""
     usage = record.usage
     timing = record.timing
     tokens: tuple[int | None, ...]
     if usage is None:
-        tokens = (None,) * 14
+        tokens = _NO_TOKENS
     else:
         tokens = (
             usage.input_tokens,
@@ -134,9 +174,19 @@ def _call_row(
             usage.billable_input_tokens,
             usage.billable_output_tokens,
         )
-        for token_count in tokens:
-            check_int64(token_count, f"{where} usage token count")
     nanos, price_version = cost(record)
+    if nanos is not None:
+        check_int64(nanos, f"session {session_id!r} event {event_index} call {call_index} cost_nanousd")
+    if timing is None:
+        timing_values: tuple[Any, ...] = _NO_TIMING
+    else:
+        timing_values = (
+            timing.ttft_ms,
+            timing.decode_ms,
+            timing.tpot_ms,
+            timing.output_tokens_per_second,
+            timing.chunk_count,
+        )
     return (
         session_id,
         event_index,
@@ -148,20 +198,109 @@ def _call_row(
         record.model_name,
         record.provider,
         record.api_type,
-        None if record.started_at is None else codec.format_datetime(record.started_at),
-        None if record.completed_at is None else codec.format_datetime(record.completed_at),
+        data.get("started_at"),  # the walk's ISO-8601 text (absent when None)
+        data.get("completed_at"),
         record.latency_ms,
-        None if timing is None else timing.ttft_ms,
-        None if timing is None else timing.decode_ms,
-        None if timing is None else timing.tpot_ms,
-        None if timing is None else timing.output_tokens_per_second,
-        None if timing is None else check_int64(timing.chunk_count, f"{where} chunk_count"),
+        *timing_values,
         *tokens,
-        check_int64(nanos, f"{where} cost_nanousd"),
+        nanos,
         price_version,
         record.finish_reason,
         record.outcome,
         len(record.output_tool_calls),
+    )
+
+
+_NO_TOKENS: tuple[None, ...] = (None,) * 14
+_NO_TIMING: tuple[None, ...] = (None,) * 5
+
+
+def _tool_row(
+    session_id: str,
+    event_index: int,
+    call_index: int,
+    tool_index: int,
+    in_rollup: int,
+    step_id: str | None,
+    agent: str,
+    record: LLMCallRecord,
+    spec: ToolCallSpec,
+) -> tuple[Any, ...]:
+    """The tool_calls row of one tool call, repeating its call's roll-up facts."""
+    return (
+        session_id,
+        event_index,
+        call_index,
+        tool_index,
+        spec.call_id,
+        spec.name,
+        in_rollup,
+        step_id,
+        agent,
+        record.model_name,
+        record.provider,
+        spec.arguments_json,
+    )
+
+
+def _step_row(session_id: str, position: int, step: SessionTimeStep, data: dict[str, Any]) -> tuple[Any, ...]:
+    """The timesteps row of one step (`data`: its encoded dict, whose times are already text)."""
+    return (
+        session_id,
+        position,
+        step.step_id,
+        step.step_index,
+        step.turn_number,
+        data["timestamp"],
+        data.get("completed_at"),
+        dumps(_without(data, "events", "markov_blanket_messages")),
+    )
+
+
+def _event_row(
+    session_id: str,
+    event_index: int,
+    in_history: int,
+    position: int | None,
+    slot: int | None,
+    event: BaseEvent,
+    data: dict[str, Any],
+) -> tuple[Any, ...]:
+    """The events row of one event; its call records are stored in their own rows."""
+    return (
+        session_id,
+        event_index,
+        in_history,
+        position,
+        slot,
+        event.event_type,
+        event.system_instance_id,
+        data["time_record"]["event_time"],
+        event.model_name if isinstance(event, LMCAISEvent) else None,
+        event.reward if isinstance(event, EnvironmentEvent) else None,
+        dumps(_without(data, "call_records")),
+    )
+
+
+def _message_row(
+    session_id: str,
+    message_index: int,
+    in_history: int,
+    position: int | None,
+    slot: int | None,
+    message: SessionEventMarkovBlanketMessage,
+    data: dict[str, Any],
+) -> tuple[Any, ...]:
+    """The messages row of one Markov-blanket message."""
+    return (
+        session_id,
+        message_index,
+        in_history,
+        position,
+        slot,
+        message.message_type,
+        data["time_record"]["event_time"],
+        dumps(data),
     )
 
 
@@ -230,105 +369,53 @@ def _rows(
     cost: CallCost,
 ) -> TraceRows:
     sid = trace.session_id
-    out = TraceRows(sid)
-    step_rows: list[tuple[Any, ...]] = []
-    for step_position, step in enumerate(trace.session_time_steps):
-        step_rows.append(
-            (
-                sid,
-                step_position,
-                step.step_id,
-                step.step_index,
-                step.turn_number,
-                codec.format_datetime(step.timestamp),
-                None if step.completed_at is None else codec.format_datetime(step.completed_at),
-                dumps(_without(encoded[id(step)], "events", "markov_blanket_messages")),
-            )
-        )
+    steps = trace.session_time_steps
+    step_rows = [_step_row(sid, position, step, encoded[id(step)]) for position, step in enumerate(steps)]
 
     event_rows: list[tuple[Any, ...]] = []
     call_rows: list[tuple[Any, ...]] = []
     record_rows: list[tuple[Any, ...]] = []
     tool_rows: list[tuple[Any, ...]] = []
     has_error = False
-    placement = _placement(trace.event_history, [s.events for s in trace.session_time_steps], _event_key)
-    for event_index, (event, in_history, position, slot) in enumerate(placement):
-        calls = event.call_records if isinstance(event, LMCAISEvent) else []
-        event_rows.append(
-            (
-                sid,
-                event_index,
-                in_history,
-                position,
-                slot,
-                event.event_type,
-                event.system_instance_id,
-                codec.format_datetime(event.time_record.event_time),
-                event.model_name if isinstance(event, LMCAISEvent) else None,
-                event.reward if isinstance(event, EnvironmentEvent) else None,
-                dumps(_without(encoded[id(event)], "call_records")),
-            )
-        )
-        in_rollup = in_history if trace.event_history else 1
-        step_id = None if position is None else trace.session_time_steps[position].step_id or None
-        for call_index, record in enumerate(calls):
+    in_rollup_default = 1 if not trace.event_history else None
+    for event_index, (event, in_history, position, slot) in enumerate(
+        _placement(trace.event_history, [s.events for s in steps], _event_key)
+    ):
+        event_rows.append(_event_row(sid, event_index, in_history, position, slot, event, encoded[id(event)]))
+        if not isinstance(event, LMCAISEvent) or not event.call_records:
+            continue
+        in_rollup = in_history if in_rollup_default is None else in_rollup_default
+        step_id = None if position is None else steps[position].step_id or None
+        agent = event.system_instance_id
+        for call_index, record in enumerate(event.call_records):
+            data = encoded[id(record)]
             has_error = has_error or call_has_error(record)
             call_rows.append(
-                _call_row(
-                    sid,
-                    event_index,
-                    call_index,
-                    in_rollup,
-                    step_id,
-                    event.system_instance_id,
-                    record,
-                    cost,
-                )
+                _call_row(sid, event_index, call_index, in_rollup, step_id, agent, record, data, cost)
             )
-            record_rows.append((sid, event_index, call_index, dumps(encoded[id(record)])))
+            record_rows.append((sid, event_index, call_index, dumps(data)))
             for tool_index, spec in enumerate(record.output_tool_calls):
                 tool_rows.append(
-                    (
-                        sid,
-                        event_index,
-                        call_index,
-                        tool_index,
-                        spec.call_id,
-                        spec.name,
-                        in_rollup,
-                        step_id,
-                        event.system_instance_id,
-                        record.model_name,
-                        record.provider,
-                        spec.arguments_json,
+                    _tool_row(
+                        sid, event_index, call_index, tool_index, in_rollup, step_id, agent, record, spec
                     )
                 )
 
-    message_rows: list[tuple[Any, ...]] = []
-    message_placement = _placement(
-        trace.markov_blanket_message_history,
-        [s.markov_blanket_messages for s in trace.session_time_steps],
-        _message_key,
-    )
-    for message_index, (message, in_history, position, slot) in enumerate(message_placement):
-        message_rows.append(
-            (
-                sid,
-                message_index,
-                in_history,
-                position,
-                slot,
-                message.message_type,
-                codec.format_datetime(message.time_record.event_time),
-                dumps(encoded[id(message)]),
+    message_rows = [
+        _message_row(sid, index, in_history, position, slot, message, encoded[id(message)])
+        for index, (message, in_history, position, slot) in enumerate(
+            _placement(
+                trace.markov_blanket_message_history, [s.markov_blanket_messages for s in steps], _message_key
             )
         )
+    ]
 
     metadata = trace_data.get("metadata", {})
+    out = TraceRows(sid)
     out.tables[schema.sessions.name] = [
         (
             sid,
-            codec.format_datetime(trace.created_at),
+            trace_data["created_at"],
             saved_at,
             len(step_rows),
             len(event_rows),
