@@ -12,6 +12,7 @@ survive a re-save.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -93,7 +94,7 @@ def insert_statements(
     out: list[Statement] = []
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
-        params = [value for row in chunk for value in row]
+        params = list(itertools.chain.from_iterable(chunk))
         out.append((_insert_sql(table, len(chunk), upsert), params))
     return out
 
