@@ -344,9 +344,13 @@ def _message_key(message: SessionEventMarkovBlanketMessage) -> tuple[str, Any]:
 
 def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     """`data` minus `keys` (what the codec writes for a copy of the record with those lists empty)."""
-    if not any(key in data for key in keys):
-        return data
-    return {key: value for key, value in data.items() if key not in keys}
+    copy: dict[str, Any] | None = None
+    for key in keys:
+        if key in data:
+            if copy is None:
+                copy = data.copy()  # a C copy, then the few keys dropped: cheaper than a comprehension
+            del copy[key]
+    return data if copy is None else copy
 
 
 def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRows:
