@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from json import encoder as json_encoder
 from typing import Any
 
 from tracekit import codec
@@ -55,7 +56,7 @@ _ERROR_OUTCOMES = frozenset({"error", "timeout", "cancelled", "incomplete"})
 def _stdlib_encoder() -> Callable[[Any, int], Any] | None:
     """The standard library's C JSON encoder set up as `codec.dumps` sets it up (compact, non-ASCII
     kept, NaN refused), made once instead of once per call; None when this Python's differs."""
-    make = getattr(json.encoder, "c_make_encoder", None)
+    make = getattr(json_encoder, "c_make_encoder", None)
     if make is None:
         return None
 
@@ -65,7 +66,7 @@ def _stdlib_encoder() -> Callable[[Any, int], Any] | None:
     try:
         # markers None: no cycle check, as what the codec's walk returns is a tree of fresh values
         encode: Callable[[Any, int], Any] = make(
-            None, unsupported, json.encoder.encode_basestring, None, ":", ",", False, False, False
+            None, unsupported, json_encoder.encode_basestring, None, ":", ",", False, False, False
         )
         sample: dict[str, Any] = {"a": [1, -0.0, 1e-05, None, True, 'é\n"', {}], "b": {"c": 2**70}}
         if "".join(encode(sample, 0)) != codec.dumps(sample):
