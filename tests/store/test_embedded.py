@@ -8,6 +8,7 @@ import contextlib
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from tracekit.store import TursoManager, schema, writer
 from tracekit.store.libsql import Database
 from tracekit.store.mapping import dumps, trace_rows
 from tracekit.store.migrations import migrate
+from tracekit.store.server import SqldServer
 
 SAVED_AT = "2026-01-01T00:00:00.000000+00:00"
 COUNTS = "SELECT (SELECT count(*) FROM sessions) AS s, (SELECT count(*) FROM llm_calls) AS c"
@@ -112,21 +114,27 @@ async def test_a_file_locked_by_another_process_is_waited_for(tmp_path: Path) ->
         assert not db.spool.exists()
 
 
-async def _table_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+async def _table_rows(db: Database, ids: list[str]) -> dict[str, list[tuple[Any, ...]]]:
     names = [t.name for t in writer.TRACE_TABLES]
-    results = await db.batch([(f"SELECT * FROM {name} ORDER BY 1, 2, 3", []) for name in names])
+    marks = ", ".join("?" * len(ids))
+    results = await db.batch(
+        [(f"SELECT * FROM {name} WHERE session_id IN ({marks}) ORDER BY 1, 2, 3", ids) for name in names]
+    )
     return {name: result.rows for name, result in zip(names, results, strict=True)}
 
 
-async def test_both_statement_shapes_store_the_same_rows() -> None:
+@pytest.mark.sqld
+async def test_both_statement_shapes_store_the_same_rows(sqld: SqldServer) -> None:
     """save_rows (executemany, embedded) and save_statements (multi-row INSERTs, servers) leave the
-    same rows, also when replacing an earlier copy of a session."""
-    traces = [make_trace(f"s{i}", steps=30, seed=i) for i in range(3)]
+    same rows, also when replacing an earlier copy of a session; `Database.write` runs save_rows on
+    a server too."""
+    ids = [f"shape-{uuid.uuid4()}" for _ in range(3)]
+    traces = [make_trace(sid, steps=30, seed=i) for i, sid in enumerate(ids)]
     rows = [trace_rows(t, saved_at=SAVED_AT, cost=_cost) for t in traces]
-    first = [trace_rows(make_trace("s1", steps=5, seed=9), saved_at=SAVED_AT, cost=_cost)]
+    first = [trace_rows(make_trace(ids[1], steps=5, seed=9), saved_at=SAVED_AT, cost=_cost)]
     stored = []
-    for shape in ("rows", "statements"):
-        db = Database(":memory:")
+    for url, shape in ((":memory:", "rows"), (":memory:", "statements"), (sqld.url, "rows")):
+        db = Database(url)
         await db.open()
         try:
             await migrate(db)
@@ -136,12 +144,13 @@ async def test_both_statement_shapes_store_the_same_rows() -> None:
             else:
                 await db.batch(writer.save_statements(first))
                 await db.batch(writer.save_statements(rows))
-            stored.append(await _table_rows(db))
+            stored.append(await _table_rows(db, ids))
         finally:
             await db.close()
     assert stored[0] == stored[1]
+    assert stored[2] == stored[0]
     assert len(stored[0][schema.llm_calls.name]) == 90
-    assert [r[0] for r in stored[0][schema.sessions.name]] == ["s0", "s1", "s2"]
+    assert [r[0] for r in stored[0][schema.sessions.name]] == sorted(ids)
 
 
 _text = st.text() | st.text(alphabet=st.sampled_from(["a", "é", "\n", '"', "\ud800", "\udfff", "\U0001f600"]))
