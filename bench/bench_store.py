@@ -8,7 +8,8 @@
    encoded, run as the store's own statements (one transaction per session): for file:, ONE
    persistent sqlite3 connection (WAL, synchronous=FULL, as the store); for sqld, the statements
    sent straight through libsql-client with as many batches in flight. Printed: rows/s for both
-   and the ratio (targets: >= 0.7 embedded, >= 0.8 over sqld).
+   and the ratio (targets: >= 0.7 embedded, >= 0.8 over sqld). Before them, the CPU of `trace_rows` on
+   one session beside the codec walk alone (the rows are built from the walk's output).
 2. `aggregate(by="model")` over 1,000,000 llm_calls rows, embedded (target: < 2 s).
 3. `iter_call_records()` over the same 1,000,000 calls, with the peak RSS (target: < 300 MB).
 """
@@ -31,6 +32,7 @@ import libsql_client
 from store.storebuilders import make_trace
 
 import tracekit as tk
+from tracekit import codec
 from tracekit.analysis import pricing
 from tracekit.store import TursoManager, schema, writer
 from tracekit.store.libsql import Database, Statement
@@ -134,9 +136,33 @@ async def _wipe(url: str) -> None:
         await db.close()
 
 
+def bench_rows(traces: list[tk.SessionTrace]) -> None:
+    """CPU (this thread) per session of `trace_rows` (the codec's check-and-encode walk, then the
+    rows built from it), beside the walk alone on the same traces; min / median of 5 passes."""
+    walks: list[float] = []
+    totals: list[float] = []
+    for _ in range(5):
+        started = time.thread_time()
+        for trace in traces:
+            codec.encode(trace, compact=True, memo={})
+        walked = time.thread_time()
+        for trace in traces:
+            trace_rows(trace, saved_at="2026-01-01T00:00:00.000000+00:00", cost=_cost)
+        done = time.thread_time()
+        walks.append((walked - started) / len(traces) * 1e3)
+        totals.append((done - walked) / len(traces) * 1e3)
+    walks.sort()
+    totals.sort()
+    print(
+        f"  trace_rows of one session (CPU, min / median of 5): {totals[0]:.1f} / {totals[2]:.1f} ms | "
+        f"the codec walk alone {walks[0]:.1f} / {walks[2]:.1f} ms"
+    )
+
+
 async def bench_saves(sessions: int, work: Path) -> None:
     traces = _bench_traces(sessions)
     print(f"save: {sessions} sessions x 100 timesteps (LLM event + call, env event, 2 messages)")
+    bench_rows(traces)
     for concurrency in (1, 4):
         raw = await asyncio.to_thread(_raw_file_rate, work / f"raw-{concurrency}.db", traces)
         ours = await _save_rate(
