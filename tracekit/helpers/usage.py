@@ -93,6 +93,45 @@ def _total(vendor_total: int | None, input_tokens: int | None, output_tokens: in
 def from_openai_chat(usage: Mapping[str, Any], path: str = "usage", problems: Problems = None) -> LLMUsage:
     """Chat Completions `usage` (prompt_tokens already include cached tokens; cache writes are
     `prompt_tokens_details.cache_write_tokens` where OpenAI reports them)."""
+    if type(usage) is dict:
+        # the hot path (every chat call): plain ints, no total overflow; gives what the checked
+        # path below gives for the same values
+        prompt = usage.get("prompt_tokens_details")
+        completion = usage.get("completion_tokens_details")
+        if prompt is None:
+            prompt = {}
+        if completion is None:
+            completion = {}
+        if type(prompt) is dict and type(completion) is dict:
+            counts = (
+                usage.get("prompt_tokens"),
+                usage.get("completion_tokens"),
+                usage.get("total_tokens"),
+                completion.get("reasoning_tokens"),
+                prompt.get("cached_tokens"),
+                prompt.get("cache_write_tokens"),
+                prompt.get("audio_tokens"),
+                completion.get("audio_tokens"),
+            )
+            for count in counts:
+                if count is not None and (type(count) is not int or not 0 <= count <= INT64_MAX):
+                    break
+            else:
+                input_tokens, output_tokens, total = counts[0], counts[1], counts[2]
+                if total is None and input_tokens is not None and output_tokens is not None:
+                    total = input_tokens + output_tokens
+                if total is None or total <= INT64_MAX:
+                    return LLMUsage(
+                        input_tokens=input_tokens,
+                        output_tokens=output_tokens,
+                        total_tokens=total,
+                        reasoning_tokens=counts[3],
+                        cache_read_tokens=counts[4],
+                        cache_write_tokens=counts[5],
+                        input_audio_tokens=counts[6],
+                        output_audio_tokens=counts[7],
+                        raw=dict(usage),
+                    )
     prompt = _details(usage, path, problems, "prompt_tokens_details")
     completion = _details(usage, path, problems, "completion_tokens_details")
     prompt_path = f"{path}.prompt_tokens_details"
