@@ -51,6 +51,10 @@ def _argument_reader(
         return name not in _SKIP_PARAMS and (keep is None or name in keep)
 
     defaults = [(p.name, p.default) for p in params if p.default is not p.empty and wanted(p.name)]
+    if keep is not None:
+        # a default the copy leaves out (the SDKs' NOT_GIVEN / omit markers, classes) is left out
+        # of every call's request: dropped once here rather than looked at on every call
+        defaults = [(n, v) for n, v in defaults if plain(v) is not SKIP]
 
     def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         pairs: Iterable[tuple[str, Any]] = zip(positional, args, strict=False)
@@ -62,8 +66,11 @@ def _argument_reader(
         pure = True
         for name, value in given:
             if wanted(name):
-                copied, exact = snapshot(value)
-                pure = pure and exact
+                if request:
+                    copied, exact = snapshot(value)
+                    pure = pure and exact
+                else:
+                    copied = plain(value)
                 if copied is not SKIP:
                     out[name] = copied
                 elif keep is None:

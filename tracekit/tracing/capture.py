@@ -83,11 +83,12 @@ holding one of these (even inside a string) is copied by plain() instead."""
 
 
 def snapshot(value: Any) -> tuple[Any, bool]:
-    """plain(value) and whether the copy is pure JSON (only dicts, lists, str, int, float, bool and
-    None of exactly those types). The hot path of every traced call: a value json can write is
-    copied by writing and reading it back in C, which gives what plain() gives (same keys, order
-    and values) several times faster; anything else (SDK objects, bytes, sentinels, NaN, bool or
-    None keys, more brackets than plain() keeps levels) goes through plain()."""
+    """A request value's copy, and whether it is pure JSON (only dicts, lists, str, int, float,
+    bool and None of exactly those types). The hot path of every traced LLM call: a value json can
+    write is copied by writing and reading it back in C, several times faster than plain() and the
+    same once the recorder has made the request JSON-ready (same keys, order and values; an enum
+    member becomes its value, as request_json makes it); anything else (SDK objects, bytes,
+    sentinels, NaN, bool or None keys, more brackets than plain() keeps levels) goes through plain()."""
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value, True
