@@ -21,7 +21,7 @@ import tracekit as tk
 from tracekit.helpers._json import encode_json
 from tracekit.helpers.base import PayloadProblem
 from tracekit.helpers.sdk import JsonRequest, request_json
-from tracekit.helpers.usage import from_openai_chat
+from tracekit.helpers.usage import from_anthropic, from_openai_chat, from_openai_responses
 from tracekit.tracer import SessionTracer
 from tracekit.tracing.capture import SKIP, plain, snapshot
 
@@ -158,37 +158,76 @@ counts = (
     | st.integers(min_value=-5, max_value=2**64)
     | st.sampled_from([0, 1, 2**63 - 1, 2**63, 1.0, 2.5, True, "3", float("nan")])
 )
-details = st.none() | st.dictionaries(
-    st.sampled_from(["cached_tokens", "cache_write_tokens", "audio_tokens", "reasoning_tokens"]), counts
-)
-usages = st.fixed_dictionaries(
-    {},
-    optional={
-        "prompt_tokens": counts,
-        "completion_tokens": counts,
-        "total_tokens": counts,
-        "prompt_tokens_details": details | st.just(5),
-        "completion_tokens_details": details,
-    },
-)
 
 
-@SETTINGS
-@given(usages)
-def test_chat_usage_fast_path_equals_the_checked_path(usage: dict[str, Any]) -> None:
-    """from_openai_chat on a dict gives what the checked path gives (fed a non-dict mapping)."""
-    fast_problems: list[PayloadProblem] = []
-    slow_problems: list[PayloadProblem] = []
-    fast = from_openai_chat(usage, problems=fast_problems)
-    slow = from_openai_chat(MappingProxyType(usage), problems=slow_problems)
-    assert fast == slow
-    assert [str(p) for p in fast_problems] == [str(p) for p in slow_problems]
+def _usage(top: list[str], nested: dict[str, list[str]]) -> st.SearchStrategy[dict[str, Any]]:
+    """Usage objects with the given count keys and nested detail objects, any of them wrong-typed."""
+    optional: dict[str, st.SearchStrategy[Any]] = dict.fromkeys(top, counts)
+    for key, inner in nested.items():
+        optional[key] = st.none() | st.just(5) | st.dictionaries(st.sampled_from(inner), counts)
+    return st.fixed_dictionaries({}, optional=optional)
 
 
-def test_chat_usage_fast_path_keeps_the_overflow_check() -> None:
-    """A total computed past 2**63-1 is still refused on the dict path."""
-    with pytest.raises(PayloadProblem, match="add up beyond"):
+USAGES: dict[str, tuple[Any, st.SearchStrategy[dict[str, Any]]]] = {
+    "openai_chat": (
+        from_openai_chat,
+        _usage(
+            ["prompt_tokens", "completion_tokens", "total_tokens"],
+            {
+                "prompt_tokens_details": ["cached_tokens", "cache_write_tokens", "audio_tokens"],
+                "completion_tokens_details": ["reasoning_tokens", "audio_tokens"],
+            },
+        ),
+    ),
+    "openai_responses": (
+        from_openai_responses,
+        _usage(
+            ["input_tokens", "output_tokens", "total_tokens"],
+            {
+                "input_tokens_details": ["cached_tokens", "cache_write_tokens"],
+                "output_tokens_details": ["reasoning_tokens"],
+            },
+        ),
+    ),
+    "anthropic": (
+        from_anthropic,
+        _usage(
+            ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"],
+            {
+                "cache_creation": ["ephemeral_1h_input_tokens", "ephemeral_5m_input_tokens"],
+                "output_tokens_details": ["thinking_tokens"],
+            },
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("vendor", sorted(USAGES))
+def test_usage_fast_path_equals_the_checked_path(vendor: str) -> None:
+    """Each vendor's usage on a dict gives what the checked path gives (fed a non-dict mapping)."""
+    normalise, strategy = USAGES[vendor]
+
+    @SETTINGS
+    @given(strategy)
+    def check(usage: dict[str, Any]) -> None:
+        fast_problems: list[PayloadProblem] = []
+        slow_problems: list[PayloadProblem] = []
+        fast = normalise(usage, problems=fast_problems)
+        slow = normalise(MappingProxyType(usage), problems=slow_problems)
+        assert fast == slow
+        assert [str(p) for p in fast_problems] == [str(p) for p in slow_problems]
+
+    check()
+
+
+def test_usage_fast_paths_keep_the_overflow_check() -> None:
+    """A sum computed past 2**63-1 is still refused on the dict path of each vendor."""
+    with pytest.raises(PayloadProblem, match=r"usage\.total_tokens: token counts add up beyond"):
         from_openai_chat({"prompt_tokens": 2**63 - 1, "completion_tokens": 1})
+    with pytest.raises(PayloadProblem, match=r"usage\.total_tokens: token counts add up beyond"):
+        from_openai_responses({"input_tokens": 2**63 - 1, "output_tokens": 1})
+    with pytest.raises(PayloadProblem, match=r"usage\.input_tokens: token counts add up beyond"):
+        from_anthropic({"input_tokens": 2**63 - 1, "cache_read_input_tokens": 1, "output_tokens": 1})
 
 
 def test_request_json_passes_a_json_request_through() -> None:

@@ -14,7 +14,7 @@ def _refuse(value: Any) -> NoReturn:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-_make = json.encoder.c_make_encoder
+_make: Any = getattr(json.encoder, "c_make_encoder", None)
 _C_ENCODE = (
     None
     if _make is None
