@@ -282,3 +282,30 @@ def test_decorator_defaults_left_out_are_dropped_once_and_live_ones_read_per_cal
     }
     assert first.request_params.stop == ["END"]
     assert second.request_params.stop == ["END", "STOP"]
+
+
+def test_a_returned_dict_mutated_later_leaves_the_record_as_it_was() -> None:
+    """A decorated function's plain dict response is read from a copy: later mutation cannot reach
+    the record, and the record equals the one made from the untouched payload."""
+    body = load("openai_chat", "response_basic")
+    tracer = SessionTracer(strict=True)
+
+    @tk.trace_llm_call(agent="a")
+    def ask(model: str, messages: list[Any]) -> Any:
+        return body
+
+    with tracer.session() as trace:
+        ask("gpt-4.1", [{"role": "user", "content": "hi"}])
+    record = trace.event_history[0].call_records[0]  # type: ignore[attr-defined]
+    expected = tk.record_from_response(
+        load("openai_chat", "response_basic"),
+        request={"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    body["usage"]["prompt_tokens_details"]["cached_tokens"] = 99
+    body["choices"][0]["message"]["content"] = "changed"
+    assert record.usage is not None
+    assert record.usage.raw["prompt_tokens_details"]["cached_tokens"] == 0
+    assert record.output_text == "Hello! How can I assist you today?"
+    assert record.usage == expected.usage
+    assert record.response_raw_json == expected.response_raw_json
+    assert record.output_messages == expected.output_messages
