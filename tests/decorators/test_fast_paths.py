@@ -26,7 +26,7 @@ from tracekit.tracer import SessionTracer
 from tracekit.tracing.capture import SKIP, plain, snapshot
 
 SETTINGS = settings(
-    derandomize=True, max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
