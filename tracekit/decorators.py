@@ -18,9 +18,10 @@ from typing import Any, Literal, TypeVar, overload
 
 from tracekit.errors import InvalidArgumentError
 from tracekit.helpers.registry import adapters_for
+from tracekit.helpers.sdk import JsonRequest
 from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeRecord, ToolCallResult, utc_now
 from tracekit.tracer import SessionTracer, current_session, current_tracer
-from tracekit.tracing.capture import REQUEST_KEYS, SKIP, plain
+from tracekit.tracing.capture import REQUEST_KEYS, SKIP, plain, snapshot
 from tracekit.tracing.llm_call import IN_SDK_CALL, CallSpec, LLMCall, outcome_of, report_problem
 from tracekit.tracing.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
 from tracekit.tracing.values import check_optional_str
@@ -33,10 +34,11 @@ _SKIP_PARAMS = frozenset({"self", "cls"})
 
 
 def _argument_reader(
-    func: Callable[..., Any], keep: frozenset[str] | None
+    func: Callable[..., Any], keep: frozenset[str] | None, *, request: bool = False
 ) -> Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:
     """A function (args, kwargs) -> {name: JSON-ready copy} over `func`'s parameters (only the
-    names in `keep` when given; `**kwargs` are flattened). The signature is read once, here."""
+    names in `keep` when given; `**kwargs` are flattened). The signature is read once, here.
+    `request`: the copy is an LLM request, handed over as a JsonRequest when it is pure JSON."""
     try:
         params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
@@ -49,6 +51,10 @@ def _argument_reader(
         return name not in _SKIP_PARAMS and (keep is None or name in keep)
 
     defaults = [(p.name, p.default) for p in params if p.default is not p.empty and wanted(p.name)]
+    if keep is not None:
+        # a default the copy leaves out (the SDKs' NOT_GIVEN / omit markers, classes) is left out
+        # of every call's request: dropped once here rather than looked at on every call
+        defaults = [(n, v) for n, v in defaults if plain(v) is not SKIP]
 
     def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         pairs: Iterable[tuple[str, Any]] = zip(positional, args, strict=False)
@@ -57,14 +63,19 @@ def _argument_reader(
             passed = {name for name, _ in given}
             given = (*given, *((n, v) for n, v in defaults if n not in passed))
         out: dict[str, Any] = {}
+        pure = True
         for name, value in given:
             if wanted(name):
-                copied = plain(value)
+                if request:
+                    copied, exact = snapshot(value)
+                    pure = pure and exact
+                else:
+                    copied = plain(value)
                 if copied is not SKIP:
                     out[name] = copied
                 elif keep is None:
                     out[name] = repr(value)
-        return out
+        return JsonRequest(out) if pure and request else out
 
     return read
 
@@ -172,7 +183,7 @@ def trace_llm_call(
             agent=agent or getattr(f, "__qualname__", None) or repr(f),
             provider=provider,
             capture_content=capture_content,
-            request_of=_argument_reader(f, REQUEST_KEYS),
+            request_of=_argument_reader(f, REQUEST_KEYS, request=True),
         )
         return traced_llm(f, spec)
 

@@ -11,7 +11,8 @@ from typing import Any, Final, TypeVar
 
 from tracekit.decorators import traced_llm
 from tracekit.errors import InvalidArgumentError
-from tracekit.tracing.capture import SKIP, plain
+from tracekit.helpers.sdk import JsonRequest
+from tracekit.tracing.capture import SKIP, snapshot
 from tracekit.tracing.llm_call import CallSpec
 
 __all__ = ["instrument", "uninstrument"]
@@ -67,11 +68,13 @@ def _sdk_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any
     """The request of an SDK call: its keyword arguments as JSON-ready copies (the SDK methods
     take the request by keyword only; values the SDK marks as not given are left out)."""
     out = {}
+    pure = True
     for key, value in kwargs.items():
-        copied = plain(value)
+        copied, exact = snapshot(value)
+        pure = pure and exact
         if copied is not SKIP:
             out[key] = copied
-    return out
+    return JsonRequest(out) if pure else out
 
 
 def _sdk_stream_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -177,36 +177,52 @@ def tool_call(value: Any, path: str, index: int) -> ToolCallSpec:
 def parse_message(value: Any, path: str) -> LLMMessage:
     """One chat message (any role) as an LLMMessage; assistant tool_calls and the legacy
     `function_call` become tool calls, a `tool` message keeps its `tool_call_id`."""
-    msg = as_mapping(value, path)
-    role = msg.get("role")
+    msg = value if type(value) is dict else as_mapping(value, path)
+    get = msg.get
+    role = get("role")
     if type(role) is not str or role not in _ROLE_OF:
         raise PayloadProblem(f"{path}.role", f"unknown chat role; expected one of {sorted(_ROLE_OF)}", role)
-    parts = content_parts(msg.get("content"), f"{path}.content")
-    reasoning = as_str(msg.get("reasoning_content"), f"{path}.reasoning_content")
-    if reasoning:
-        parts.insert(
-            0, LLMContentPart(type="reasoning", text=reasoning, data={"source": "reasoning_content"})
-        )
-    refusal = as_str(msg.get("refusal"), f"{path}.refusal")
+    content = get("content")
+    if type(content) is str:
+        parts = [LLMContentPart(type="text", text=content)]
+    else:
+        parts = content_parts(content, f"{path}.content")
+    # optional text fields: the path is formatted only when one is not a string (hot path)
+    reasoning = get("reasoning_content")
+    if reasoning is not None:
+        if type(reasoning) is not str:
+            reasoning = as_str(reasoning, f"{path}.reasoning_content")
+        if reasoning:
+            parts.insert(
+                0, LLMContentPart(type="reasoning", text=reasoning, data={"source": "reasoning_content"})
+            )
+    refusal = get("refusal")
     if refusal is not None:
+        if type(refusal) is not str:
+            refusal = as_str(refusal, f"{path}.refusal")
         parts.append(LLMContentPart(type="refusal", text=refusal))
-    audio = msg.get("audio")
-    if isinstance(audio, Mapping):
+    audio = get("audio")
+    if audio is not None and isinstance(audio, Mapping):
         parts.append(_audio_part(audio, f"{path}.audio"))
-    calls = [
-        tool_call(tc, f"{path}.tool_calls[{i}]", i)
-        for i, tc in enumerate(as_list(msg.get("tool_calls"), f"{path}.tool_calls"))
-    ]
-    legacy = msg.get("function_call")
+    raw_calls = get("tool_calls")
+    calls = (
+        []
+        if raw_calls is None or (type(raw_calls) is list and not raw_calls)
+        else [
+            tool_call(tc, f"{path}.tool_calls[{i}]", i)
+            for i, tc in enumerate(as_list(raw_calls, f"{path}.tool_calls"))
+        ]
+    )
+    legacy = get("function_call")
     if legacy is not None:
         calls.append(tool_call({"type": "function", "function": legacy}, f"{path}", len(calls)))
-    return LLMMessage(
-        role=_role(role),
-        parts=parts,
-        name=as_str(msg.get("name"), f"{path}.name"),
-        tool_call_id=as_str(msg.get("tool_call_id"), f"{path}.tool_call_id"),
-        tool_calls=calls,
-    )
+    name = get("name")
+    if name is not None and type(name) is not str:
+        name = as_str(name, f"{path}.name")
+    call_id = get("tool_call_id")
+    if call_id is not None and type(call_id) is not str:
+        call_id = as_str(call_id, f"{path}.tool_call_id")
+    return LLMMessage(role=_ROLE_OF[role], parts=parts, name=name, tool_call_id=call_id, tool_calls=calls)
 
 
 def _role(role: str) -> Role:

@@ -10,7 +10,6 @@ Recording never breaks the caller's LLM call: a malformed chunk or field is logg
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -22,6 +21,7 @@ from tracekit.errors import InvalidArgumentError, RecordingError, UnsupportedPay
 from tracekit.helpers import registry
 from tracekit.helpers._clean import MAX_DEPTH, clean, is_clean, short_repr
 from tracekit.helpers._common import scrub_transport
+from tracekit.helpers._json import encode_json
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
 from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, new_id, utc_now
@@ -64,8 +64,8 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 6)
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-"""`json.dumps` with these options, without building an encoder per call (it keeps no state)."""
+_ENCODE = encode_json
+"""`json.dumps(ensure_ascii=False, separators=(",", ":"), allow_nan=False)`, from a C encoder built once."""
 
 
 def _raw_json(data: Mapping[str, Any] | None) -> str | None:

@@ -28,8 +28,22 @@ def _summary(func: Any) -> str:
     return " ".join(doc.split("\n\n", 1)[0].split())
 
 
+_FOUND: dict[tuple[str | None, str | None], tuple[VendorAdapter, ...]] = {}
+"""adapters_for's answers so far (asked on every recorded call, always with a handful of names)."""
+
+
 def adapters_for(provider: str | None = None, api_type: str | None = None) -> tuple[VendorAdapter, ...]:
     """The adapters matching `provider` and/or `api_type` (all of them when both are None)."""
+    if (provider is None or type(provider) is str) and (api_type is None or type(api_type) is str):
+        key = (provider, api_type)
+        found = _FOUND.get(key)
+        if found is None:
+            found = _FOUND[key] = _adapters_for(provider, api_type)
+        return found
+    return _adapters_for(provider, api_type)
+
+
+def _adapters_for(provider: str | None, api_type: str | None) -> tuple[VendorAdapter, ...]:
     if provider is not None:
         provider = _PROVIDER_ALIASES.get(provider.lower(), provider.lower())
     found = tuple(

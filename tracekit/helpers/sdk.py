@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
-__all__ = ["DERIVED_EVENT_TYPES", "chunk_of", "json_ready", "request_json", "sdk_json"]
+__all__ = ["DERIVED_EVENT_TYPES", "JsonRequest", "chunk_of", "json_ready", "request_json", "sdk_json"]
 
 DERIVED_EVENT_TYPES: Final = frozenset(
     {
@@ -244,12 +244,22 @@ def chunk_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return obj
 
 
+class JsonRequest(dict[str, Any]):
+    """A request the tracer has already copied into pure JSON values (dicts, lists, str, int,
+    float, bool, None of exactly those types, no SDK objects): `request_json` takes it as it is
+    instead of walking it a second time."""
+
+    __slots__ = ()
+
+
 def request_json(value: Any, depth: int = 0) -> Any:
     """A request with every SDK object inside (google-genai `GenerateContentConfig`, `Content`,
     ...) replaced by its fields as the user set them (Python names, nulls left out). Plain JSON
     values come back as they are (a container is copied only when something inside changed);
     nesting deeper than `limit` is left for the storable check to cut."""
     kind = type(value)
+    if kind is JsonRequest:
+        return value
     if kind is str or kind is int or kind is float or kind is bool or value is None or depth > _DEPTH_LIMIT:
         return value
     if kind is dict:

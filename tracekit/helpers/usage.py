@@ -90,9 +90,57 @@ def _total(vendor_total: int | None, input_tokens: int | None, output_tokens: in
     return input_tokens + output_tokens
 
 
+_INT = {int}
+
+
+def _plain_counts(counts: tuple[Any, ...]) -> bool:
+    """Whether every count is absent/null or an int in 0..2**63-1 (the hot paths' precondition:
+    anything else takes the checked path, which notes or raises it)."""
+    present = [count for count in counts if count is not None]
+    if not present:
+        return True
+    return set(map(type, present)) == _INT and min(present) >= 0 and max(present) <= INT64_MAX
+
+
 def from_openai_chat(usage: Mapping[str, Any], path: str = "usage", problems: Problems = None) -> LLMUsage:
     """Chat Completions `usage` (prompt_tokens already include cached tokens; cache writes are
     `prompt_tokens_details.cache_write_tokens` where OpenAI reports them)."""
+    if type(usage) is dict:
+        # the hot path (every chat call): plain ints, no total overflow; gives what the checked
+        # path below gives for the same values
+        prompt = usage.get("prompt_tokens_details")
+        completion = usage.get("completion_tokens_details")
+        if prompt is None:
+            prompt = {}
+        if completion is None:
+            completion = {}
+        if type(prompt) is dict and type(completion) is dict:
+            counts = (
+                usage.get("prompt_tokens"),
+                usage.get("completion_tokens"),
+                usage.get("total_tokens"),
+                completion.get("reasoning_tokens"),
+                prompt.get("cached_tokens"),
+                prompt.get("cache_write_tokens"),
+                prompt.get("audio_tokens"),
+                completion.get("audio_tokens"),
+            )
+            if _plain_counts(counts):
+                input_tokens, output_tokens, total = counts[0], counts[1], counts[2]
+                if total is None and input_tokens is not None and output_tokens is not None:
+                    total = input_tokens + output_tokens
+                if total is None or total <= INT64_MAX:
+                    return LLMUsage(
+                        input_tokens=input_tokens,
+                        output_tokens=output_tokens,
+                        total_tokens=total,
+                        reasoning_tokens=counts[3],
+                        cache_read_tokens=counts[4],
+                        cache_write_tokens=counts[5],
+                        input_audio_tokens=counts[6],
+                        output_audio_tokens=counts[7],
+                        raw=dict(usage),
+                    )
     prompt = _details(usage, path, problems, "prompt_tokens_details")
     completion = _details(usage, path, problems, "completion_tokens_details")
     prompt_path = f"{path}.prompt_tokens_details"
@@ -118,6 +166,35 @@ def from_openai_responses(
 ) -> LLMUsage:
     """Responses API `usage` (input_tokens already include cached tokens; cache writes are
     `input_tokens_details.cache_write_tokens` where OpenAI reports them)."""
+    if type(usage) is dict:
+        # the hot path: plain ints in plain dicts; gives what the checked path below gives
+        details_in = usage.get("input_tokens_details")
+        details_out = usage.get("output_tokens_details")
+        details_in = {} if details_in is None else details_in
+        details_out = {} if details_out is None else details_out
+        if type(details_in) is dict and type(details_out) is dict:
+            counts = (
+                usage.get("input_tokens"),
+                usage.get("output_tokens"),
+                usage.get("total_tokens"),
+                details_out.get("reasoning_tokens"),
+                details_in.get("cached_tokens"),
+                details_in.get("cache_write_tokens"),
+            )
+            if _plain_counts(counts):
+                input_tokens, output_tokens, total = counts[0], counts[1], counts[2]
+                if total is None and input_tokens is not None and output_tokens is not None:
+                    total = input_tokens + output_tokens
+                if total is None or total <= INT64_MAX:
+                    return LLMUsage(
+                        input_tokens=input_tokens,
+                        output_tokens=output_tokens,
+                        total_tokens=total,
+                        reasoning_tokens=counts[3],
+                        cache_read_tokens=counts[4],
+                        cache_write_tokens=counts[5],
+                        raw=dict(usage),
+                    )
     input_details = _details(usage, path, problems, "input_tokens_details")
     output_details = _details(usage, path, problems, "output_tokens_details")
     input_path = f"{path}.input_tokens_details"
@@ -141,6 +218,40 @@ def from_anthropic(usage: Mapping[str, Any], path: str = "usage", problems: Prob
     """Anthropic Messages `usage`: input_tokens is uncached input only, so cache reads and
     writes are added back; output_tokens already includes thinking (`output_tokens_details.
     thinking_tokens` is its breakdown). For streams, pass the merged snapshot (latest value of each field)."""
+    if type(usage) is dict:
+        # the hot path: plain ints in plain dicts; gives what the checked path below gives
+        creation = usage.get("cache_creation")
+        details = usage.get("output_tokens_details")
+        creation = {} if creation is None else creation
+        details = {} if details is None else details
+        if type(creation) is dict and type(details) is dict:
+            counts = (
+                usage.get("input_tokens"),
+                usage.get("cache_read_input_tokens"),
+                usage.get("cache_creation_input_tokens"),
+                usage.get("output_tokens"),
+                creation.get("ephemeral_1h_input_tokens"),
+                details.get("thinking_tokens"),
+            )
+            if _plain_counts(counts):
+                uncached, cache_read, cache_write, output_tokens = counts[0], counts[1], counts[2], counts[3]
+                input_tokens = None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0)
+                total = (
+                    None if input_tokens is None or output_tokens is None else input_tokens + output_tokens
+                )
+                if (input_tokens is None or input_tokens <= INT64_MAX) and (
+                    total is None or total <= INT64_MAX
+                ):
+                    return LLMUsage(
+                        input_tokens=input_tokens,
+                        output_tokens=output_tokens,
+                        total_tokens=total,
+                        reasoning_tokens=counts[5],
+                        cache_read_tokens=cache_read,
+                        cache_write_tokens=cache_write,
+                        cache_write_1h_tokens=counts[4],
+                        raw=dict(usage),
+                    )
     uncached = _count(usage, path, problems, "input_tokens")
     cache_read = _count(usage, path, problems, "cache_read_input_tokens")
     cache_write = _count(usage, path, problems, "cache_creation_input_tokens")

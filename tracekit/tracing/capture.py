@@ -6,13 +6,15 @@ mutation of the caller's lists and dicts cannot change the record) and, for
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+from tracekit.helpers._json import encode_json
 from tracekit.model import LLMCallRecord, LLMContentPart, LLMMessage, ToolCallSpec, ToolDefinition
 
-__all__ = ["REQUEST_KEYS", "SKIP", "drop_content", "plain"]
+__all__ = ["REQUEST_KEYS", "SKIP", "drop_content", "plain", "snapshot"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def plain(value: Any, depth: int = 0) -> Any:
             if copied is not SKIP:
                 out[key if type(key) is str else str(key)] = copied
         return out
-    if kind is list or kind is tuple:
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
         return [c for c in (plain(v, depth + 1) for v in value) if c is not SKIP]
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
@@ -72,6 +74,32 @@ def plain(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (set, frozenset)):
         return [c for c in (plain(v, depth + 1) for v in value) if c is not SKIP]
     return SKIP
+
+
+_DECODE = json.JSONDecoder().decode
+_NON_TEXT_KEYS = ('"true":', '"false":', '"null":')
+"""How json writes a bool or None dict key (plain() writes str(key): "True", "None"): JSON text
+holding one of these (even inside a string) is copied by plain() instead."""
+
+
+def snapshot(value: Any) -> tuple[Any, bool]:
+    """A request value's copy, and whether it is pure JSON (only dicts, lists, str, int, float,
+    bool and None of exactly those types). The hot path of every traced LLM call: a value json can
+    write is copied by writing and reading it back in C, several times faster than plain() and the
+    same once the recorder has made the request JSON-ready (same keys, order and values; an enum
+    member becomes its value, as request_json makes it); anything else (SDK objects, bytes,
+    sentinels, NaN, bool or None keys, more brackets than plain() keeps levels) goes through plain()."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value, True
+    if kind is dict or kind is list:
+        try:
+            text = encode_json(value)
+        except (TypeError, ValueError, RecursionError):
+            return plain(value), False
+        if text.count("{") + text.count("[") < _MAX_DEPTH and not any(k in text for k in _NON_TEXT_KEYS):
+            return _DECODE(text), True
+    return plain(value), False
 
 
 def _no_text(part: LLMContentPart) -> LLMContentPart:

@@ -21,7 +21,7 @@ from tracekit import live as live_events
 from tracekit.errors import RecordingError
 from tracekit.helpers.recorder import StreamRecorder, record_from_response
 from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord, utc_now
-from tracekit.tracing.capture import drop_content
+from tracekit.tracing.capture import drop_content, snapshot
 from tracekit.tracing.context import ACTIVE
 
 if TYPE_CHECKING:
@@ -160,6 +160,12 @@ class LLMCall:
             return
         self.done = True
         try:
+            if type(result) is dict:
+                # a plain payload is the caller's: read from a copy, so that mutating it later
+                # cannot reach the record (usage.raw and tool parameters keep nested dicts)
+                copied, pure = snapshot(result)
+                if pure:
+                    result = copied
             spec = self.spec
             started_at = self.started_at
             record = record_from_response(
