@@ -22,6 +22,7 @@ from tracekit.errors import InvalidArgumentError, RecordingError, UnsupportedPay
 from tracekit.helpers import registry
 from tracekit.helpers._clean import MAX_DEPTH, clean, is_clean, short_repr
 from tracekit.helpers._common import scrub_transport
+from tracekit.helpers._snapshot import Unsnappable, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
 from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, new_id, utc_now
@@ -279,6 +280,21 @@ def record_from_response(
     return record
 
 
+_FROZEN, _CLEAN, _CLEANED, _UNREADABLE, _SKIP = range(5)
+"""How `add` kept a chunk: a plain dict frozen by marshal; an SDK object read into a fresh dict of
+plain JSON; a value made storable at once (frozen, with its notes); an object that is no payload
+(the exception and its repr); a derived SDK helper event (not kept)."""
+
+
+class _OddTime:
+    """An arrival time that was no finite number: its repr, noted when the chunk is folded."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 class StreamRecorder:
     """Records one streamed LLM call: `add(chunk)` per chunk as it arrives, then `finish()`.
 
@@ -297,8 +313,10 @@ class StreamRecorder:
         "_count",
         "_error",
         "_first_content",
+        "_folded",
         "_last",
         "_notes",
+        "_pending",
         "_record",
         "_request",
         "_spans",
@@ -335,6 +353,9 @@ class StreamRecorder:
         self._spans: list[float | None] = []
         # per kept chunk: seconds from the start to its arrival (None when untimed)
         self._count = 0
+        self._pending: list[tuple[int, Any, Any]] = []
+        # per chunk taken but not yet folded: (form, snapshot, arrival as taken)
+        self._folded = 0
         self._error: dict[str, Any] | None = None
         self._notes: list[dict[str, Any]] = []
         self._first_content: float | None = None
@@ -357,15 +378,22 @@ class StreamRecorder:
             self._error = {"type": "malformed_payload", "path": path, "message": message}
 
     def add(self, chunk: Any, received_at: float | None = None) -> None:
-        """Fold one chunk (dict or SDK object) received at `received_at` (monotonic seconds).
+        """Take one chunk (dict or SDK object) received at `received_at` (monotonic seconds).
 
-        The SDK stream helpers' own events are recognised: openai's ChunkEvent is unwrapped, the
-        derived events (`content.delta`, anthropic `text`, ...) are skipped (not counted as chunks)."""
+        Only what must happen at arrival happens here: the arrival time is taken and an immutable
+        snapshot of the chunk kept (see `_snapshot`), so changing the chunk afterwards does not
+        change the record. Folding, storability checks and their notes, timing and the chunk list
+        are done in `finish()`, where an unreadable chunk is noted; with `strict=True` each chunk
+        is folded at once and a problem raises from `add`. The SDK stream helpers' own events are
+        recognised: openai's ChunkEvent is unwrapped, the derived events (`content.delta`,
+        anthropic `text`, ...) are skipped (not counted as chunks)."""
         if self._record is not None:
             if self._strict:
                 raise RecordingError("add() after finish(): make a new StreamRecorder for each call")
             logger.warning("tracekit: chunk added after finish() ignored (call %s)", self.call_id)
             return
+        form: int
+        payload: Any
         if type(chunk) is dict:
             kind = chunk.get("type")
             if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
@@ -373,46 +401,128 @@ class StreamRecorder:
                 if unwrapped is None:
                     return
                 chunk = unwrapped
+            try:
+                if type(chunk) is not dict:
+                    raise Unsnappable("not a plain dict")
+                form, payload = _FROZEN, freeze_dict(chunk)
+            except Unsnappable:
+                form, payload = self._slow_snapshot(chunk)
         else:
             try:
-                data = to_mapping(chunk, "stream chunk")
-            except UnsupportedPayloadError as exc:
-                index = self._count
-                self._count = index + 1
-                self._problem(index, f"chunks[{index}]", str(exc), exc)
-                self._notes.append(
-                    {
-                        "path": f"chunks[{index}]",
-                        "value": short_repr(chunk),
-                        "replaced_by": "null (not an object)",
-                    }
-                )
-                self._keep(index, self._arrival(received_at), None, None)
-                return
-            unwrapped = chunk_of(data)
-            if unwrapped is None:
-                return
-            chunk = unwrapped
+                data = sdk_chunk(chunk)
+                form = _CLEAN
+            except Unsnappable:
+                data = None
+            if data is None:
+                form, payload = self._dumped(chunk)
+                if form == _SKIP:
+                    return
+            else:
+                unwrapped = chunk_of(data)
+                if unwrapped is None:
+                    return
+                if type(unwrapped) is dict:
+                    payload = unwrapped
+                else:
+                    form, payload = self._slow_snapshot(unwrapped)
         if type(received_at) is float and received_at - received_at == 0.0:
-            at: float | None = received_at  # the common case, checked inline (hot path)
+            at: Any = received_at  # the common case, checked inline (hot path)
+        elif received_at is None:
+            at = self._clock() if self._timed else None
         else:
-            at = self._arrival(received_at)
-        index = self._count
-        self._count = index + 1
+            at = self._odd_time(received_at)
+        self._count += 1
+        self._pending.append((form, payload, at))
+        if self._strict:
+            self._drain()
+
+    def _dumped(self, chunk: Any) -> tuple[int, Any]:
+        """The snapshot of an object not read field by field: its vendor JSON through `to_mapping`
+        (a fresh dump), unwrapped and made storable now; (_SKIP, None) for a derived helper event,
+        (_UNREADABLE, (exc, repr)) for an object that is no payload at all."""
+        try:
+            data = to_mapping(chunk, "stream chunk")
+        except UnsupportedPayloadError as exc:
+            return _UNREADABLE, (exc, short_repr(chunk))
+        unwrapped = chunk_of(data)
+        if unwrapped is None:
+            return _SKIP, None
+        return self._slow_snapshot(unwrapped)
+
+    def _slow_snapshot(self, chunk: Mapping[str, Any]) -> tuple[int, Any]:
+        """A chunk that is not plain JSON (or not a plain dict) made storable now, with the notes of
+        what was replaced kept beside it, then frozen like any other dict."""
+        notes: list[dict[str, Any]] = []
+        cleaned = clean(chunk, f"chunks[{self._count}]", notes)
+        try:
+            frozen: Any = freeze_dict(cleaned) if type(cleaned) is dict else cleaned
+        except Unsnappable:  # cleaned values are plain JSON; kept as they are if marshal still balks
+            frozen = cleaned
+        return _CLEANED, (frozen, notes)
+
+    def _odd_time(self, received_at: Any) -> _OddTime | float | None:
+        """An arrival given as an int (kept) or as no finite number (strict: raise; else the time is
+        left out and the stream untimed, noted when the chunk is folded)."""
+        if type(received_at) is int or (type(received_at) is float and received_at - received_at == 0.0):
+            return received_at
+        if self._strict:
+            raise RecordingError(f"received_at={received_at!r} is not a finite number of seconds")
+        self._timed = False
+        return _OddTime(repr(received_at)[:80])
+
+    def _drain(self) -> None:
+        """Fold every chunk taken so far, in arrival order."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        index = self._folded
+        self._folded = index + len(pending)
+        for form, payload, at in pending:
+            self._fold(index, form, payload, at)
+            index += 1
+
+    def _arrived(self, index: int, at: Any) -> float | None:
+        """The arrival kept by `add`; an unusable one is noted here (in chunk order) as None."""
+        if type(at) is _OddTime:
+            self._notes.append(
+                {"path": f"chunks[{index}].received_at", "value": at.text, "replaced_by": "null"}
+            )
+            return None
+        return at  # type: ignore[no-any-return]
+
+    def _fold(self, index: int, form: int, payload: Any, at_taken: Any) -> None:
+        """Fold one chunk's snapshot into the vendor state and keep its LLMChunk."""
+        if form == _UNREADABLE:
+            exc, text = payload
+            self._problem(index, f"chunks[{index}]", str(exc), exc)
+            self._notes.append(
+                {"path": f"chunks[{index}]", "value": text, "replaced_by": "null (not an object)"}
+            )
+            self._keep(index, self._arrived(index + 1, at_taken), None, None)
+            return
+        at = at_taken if type(at_taken) is float else self._arrived(index, at_taken)
         if at is not None:
             self._last = at
-        if type(chunk) is not dict or not is_clean(chunk):
-            chunk = clean(chunk, f"chunks[{index}]", self._notes)
-            if self._strict and self._notes:
-                raise RecordingError(
-                    f"stream chunk {index}: values JSON cannot hold exactly were replaced: {self._notes}"
-                )
-            if not isinstance(chunk, Mapping):
-                self._problem(
-                    index, f"chunks[{index}]", "a stream chunk must be an object", ValueError(chunk)
-                )
-                self._keep(index, at, None, None)
-                return
+        if form == _CLEAN:
+            chunk = payload
+        elif form == _FROZEN:
+            chunk = thaw_dict(payload)
+            if not is_clean(chunk):
+                chunk = clean(chunk, f"chunks[{index}]", self._notes)
+                if self._strict and self._notes:
+                    raise RecordingError(
+                        f"stream chunk {index}: values JSON cannot hold exactly were replaced: {self._notes}"
+                    )
+        else:
+            frozen, notes = payload
+            chunk = thaw_dict(frozen) if type(frozen) is bytes else frozen
+            if notes:
+                self._notes.extend(notes)
+                if self._strict:
+                    raise RecordingError(
+                        f"stream chunk {index}: values JSON cannot hold exactly were replaced: {self._notes}"
+                    )
         info: ChunkInfo | None = None
         adapter = self._adapter
         try:
@@ -431,24 +541,6 @@ class StreamRecorder:
         if info is not None and info.kind == "content" and self._first_content is None:
             self._first_content = at
         self._keep(index, at, info, chunk)
-
-    def _arrival(self, received_at: Any) -> float | None:
-        """The chunk's arrival time: `received_at` when it is a finite number, else the clock."""
-        if received_at is None:
-            return self._clock() if self._timed else None
-        if (type(received_at) is float or type(received_at) is int) and received_at - received_at == 0:
-            return received_at
-        if self._strict:
-            raise RecordingError(f"received_at={received_at!r} is not a finite number of seconds")
-        self._notes.append(
-            {
-                "path": f"chunks[{self._count}].received_at",
-                "value": repr(received_at)[:80],
-                "replaced_by": "null",
-            }
-        )
-        self._timed = False
-        return None
 
     def _keep(self, index: int, at: float | None, info: ChunkInfo | None, chunk: Any) -> None:
         """Keep the chunk as an LLMChunk; its times are set in `finish()` from the span kept here
@@ -493,6 +585,7 @@ class StreamRecorder:
         before its first chunk needs provider=/api_type= on the recorder)."""
         if self._record is not None:
             return self._record
+        self._drain()
         adapter = self._adapter
         if adapter is None:
             raise UnsupportedPayloadError(
