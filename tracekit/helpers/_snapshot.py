@@ -248,8 +248,10 @@ def sdk_chunk(obj: Any) -> dict[str, Any] | None:
     if type(kind) is str:
         for key in _SNAPSHOT_KEYS.get(kind, ()):
             data.pop(key, None)
-    if "response" in data or "output" in data or any(
-        type(choice) is dict and "message" in choice for choice in data.get("choices") or ()
+    if (
+        "response" in data
+        or "output" in data
+        or any(type(choice) is dict and "message" in choice for choice in data.get("choices") or ())
     ):  # only then can `sdk_json`'s stripping of openai's parse helpers change anything
         response = data.get("response")
         _strip_parsed(response if type(response) is dict else data)

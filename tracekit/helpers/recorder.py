@@ -411,7 +411,7 @@ class StreamRecorder:
             try:
                 data = sdk_chunk(chunk)
                 form = _CLEAN
-            except Unsnappable:
+            except Exception:  # Unsnappable, or an object unlike its class: read through its dump
                 data = None
             if data is None:
                 form, payload = self._dumped(chunk)
@@ -443,7 +443,9 @@ class StreamRecorder:
         try:
             data = to_mapping(chunk, "stream chunk")
         except UnsupportedPayloadError as exc:
-            return _UNREADABLE, (exc, short_repr(chunk))
+            return _UNREADABLE, (exc, short_repr(chunk), "null (not an object)")
+        except Exception as exc:  # an SDK object whose own dump fails (e.g. an unknown value inside)
+            return _UNREADABLE, (exc, short_repr(chunk), "null (its model_dump failed)")
         unwrapped = chunk_of(data)
         if unwrapped is None:
             return _SKIP, None
@@ -494,11 +496,10 @@ class StreamRecorder:
     def _fold(self, index: int, form: int, payload: Any, at_taken: Any) -> None:
         """Fold one chunk's snapshot into the vendor state and keep its LLMChunk."""
         if form == _UNREADABLE:
-            exc, text = payload
-            self._problem(index, f"chunks[{index}]", str(exc), exc)
-            self._notes.append(
-                {"path": f"chunks[{index}]", "value": text, "replaced_by": "null (not an object)"}
-            )
+            exc, text, replaced_by = payload
+            message = str(exc) if isinstance(exc, UnsupportedPayloadError) else f"{type(exc).__name__}: {exc}"
+            self._problem(index, f"chunks[{index}]", message, exc)
+            self._notes.append({"path": f"chunks[{index}]", "value": text, "replaced_by": replaced_by})
             self._keep(index, self._arrived(index + 1, at_taken), None, None)
             return
         at = at_taken if type(at_taken) is float else self._arrived(index, at_taken)
