@@ -8,8 +8,8 @@ storability checks, timing and chunk list, done once per stream) is shown spread
 The baseline is a bare loop over the same chunks that only reads each chunk's type, same run.
 Responses/s: record_from_response over the recorded chat.completion and Responses fixtures. The
 same figures on SDK objects: the official openai client's own chunk and response objects, got from
-it over the fake HTTP transport of tests/sdk_transport.py (targets: add <= 2 us/chunk on dicts, <= 3 us on SDK chunk objects,
-record_from_response <= 20 us).
+it over the fake HTTP transport of tests/sdk_transport.py (targets: add <= 2 us/chunk on dicts,
+<= 3 us on SDK chunk objects, record_from_response <= 20 us).
 Run: .venv/bin/python bench/bench_helpers.py [ROUNDS]
 """
 

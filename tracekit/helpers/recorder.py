@@ -1,7 +1,8 @@
 """Vendor payloads and streams -> one LLMCallRecord: the entry points every caller shares.
 
-`record_from_response` normalises a complete response; `StreamRecorder` folds a live stream chunk
-by chunk (timing each one on a monotonic clock) and `record_from_stream` replays a recorded one.
+`record_from_response` normalises a complete response; `StreamRecorder` records a live stream (each
+chunk timed on a monotonic clock and snapshotted as it arrives, all folded at the end) and
+`record_from_stream` replays a recorded one.
 The vendor adapter is detected from the payload's shape unless `provider=`/`api_type=` says.
 
 Recording never breaks the caller's LLM call: a malformed chunk or field is logged and noted in
@@ -301,8 +302,10 @@ class StreamRecorder:
     The start is read from `clock()` (monotonic seconds) and `now()` (aware wall time) when the
     recorder is made, so make it just before sending the request. `add(chunk, received_at=None)`
     takes the chunk's arrival in the same clock's seconds (default: `clock()` at the call).
-    Malformed chunks never raise out of `add` unless `strict=True`: they are kept, logged, and
-    noted in the record's `error`. `keep_chunks=False` drops the per-chunk LLMChunk list.
+    `add` only takes the arrival time and an immutable snapshot of the chunk; the chunks are
+    folded in `finish()`. Malformed chunks never raise out of `add` or `finish` unless
+    `strict=True` (then each chunk is folded in `add`, which raises): they are kept, logged when
+    folded, and noted in the record's `error`. `keep_chunks=False` drops the per-chunk LLMChunk list.
     """
 
     __slots__ = (
@@ -418,13 +421,16 @@ class StreamRecorder:
                 if form == _SKIP:
                     return
             else:
-                unwrapped = chunk_of(data)
-                if unwrapped is None:
-                    return
-                if type(unwrapped) is dict:
-                    payload = unwrapped
-                else:
-                    form, payload = self._slow_snapshot(unwrapped)
+                payload = data
+                kind = data.get("type")
+                if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
+                    unwrapped = chunk_of(data)
+                    if unwrapped is None:
+                        return
+                    if type(unwrapped) is dict:
+                        payload = unwrapped
+                    else:
+                        form, payload = self._slow_snapshot(unwrapped)
         if type(received_at) is float and received_at - received_at == 0.0:
             at: Any = received_at  # the common case, checked inline (hot path)
         elif received_at is None:
