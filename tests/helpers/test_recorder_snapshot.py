@@ -18,7 +18,7 @@ import pytest
 from sdk_transport import VendorServer, anthropic_client, gemini_client, openai_client
 
 from tracekit.errors import RecordingError
-from tracekit.helpers._snapshot import Unsnappable, freeze_dict, sdk_chunk, thaw_dict
+from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.recorder import StreamRecorder
 from tracekit.helpers.sdk import sdk_json
 from tracekit.model import LLMCallRecord
@@ -144,6 +144,39 @@ def test_mutating_dict_chunks_after_add_leaves_the_record(vendor: str) -> None:
     assert record == expected
     assert record.chunks is not None
     assert record.chunks[0].raw == load(vendor, STREAMS[vendor][1])[0]
+
+
+def test_copy_json_copies_plain_json_and_refuses_the_rest() -> None:
+    """copy_json gives an equal dict sharing no container; any value `clean` would replace is refused."""
+    value: dict[str, Any] = {"a": [1, -2.5, None, True, {"b": "c"}, [["d"]]], "e": {"f": {"g": 2**63 - 1}}}
+    copied = copy_json(value)
+    assert copied == value
+    assert copied["a"] is not value["a"]
+    assert copied["a"][4] is not value["a"][4]
+    assert copied["a"][5][0] is not value["a"][5][0]
+    assert copied["e"]["f"] is not value["e"]["f"]
+
+    class Text(str):
+        """A str subclass (not a JSON string)."""
+
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(40):
+        node["n"] = {}
+        node = node["n"]
+    for bad in (
+        {"a": math.nan},
+        {"a": [math.inf]},
+        {"a": 2**63},
+        {"a": [-(2**63) - 1]},
+        {"a": (1, 2)},
+        {"a": Text("x")},
+        {1: "x"},
+        {"a": [{"b": {2: None}}]},
+        deep,
+    ):
+        with pytest.raises(Unsnappable):
+            copy_json(bad)
 
 
 def test_freeze_dict_copies_exact_builtins_and_refuses_others() -> None:

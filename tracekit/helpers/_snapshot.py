@@ -3,9 +3,11 @@
 `StreamRecorder.add` keeps only an immutable copy of each chunk (later changes to the caller's
 dict or SDK object must not reach the record) and leaves the folding to `finish()`.
 
-- A plain dict is copied with `marshal`: a C-speed deep copy that takes only the exact builtin
-  types (dict, list, tuple, str, int, float, bool, None, ...) and refuses anything else, so what it
-  copies comes back equal, of the same types, with nothing shared with the caller.
+- A plain dict is deep-copied by `copy_json`, which checks on the way that it holds plain JSON
+  only (what `is_clean` checks), so `finish()` need not check it again. A dict holding anything
+  else is made storable at once (`clean`, with its notes) and copied with `marshal` (`freeze_dict`),
+  a C deep copy of exact builtin types. (marshal alone is cheaper at arrival but its `loads` and
+  the separate check in `finish()` cost twice as much in all.)
 - A pydantic SDK object (openai, anthropic, google-genai) is read field by field into the dict its
   `model_dump` would give (`helpers.sdk.sdk_json`: wire names, only the fields that were set, extras
   after the fields), but only where that is exact: str, bool, None, 64-bit ints, finite floats,
@@ -28,7 +30,7 @@ from typing import Any, Final
 from tracekit.helpers._clean import INT64_MAX, INT64_MIN
 from tracekit.helpers.sdk import _GENAI_CLIENT_KEYS, _SNAPSHOT_KEYS, _strip_parsed
 
-__all__ = ["Unsnappable", "freeze_dict", "sdk_chunk", "thaw_dict"]
+__all__ = ["Unsnappable", "copy_json", "freeze_dict", "sdk_chunk", "thaw_dict"]
 
 _MAX_DEPTH: Final = 32
 """Deepest model/container nesting read directly (stream chunks nest about six levels)."""
@@ -36,6 +38,52 @@ _MAX_DEPTH: Final = 32
 
 class Unsnappable(Exception):
     """A value this module cannot copy exactly; the caller takes the slow, exact path."""
+
+
+_COPY_DEPTH: Final = 16
+"""Deepest nesting `copy_json` copies (vendor chunks nest about six levels); deeper dicts take the
+slow path, whose `clean` applies the exact depth limit."""
+
+
+def copy_json(value: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """A deep copy of a plain-JSON dict, checked on the way as `is_clean` checks it (exact str,
+    bool, None, 64-bit int, finite float, str keys); Unsnappable for anything else. Hot path: one
+    call per dict chunk, so the lists inside a dict are copied in the same frame."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            out[key] = item
+        elif kind is dict:
+            if depth >= _COPY_DEPTH:
+                raise Unsnappable("nested too deep")
+            out[key] = copy_json(item, depth + 1)
+        elif (kind is int and INT64_MIN <= item <= INT64_MAX) or (kind is float and item - item == 0.0):
+            out[key] = item
+        elif kind is list and depth < _COPY_DEPTH:
+            items: list[Any] = []
+            for element in item:
+                kind = type(element)
+                if kind is dict:
+                    items.append(copy_json(element, depth + 2))
+                elif (
+                    kind is str
+                    or element is None
+                    or kind is bool
+                    or (kind is int and INT64_MIN <= element <= INT64_MAX)
+                    or (kind is float and element - element == 0.0)
+                ):
+                    items.append(element)
+                elif kind is list:
+                    items.append(copy_json({"": element}, depth + 1)[""])
+                else:
+                    raise Unsnappable(f"a {kind.__name__} value")
+            out[key] = items
+        else:
+            raise Unsnappable(f"a {kind.__name__} value")
+        if type(key) is not str:
+            raise Unsnappable("a key that is not text")
+    return out
 
 
 def freeze_dict(chunk: dict[str, Any]) -> bytes:
@@ -72,23 +120,47 @@ class _Plan:
 def _reader(fields: tuple[Field, ...], genai: bool) -> Callable[[Any, int], dict[str, Any]]:
     """A function reading one class's set fields in declaration order, then its extras. Generated
     once per class (as dataclasses and attrs generate their methods): one straight-line test per
-    field instead of a loop over a field table, which halves the cost of reading a chunk."""
+    field instead of a loop over a field table, and a field declared as one model class (or a list
+    of them) calls that class's reader directly; together they halve the cost of reading a chunk."""
     lines = [
         "def read(obj, depth):",
+        "    if depth > MAX_DEPTH:",
+        "        raise Unsnappable('nested too deep')",
         "    values = obj.__dict__",
         "    is_set = obj.__pydantic_fields_set__",
         "    out = {}",
     ]
-    namespace: dict[str, Any] = {"value": _value, "extras": _extras, "MIN": INT64_MIN, "MAX": INT64_MAX}
+    namespace: dict[str, Any] = {
+        "value": _value,
+        "extras": _extras,
+        "plans": _PLANS,
+        "Unsnappable": Unsnappable,
+        "MIN": INT64_MIN,
+        "MAX": INT64_MAX,
+        "MAX_DEPTH": _MAX_DEPTH + 1,
+    }
     for i, (name, wire, allowed) in enumerate(fields):
         namespace[f"A{i}"] = allowed
-        lines += [
-            f"    if {name!r} in is_set:",
-            f"        x = values[{name!r}]",
-            "        t = type(x)",
-            f"        out[{wire!r}] = x if t is str or x is None or t is bool or "
-            f"(t is int and MIN <= x <= MAX) else value(x, A{i}, {genai!r}, depth)",
-        ]
+        lines += [f"    if {name!r} in is_set:", f"        x = values[{name!r}]", "        t = type(x)"]
+        only = next(iter(allowed)) if allowed is not None and len(allowed) == 1 else None
+        if only is not None and _is_genai(only) == genai:
+            namespace[f"C{i}"] = only
+            lines += [
+                f"        if t is C{i} and (p := plans.get(C{i})) is not None:",
+                f"            out[{wire!r}] = p.read(x, depth + 1)",
+                f"        elif t is list and (p := plans.get(C{i})) is not None:",
+                "            r = p.read",
+                f"            out[{wire!r}] = [r(e, depth + 2) if type(e) is C{i} else "
+                f"value(e, A{i}, {genai!r}, depth + 1) for e in x]",
+                "        else:",
+                f"            out[{wire!r}] = x if t is str or x is None or t is bool or "
+                f"(t is int and MIN <= x <= MAX) else value(x, A{i}, {genai!r}, depth)",
+            ]
+        else:
+            lines.append(
+                f"        out[{wire!r}] = x if t is str or x is None or t is bool or "
+                f"(t is int and MIN <= x <= MAX) else value(x, A{i}, {genai!r}, depth)"
+            )
     lines += [
         "    extra = obj.__pydantic_extra__",
         "    if extra:",
@@ -99,6 +171,10 @@ def _reader(fields: tuple[Field, ...], genai: bool) -> Callable[[Any, int], dict
     exec("\n".join(lines), namespace)
     reader: Callable[[Any, int], dict[str, Any]] = namespace["read"]
     return reader
+
+
+def _is_genai(kind: type) -> bool:
+    return kind.__module__.startswith("google.genai")
 
 
 _PLANS: dict[type, _Plan | None] = {}
@@ -170,7 +246,7 @@ def _make_plan(kind: type) -> _Plan | None:
 def _genai_plan_for(kind: type) -> set[str] | None:
     """For a google-genai class, the fields that hold what its client fills in (left out, as
     `sdk_json` leaves them out); None for any other vendor's class."""
-    if not kind.__module__.startswith("google.genai"):
+    if not _is_genai(kind):
         return None
     skipped: set[str] = set()
     for name, info in kind.__pydantic_fields__.items():  # type: ignore[attr-defined]

@@ -21,9 +21,9 @@ from typing import Any
 
 from tracekit.errors import InvalidArgumentError, RecordingError, UnsupportedPayloadError
 from tracekit.helpers import registry
-from tracekit.helpers._clean import MAX_DEPTH, clean, is_clean, short_repr
+from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
-from tracekit.helpers._snapshot import Unsnappable, freeze_dict, sdk_chunk, thaw_dict
+from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
 from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, new_id, utc_now
@@ -281,10 +281,10 @@ def record_from_response(
     return record
 
 
-_FROZEN, _CLEAN, _CLEANED, _UNREADABLE, _SKIP = range(5)
-"""How `add` kept a chunk: a plain dict frozen by marshal; an SDK object read into a fresh dict of
-plain JSON; a value made storable at once (frozen, with its notes); an object that is no payload
-(the exception and its repr); a derived SDK helper event (not kept)."""
+_CLEAN, _CLEANED, _UNREADABLE, _SKIP = range(4)
+"""How `add` kept a chunk: a fresh copy holding plain JSON only (a dict copied, an SDK object read);
+a value made storable at once (frozen, with its notes); an object that is no payload (the exception
+and its repr); a derived SDK helper event (not kept)."""
 
 
 class _OddTime:
@@ -407,8 +407,8 @@ class StreamRecorder:
             try:
                 if type(chunk) is not dict:
                     raise Unsnappable("not a plain dict")
-                form, payload = _FROZEN, freeze_dict(chunk)
-            except Unsnappable:
+                form, payload = _CLEAN, copy_json(chunk)
+            except (Unsnappable, RecursionError):
                 form, payload = self._slow_snapshot(chunk)
         else:
             try:
@@ -513,14 +513,6 @@ class StreamRecorder:
             self._last = at
         if form == _CLEAN:
             chunk = payload
-        elif form == _FROZEN:
-            chunk = thaw_dict(payload)
-            if not is_clean(chunk):
-                chunk = clean(chunk, f"chunks[{index}]", self._notes)
-                if self._strict and self._notes:
-                    raise RecordingError(
-                        f"stream chunk {index}: values JSON cannot hold exactly were replaced: {self._notes}"
-                    )
         else:
             frozen, notes = payload
             chunk = thaw_dict(frozen) if type(frozen) is bytes else frozen
