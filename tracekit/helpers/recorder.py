@@ -445,7 +445,8 @@ class StreamRecorder:
     def _dumped(self, chunk: Any) -> tuple[int, Any]:
         """The snapshot of an object not read field by field: its vendor JSON through `to_mapping`
         (a fresh dump), unwrapped and made storable now; (_SKIP, None) for a derived helper event,
-        (_UNREADABLE, (exc, repr)) for an object that is no payload at all."""
+        (_UNREADABLE, (exception, repr, replaced_by)) for an object that is no payload or cannot be
+        dumped."""
         try:
             data = to_mapping(chunk, "stream chunk")
         except UnsupportedPayloadError as exc:
@@ -459,7 +460,8 @@ class StreamRecorder:
 
     def _slow_snapshot(self, chunk: Mapping[str, Any]) -> tuple[int, Any]:
         """A chunk that is not plain JSON (or not a plain dict) made storable now, with the notes of
-        what was replaced kept beside it, then frozen like any other dict."""
+        what was replaced kept beside it, then frozen (`freeze_dict`) so nothing is shared with the
+        caller."""
         notes: list[dict[str, Any]] = []
         cleaned = clean(chunk, f"chunks[{self._count}]", notes)
         try:
