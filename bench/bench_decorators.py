@@ -8,10 +8,12 @@ the same run, so drift and noise hit both alike; times are the thread's CPU time
 (time.thread_time: the SDK, the transport and tracekit all run on the calling thread), so other
 processes on a shared machine do not inflate them. "Added" = traced - baseline. The breakdown shows
 where the added time goes: normalisation (record_from_response / StreamRecorder.add on the same
-SDK objects, timed alone) and the rest (request snapshot, proxy, event, record_event). Each
-per-call figure is printed beside its same-round baseline (the bare SDK call; for the normaliser,
-the SDK's own model_dump of the same object), and the issue's targets scaled by this machine's
-factor (a bare SDK chunk here / the 79 us it cost where the targets were set).
+SDK objects, timed alone; per chunk also StreamRecorder.add alone, its finish() spread over the
+chunks, and a bare loop reading the same chunk objects as the baseline) and the rest (request
+snapshot, proxy, event, record_event). Each per-call figure is printed beside its same-round
+baseline (the bare SDK call; for the normaliser, the SDK's own model_dump of the same object), and
+the issue's targets scaled by this machine's factor (a bare SDK chunk here / the 79 us it cost
+where the targets were set).
 Run: .venv/bin/python bench/bench_decorators.py [ROUNDS]
 """
 
@@ -138,12 +140,30 @@ def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[s
             recorder.add(chunk)
         recorder.finish()
 
+    def recorder_add() -> float:
+        """CPU seconds of the add() calls alone (the arrival path), finish() left out."""
+        recorder = tk.StreamRecorder(request, provider="openai", api_type="chat_completions")
+        add = recorder.add
+        t0 = time.thread_time()
+        for chunk in sdk_chunks:
+            add(chunk)
+        spent = time.thread_time() - t0
+        recorder.finish()
+        return spent
+
+    def bare_loop() -> None:
+        sink = []
+        for chunk in sdk_chunks:
+            sink.append((vars(chunk).get("choices"), time.perf_counter()))
+
     with tracer.session():
         out["own_call"] = cpu_per_call(calls, lambda: answer("gpt-4.1", HI))
         out["own_stream"] = cpu_per_call(streams, consume)
     out["normalise"] = cpu_per_call(calls, lambda: tk.record_from_response(resp, request=request))
     out["dump"] = cpu_per_call(calls, lambda: resp.model_dump(mode="json", by_alias=True, exclude_unset=True))
     out["normalise_stream"] = cpu_per_call(streams, recorder_alone)
+    out["recorder_add"] = statistics.median(recorder_add() for _ in range(streams))
+    out["bare_loop"] = cpu_per_call(streams, bare_loop)
     return out
 
 
@@ -181,6 +201,9 @@ def main() -> None:
     print(f"  added outside a session                 {fig(lambda r: r['no_session'])}")
     print(f"  SDK stream, per chunk, undecorated      {fig(lambda r: r['bare_stream'] / n_chunks)}")
     print(f"  added per chunk by instrument(client)   {fig(lambda r: r['inst_stream'] / n_chunks)}")
+    ratio = [r["inst_stream"] / r["bare_stream"] for r in results]
+    share = f"min {min(ratio):8.3f}  median {statistics.median(ratio):8.3f}"
+    print(f"    as a share of the undecorated chunk   {share}")
     print("where it goes (tracekit alone, on the same SDK objects, no SDK call around it):")
     print(f"  per call, all of tracekit               {fig(lambda r: r['own_call'])}")
     print(f"    the SDK's own model_dump (baseline)   {fig(lambda r: r['dump'])}")
@@ -191,6 +214,10 @@ def main() -> None:
     print(f"    StreamRecorder (normaliser)           {fig(lambda r: r['normalise_stream'] / n_chunks)}")
     proxy = fig(lambda r: (r["own_stream"] - r["normalise_stream"]) / n_chunks)
     print(f"    the proxy's own path                  {proxy}")
+    print(f"    StreamRecorder.add alone (arrival)    {fig(lambda r: r['recorder_add'] / n_chunks)}")
+    finish = fig(lambda r: (r["normalise_stream"] - r["recorder_add"]) / n_chunks)
+    print(f"    StreamRecorder.finish, spread         {finish}")
+    print(f"  bare loop reading the same chunks       {fig(lambda r: r['bare_loop'] / n_chunks)}")
     print(f"targets scaled to this machine (bare chunk / {BARE_CHUNK_US} us = {factor:.1f}x slower):")
     print(f"  per call <= 50 us there -> <= {50 * factor:.0f} us here; record_from_response <= 20 us there")
     print(f"  -> <= {20 * factor:.0f} us here; per chunk <= 3 us there -> <= {3 * factor:.1f} us here")

@@ -1,7 +1,8 @@
 """Vendor payloads and streams -> one LLMCallRecord: the entry points every caller shares.
 
-`record_from_response` normalises a complete response; `StreamRecorder` folds a live stream chunk
-by chunk (timing each one on a monotonic clock) and `record_from_stream` replays a recorded one.
+`record_from_response` normalises a complete response; `StreamRecorder` records a live stream (each
+chunk timed on a monotonic clock and snapshotted as it arrives, all folded at the end) and
+`record_from_stream` replays a recorded one.
 The vendor adapter is detected from the payload's shape unless `provider=`/`api_type=` says.
 
 Recording never breaks the caller's LLM call: a malformed chunk or field is logged and noted in
@@ -19,9 +20,10 @@ from typing import Any
 
 from tracekit.errors import InvalidArgumentError, RecordingError, UnsupportedPayloadError
 from tracekit.helpers import registry
-from tracekit.helpers._clean import MAX_DEPTH, clean, is_clean, short_repr
+from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers._json import encode_json
+from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
 from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, new_id, utc_now
@@ -279,14 +281,31 @@ def record_from_response(
     return record
 
 
+_CLEAN, _CLEANED, _UNREADABLE, _SKIP = range(4)
+"""How `add` kept a chunk: a fresh copy holding plain JSON only (a dict copied, an SDK object read);
+a value made storable at once (frozen, with its notes); an object that is no payload (the exception
+and its repr); a derived SDK helper event (not kept)."""
+
+
+class _OddTime:
+    """An arrival time that was no finite number: its repr, noted when the chunk is folded."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 class StreamRecorder:
     """Records one streamed LLM call: `add(chunk)` per chunk as it arrives, then `finish()`.
 
     The start is read from `clock()` (monotonic seconds) and `now()` (aware wall time) when the
     recorder is made, so make it just before sending the request. `add(chunk, received_at=None)`
     takes the chunk's arrival in the same clock's seconds (default: `clock()` at the call).
-    Malformed chunks never raise out of `add` unless `strict=True`: they are kept, logged, and
-    noted in the record's `error`. `keep_chunks=False` drops the per-chunk LLMChunk list.
+    `add` only takes the arrival time and an immutable snapshot of the chunk; the chunks are
+    folded in `finish()`. Malformed chunks never raise out of `add` or `finish` unless
+    `strict=True` (then each chunk is folded in `add`, which raises): they are kept, logged when
+    folded, and noted in the record's `error`. `keep_chunks=False` drops the per-chunk LLMChunk list.
     """
 
     __slots__ = (
@@ -297,8 +316,10 @@ class StreamRecorder:
         "_count",
         "_error",
         "_first_content",
+        "_folded",
         "_last",
         "_notes",
+        "_pending",
         "_record",
         "_request",
         "_spans",
@@ -335,6 +356,9 @@ class StreamRecorder:
         self._spans: list[float | None] = []
         # per kept chunk: seconds from the start to its arrival (None when untimed)
         self._count = 0
+        self._pending: list[tuple[int, Any, Any]] = []
+        # per chunk taken but not yet folded: (form, snapshot, arrival as taken)
+        self._folded = 0
         self._error: dict[str, Any] | None = None
         self._notes: list[dict[str, Any]] = []
         self._first_content: float | None = None
@@ -357,15 +381,22 @@ class StreamRecorder:
             self._error = {"type": "malformed_payload", "path": path, "message": message}
 
     def add(self, chunk: Any, received_at: float | None = None) -> None:
-        """Fold one chunk (dict or SDK object) received at `received_at` (monotonic seconds).
+        """Take one chunk (dict or SDK object) received at `received_at` (monotonic seconds).
 
-        The SDK stream helpers' own events are recognised: openai's ChunkEvent is unwrapped, the
-        derived events (`content.delta`, anthropic `text`, ...) are skipped (not counted as chunks)."""
+        Only what must happen at arrival happens here: the arrival time is taken and an immutable
+        snapshot of the chunk kept (see `_snapshot`), so changing the chunk afterwards does not
+        change the record. Folding, storability checks and their notes, timing and the chunk list
+        are done in `finish()`, where an unreadable chunk is noted; with `strict=True` each chunk
+        is folded at once and a problem raises from `add`. The SDK stream helpers' own events are
+        recognised: openai's ChunkEvent is unwrapped, the derived events (`content.delta`,
+        anthropic `text`, ...) are skipped (not counted as chunks)."""
         if self._record is not None:
             if self._strict:
                 raise RecordingError("add() after finish(): make a new StreamRecorder for each call")
             logger.warning("tracekit: chunk added after finish() ignored (call %s)", self.call_id)
             return
+        form: int
+        payload: Any
         if type(chunk) is dict:
             kind = chunk.get("type")
             if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
@@ -373,46 +404,126 @@ class StreamRecorder:
                 if unwrapped is None:
                     return
                 chunk = unwrapped
+            try:
+                if type(chunk) is not dict:
+                    raise Unsnappable("not a plain dict")
+                form, payload = _CLEAN, copy_json(chunk)
+            except (Unsnappable, RecursionError):
+                form, payload = self._slow_snapshot(chunk)
         else:
             try:
-                data = to_mapping(chunk, "stream chunk")
-            except UnsupportedPayloadError as exc:
-                index = self._count
-                self._count = index + 1
-                self._problem(index, f"chunks[{index}]", str(exc), exc)
-                self._notes.append(
-                    {
-                        "path": f"chunks[{index}]",
-                        "value": short_repr(chunk),
-                        "replaced_by": "null (not an object)",
-                    }
-                )
-                self._keep(index, self._arrival(received_at), None, None)
-                return
-            unwrapped = chunk_of(data)
-            if unwrapped is None:
-                return
-            chunk = unwrapped
+                data = sdk_chunk(chunk)
+                form = _CLEAN
+            except Exception:  # Unsnappable, or an object unlike its class: read through its dump
+                data = None
+            if data is None:
+                form, payload = self._dumped(chunk)
+                if form == _SKIP:
+                    return
+            else:
+                payload = data
+                kind = data.get("type")
+                if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
+                    unwrapped = chunk_of(data)
+                    if unwrapped is None:
+                        return
+                    if type(unwrapped) is dict:
+                        payload = unwrapped
+                    else:
+                        form, payload = self._slow_snapshot(unwrapped)
         if type(received_at) is float and received_at - received_at == 0.0:
-            at: float | None = received_at  # the common case, checked inline (hot path)
+            at: Any = received_at  # the common case, checked inline (hot path)
+        elif received_at is None:
+            at = self._clock() if self._timed else None
         else:
-            at = self._arrival(received_at)
-        index = self._count
-        self._count = index + 1
+            at = self._odd_time(received_at)
+        self._count += 1
+        self._pending.append((form, payload, at))
+        if self._strict:
+            self._drain()
+
+    def _dumped(self, chunk: Any) -> tuple[int, Any]:
+        """The snapshot of an object not read field by field: its vendor JSON through `to_mapping`
+        (a fresh dump), unwrapped and made storable now; (_SKIP, None) for a derived helper event,
+        (_UNREADABLE, (exception, repr, replaced_by)) for an object that is no payload or cannot be
+        dumped."""
+        try:
+            data = to_mapping(chunk, "stream chunk")
+        except UnsupportedPayloadError as exc:
+            return _UNREADABLE, (exc, short_repr(chunk), "null (not an object)")
+        except Exception as exc:  # an SDK object whose own dump fails (e.g. an unknown value inside)
+            return _UNREADABLE, (exc, short_repr(chunk), "null (its model_dump failed)")
+        unwrapped = chunk_of(data)
+        if unwrapped is None:
+            return _SKIP, None
+        return self._slow_snapshot(unwrapped)
+
+    def _slow_snapshot(self, chunk: Mapping[str, Any]) -> tuple[int, Any]:
+        """A chunk that is not plain JSON (or not a plain dict) made storable now, with the notes of
+        what was replaced kept beside it, then frozen (`freeze_dict`) so nothing is shared with the
+        caller."""
+        notes: list[dict[str, Any]] = []
+        cleaned = clean(chunk, f"chunks[{self._count}]", notes)
+        try:
+            frozen: Any = freeze_dict(cleaned) if type(cleaned) is dict else cleaned
+        except Unsnappable:  # cleaned values are plain JSON; kept as they are if marshal still balks
+            frozen = cleaned
+        return _CLEANED, (frozen, notes)
+
+    def _odd_time(self, received_at: Any) -> _OddTime | float | None:
+        """An arrival given as an int (kept) or as no finite number (strict: raise; else the time is
+        left out and the stream untimed, noted when the chunk is folded)."""
+        if type(received_at) is int or (type(received_at) is float and received_at - received_at == 0.0):
+            return received_at
+        if self._strict:
+            raise RecordingError(f"received_at={received_at!r} is not a finite number of seconds")
+        self._timed = False
+        return _OddTime(repr(received_at)[:80])
+
+    def _drain(self) -> None:
+        """Fold every chunk taken so far, in arrival order."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        index = self._folded
+        self._folded = index + len(pending)
+        for form, payload, at in pending:
+            self._fold(index, form, payload, at)
+            index += 1
+
+    def _arrived(self, index: int, at: Any) -> float | None:
+        """The arrival kept by `add`; an unusable one is noted here (in chunk order) as None."""
+        if type(at) is _OddTime:
+            self._notes.append(
+                {"path": f"chunks[{index}].received_at", "value": at.text, "replaced_by": "null"}
+            )
+            return None
+        return at  # type: ignore[no-any-return]
+
+    def _fold(self, index: int, form: int, payload: Any, at_taken: Any) -> None:
+        """Fold one chunk's snapshot into the vendor state and keep its LLMChunk."""
+        if form == _UNREADABLE:
+            exc, text, replaced_by = payload
+            message = str(exc) if isinstance(exc, UnsupportedPayloadError) else f"{type(exc).__name__}: {exc}"
+            self._problem(index, f"chunks[{index}]", message, exc)
+            self._notes.append({"path": f"chunks[{index}]", "value": text, "replaced_by": replaced_by})
+            self._keep(index, self._arrived(index + 1, at_taken), None, None)
+            return
+        at = at_taken if type(at_taken) is float else self._arrived(index, at_taken)
         if at is not None:
             self._last = at
-        if type(chunk) is not dict or not is_clean(chunk):
-            chunk = clean(chunk, f"chunks[{index}]", self._notes)
-            if self._strict and self._notes:
-                raise RecordingError(
-                    f"stream chunk {index}: values JSON cannot hold exactly were replaced: {self._notes}"
-                )
-            if not isinstance(chunk, Mapping):
-                self._problem(
-                    index, f"chunks[{index}]", "a stream chunk must be an object", ValueError(chunk)
-                )
-                self._keep(index, at, None, None)
-                return
+        if form == _CLEAN:
+            chunk = payload
+        else:
+            frozen, notes = payload
+            chunk = thaw_dict(frozen) if type(frozen) is bytes else frozen
+            if notes:
+                self._notes.extend(notes)
+                if self._strict:
+                    raise RecordingError(
+                        f"stream chunk {index}: values JSON cannot hold exactly were replaced: {self._notes}"
+                    )
         info: ChunkInfo | None = None
         adapter = self._adapter
         try:
@@ -431,24 +542,6 @@ class StreamRecorder:
         if info is not None and info.kind == "content" and self._first_content is None:
             self._first_content = at
         self._keep(index, at, info, chunk)
-
-    def _arrival(self, received_at: Any) -> float | None:
-        """The chunk's arrival time: `received_at` when it is a finite number, else the clock."""
-        if received_at is None:
-            return self._clock() if self._timed else None
-        if (type(received_at) is float or type(received_at) is int) and received_at - received_at == 0:
-            return received_at
-        if self._strict:
-            raise RecordingError(f"received_at={received_at!r} is not a finite number of seconds")
-        self._notes.append(
-            {
-                "path": f"chunks[{self._count}].received_at",
-                "value": repr(received_at)[:80],
-                "replaced_by": "null",
-            }
-        )
-        self._timed = False
-        return None
 
     def _keep(self, index: int, at: float | None, info: ChunkInfo | None, chunk: Any) -> None:
         """Keep the chunk as an LLMChunk; its times are set in `finish()` from the span kept here
@@ -493,6 +586,7 @@ class StreamRecorder:
         before its first chunk needs provider=/api_type= on the recorder)."""
         if self._record is not None:
             return self._record
+        self._drain()
         adapter = self._adapter
         if adapter is None:
             raise UnsupportedPayloadError(
