@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -82,4 +83,35 @@ def test_from_dict_refuses_free_form_values_to_json_would_refuse(value: Any, pat
         tk.LLMCallRecord.from_dict(
             {"call_id": "c", "api_type": "responses", "usage": {"raw": {"input_tokens": value}}}
         )
+    assert [p.path for p in info.value.problems] == [path]
+
+
+def _deep_list(levels: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"request_params": {"max_tokens": 2**70}}, "request_params.max_tokens"),
+        ({"request_params": {"max_tokens": 1e300}}, "request_params.max_tokens"),
+        ({"metadata": {"d": _deep_list(150)}}, "metadata.d" + ".0" * 99),
+    ],
+    ids=["int70-in-int-field", "1e300-in-int-field", "nested-150"],
+)
+@pytest.mark.parametrize("via", ["dict", "json"])
+def test_reads_refuse_numbers_and_nesting_that_to_json_refuses(
+    fields: dict[str, Any], path: str, via: str
+) -> None:
+    """An int field given a number past 64 bits, or a free-form value nested past MAX_DEPTH, is refused
+    by from_dict and from_json alike (found by the fuzz: both used to accept what to_json refuses)."""
+    doc = {"call_id": "c", "api_type": "responses", **fields}
+    read = (
+        tk.LLMCallRecord.from_dict if via == "dict" else lambda d: tk.LLMCallRecord.from_json(json.dumps(d))
+    )
+    with pytest.raises(tk.InvalidDataError) as info:
+        read(doc)
     assert [p.path for p in info.value.problems] == [path]
