@@ -225,18 +225,38 @@ def _reject_constant(token: str) -> float:
     raise ValueError(f"non-finite number {token} is not allowed in tracekit JSON")
 
 
-def _finite_float(token: str) -> float:
-    value = float(token)
-    if not math.isfinite(value):
-        raise ValueError(f"number {token} overflows a float")
-    return value
+class _Numbers:
+    """json.loads number hooks: floats must be finite; `big` notes a number past 64 bits (fine in
+    free-form JSON, refused by to_json in an int field, so the write check must then decide)."""
+
+    __slots__ = ("big",)
+
+    def __init__(self) -> None:
+        self.big = False
+
+    def as_float(self, token: str) -> float:
+        value = float(token)
+        if not math.isfinite(value):
+            raise ValueError(f"number {token} overflows a float")
+        if abs(value) >= _TWO_63:
+            self.big = True
+        return value
+
+    def as_int(self, token: str) -> int:
+        value = int(token)
+        if not INT64_MIN <= value <= INT64_MAX:
+            self.big = True
+        return value
 
 
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Parse JSON text (NaN/Infinity refused) and validate it into `cls`; raises InvalidDataError."""
     name = getattr(cls, "__name__", str(cls))
     try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        numbers = _Numbers()
+        data = json.loads(
+            text, parse_constant=_reject_constant, parse_float=numbers.as_float, parse_int=numbers.as_int
+        )
     except (ValueError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
         raise InvalidDataError(name, [FieldProblem("", f"not valid JSON: {exc}", _head(text))]) from None
     except RecursionError:
@@ -244,7 +264,7 @@ def from_json(cls: type[T], text: str | bytes) -> T:
             name, [FieldProblem("", "not valid JSON: nested too deeply to parse", _head(text))]
         ) from None
     obj = _validate(cls, data)
-    if _may_not_write(text, MAX_DEPTH):
+    if numbers.big or _nests_deeper_than(text, MAX_DEPTH):
         _check_writable(cls, obj)
     return obj
 
@@ -252,17 +272,13 @@ def from_json(cls: type[T], text: str | bytes) -> T:
 _STR_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
-_BIG_NUMBER = re.compile(r"\d{19}|[eE]\+?\d\d")
 
 
-def _may_not_write(text: str | bytes, limit: int) -> bool:
-    """Whether valid JSON `text` may hold what to_json refuses, so the write check must decide: a
-    number of 19+ digits or a 2-digit exponent (an int field would take it past 64 bits), or more
-    than `limit` nested lists/objects (string contents ignored). Texts with at most `limit` brackets
-    and no such number (most call records) are answered by two counts and one search."""
+def _nests_deeper_than(text: str | bytes, limit: int) -> bool:
+    """Whether valid JSON `text` nests more than `limit` lists/objects (string contents ignored):
+    then a free-form value may be deeper than to_json writes, and the write check must decide.
+    Texts with at most `limit` brackets (most call records) are answered by two counts."""
     plain = text if isinstance(text, str) else text.decode("utf-8", "replace")
-    if _BIG_NUMBER.search(plain):
-        return True
     if plain.count("[") + plain.count("{") <= limit:
         return False
     brackets = _NOT_BRACKETS.sub("", _STR_TOKENS.sub("", plain))
