@@ -66,8 +66,8 @@ SEEDS: dict[str, tuple[type[Any], dict[str, Any]]] = {
     **{name: (tk.LLMCallRecord, doc) for name, doc in _vendor_records().items()},
 }
 NAMES = sorted(SEEDS)
-WEIGHTED = [*NAMES, *["factory/trace"] * 9]
-"""The whole trace (every event kind, messages, timesteps) is drawn a fifth of the time."""
+WEIGHTED = [*NAMES, *["factory/trace"] * 4]
+"""The whole trace (every event kind, messages, timesteps) is drawn about a tenth of the time."""
 OTHER_CLASSES: tuple[type[Any], ...] = (
     tk.SessionTrace,
     tk.SessionTimeStep,
