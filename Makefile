@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SQLD := .tools/sqld/sqld
 export TRACEKIT_SQLD ?= $(CURDIR)/$(SQLD)
 
-.PHONY: test lint schemas bench demo clean
+.PHONY: test lint schemas bench bench-report demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ schemas: $(VENV)/.installed
 
 bench: $(VENV)/.installed $(SQLD)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Every bench_*.py and fuzz_*.py, one subprocess each, into bench/RESULTS.md (machine, date, figures).
+# BENCH_REPORT_ARGS=--quick runs smaller sizes (named in the report) on a slow or shared machine.
+bench-report: $(VENV)/.installed $(SQLD)
+	$(BIN)/python bench/report.py $(BENCH_REPORT_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

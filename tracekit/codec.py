@@ -16,6 +16,7 @@ holds a \\u escape that reads back to the same string. Fields the store keeps in
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from tracekit import model
-from tracekit.encoder import MAX_DEPTH, encode, format_datetime
+from tracekit.encoder import INT64_MAX, INT64_MIN, MAX_DEPTH, encode, format_datetime
 from tracekit.errors import FieldProblem, InvalidDataError, SerializationError
 
 __all__ = ["MAX_DEPTH", "dumps", "encode", "format_datetime", "from_dict", "from_json", "to_dict", "to_json"]
@@ -164,54 +165,124 @@ def _validate(cls: type[T], data: Any) -> T:
         ) from None
 
 
-def _find_non_finite(data: Any) -> FieldProblem | None:
-    """The first NaN/inf anywhere in `data` (walked with an explicit stack: any depth, no RecursionError)."""
+_JSON_LEAVES = (str, bool, type(None))
+_TWO_63 = 2.0**63
+
+
+def _find_non_finite(data: Any) -> tuple[FieldProblem | None, bool]:
+    """The first NaN/inf anywhere in `data` (walked with an explicit stack: any depth, no RecursionError),
+    and whether `data` may hold what to_json refuses (a tuple, set, bytes, a non-str key, an object,
+    nesting past MAX_DEPTH, a number past 64 bits that an int field would take)."""
+    foreign = False
     stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
     while stack:
         value, path = stack.pop()
-        if type(value) is float and not math.isfinite(value):
-            return FieldProblem(".".join(path), "non-finite float is not allowed", value)
+        kind = type(value)
+        if kind is float:
+            if not math.isfinite(value):
+                return FieldProblem(".".join(path), "non-finite float is not allowed", value), foreign
+            foreign = foreign or abs(value) >= _TWO_63  # an int field would take it as a too-big int
+            continue
+        if kind is int:
+            foreign = foreign or not INT64_MIN <= value <= INT64_MAX  # fine in free-form, not in an int field
+            continue
+        if len(path) > MAX_DEPTH:  # maybe past the free-form nesting limit: the write check decides
+            foreign = True
         if isinstance(value, Mapping):
+            foreign = foreign or kind is not dict or any(type(key) is not str for key in value)
             items: Any = value.items()
         elif isinstance(value, list | tuple):
+            foreign = foreign or kind is not list
             items = enumerate(value)
         else:
+            foreign = foreign or kind not in _JSON_LEAVES
             continue
         stack.extend((item, (*path, str(key))) for key, item in reversed(list(items)))
-    return None
+    return None, foreign
+
+
+def _check_writable(cls: type[Any], obj: Any) -> None:
+    """Refuse, as to_json would, a record read from a dict holding values JSON cannot (a tuple in
+    free-form metadata, nesting past MAX_DEPTH...): what from_dict accepts must write and read back equal."""
+    try:
+        dumps(encode(obj, compact=True), root=cls.__name__)
+    except SerializationError as exc:
+        raise InvalidDataError(cls.__name__, [FieldProblem(exc.path or "", str(exc), exc.value)]) from None
 
 
 def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
     """Validate a dict (as `to_dict` makes, or hand-written) into `cls`; raises InvalidDataError."""
-    problem = _find_non_finite(data)
+    problem, foreign = _find_non_finite(data)
     if problem is not None:
         raise InvalidDataError(getattr(cls, "__name__", str(cls)), [problem])
-    return _validate(cls, data)
+    obj = _validate(cls, data)
+    if foreign:
+        _check_writable(cls, obj)
+    return obj
 
 
 def _reject_constant(token: str) -> float:
     raise ValueError(f"non-finite number {token} is not allowed in tracekit JSON")
 
 
-def _finite_float(token: str) -> float:
-    value = float(token)
-    if not math.isfinite(value):
-        raise ValueError(f"number {token} overflows a float")
-    return value
+class _Numbers:
+    """json.loads number hooks: floats must be finite; `big` notes a number past 64 bits (fine in
+    free-form JSON, refused by to_json in an int field, so the write check must then decide)."""
+
+    __slots__ = ("big",)
+
+    def __init__(self) -> None:
+        self.big = False
+
+    def as_float(self, token: str) -> float:
+        value = float(token)
+        if not math.isfinite(value):
+            raise ValueError(f"number {token} overflows a float")
+        if abs(value) >= _TWO_63:
+            self.big = True
+        return value
+
+    def as_int(self, token: str) -> int:
+        value = int(token)
+        if not INT64_MIN <= value <= INT64_MAX:
+            self.big = True
+        return value
 
 
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Parse JSON text (NaN/Infinity refused) and validate it into `cls`; raises InvalidDataError."""
     name = getattr(cls, "__name__", str(cls))
     try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        numbers = _Numbers()
+        data = json.loads(
+            text, parse_constant=_reject_constant, parse_float=numbers.as_float, parse_int=numbers.as_int
+        )
     except (ValueError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
         raise InvalidDataError(name, [FieldProblem("", f"not valid JSON: {exc}", _head(text))]) from None
     except RecursionError:
         raise InvalidDataError(
             name, [FieldProblem("", "not valid JSON: nested too deeply to parse", _head(text))]
         ) from None
-    return _validate(cls, data)
+    obj = _validate(cls, data)
+    if numbers.big or _nests_deeper_than(text, MAX_DEPTH):
+        _check_writable(cls, obj)
+    return obj
+
+
+_STR_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _nests_deeper_than(text: str | bytes, limit: int) -> bool:
+    """Whether valid JSON `text` nests more than `limit` lists/objects (string contents ignored):
+    then a free-form value may be deeper than to_json writes, and the write check must decide.
+    Texts with at most `limit` brackets (most call records) are answered by two counts."""
+    plain = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if plain.count("[") + plain.count("{") <= limit:
+        return False
+    brackets = _NOT_BRACKETS.sub("", _STR_TOKENS.sub("", plain))
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
 
 
 def _head(text: Any, limit: int = 60) -> Any:

@@ -20,6 +20,7 @@ Leaves also subclass the builtin they resemble, so `except ValueError` keeps wor
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +111,13 @@ class ServerStartError(StoreError, RuntimeError):
     """A local sqld binary could not be found, started, or did not become healthy."""
 
 
+_SHALLOW = reprlib.Repr()
+_SHALLOW.maxlevel = 6
+
+
 def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # nested thousands deep: show the first levels only
+        text = _SHALLOW.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,4 +1,5 @@
-"""`tracekit serve`: run a local sqld (libSQL server) so many processes can write one store."""
+"""`tracekit serve`: run a local sqld (libSQL server) so many processes can write one store; with
+`--grpc-port` it also serves replicas, with `--replica-of URL` it is one."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from types import FrameType
 from typing import Any
 
 from tracekit.cli.common import UsageError, common_parent, db_url
-from tracekit.store.server import start_sqld
+from tracekit.errors import ServerStartError
+from tracekit.store.server import check_primary_url, start_sqld
 
 __all__ = ["register"]
 
@@ -20,6 +22,8 @@ EXAMPLE = """example:
   tracekit serve                          # serves ./traces.db.sqld/ on a free port
   tracekit serve --port 8080 --data-dir /var/lib/traces
   export TRACEKIT_DB=http://127.0.0.1:8080   # then, in every process: tracekit stats, SessionTracer(...)
+  tracekit serve --port 8080 --grpc-port 5001               # a primary that replicas can follow
+  tracekit serve --port 8081 --replica-of http://127.0.0.1:5001   # a replica: reads its copy, forwards writes
 """
 
 
@@ -34,6 +38,7 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 def _data_dir(args: argparse.Namespace) -> Path:
     if args.data_dir:
         return Path(args.data_dir)
+    suffix = ".replica.sqld" if args.replica_of else ".sqld"
     url = db_url(args.db)
     if not url.startswith("file:"):
         raise UsageError(
@@ -44,14 +49,21 @@ def _data_dir(args: argparse.Namespace) -> Path:
         raise UsageError(
             f"serve needs a path to keep the server's data; --db {url} has none (use --data-dir)"
         )
-    return Path(path + ".sqld")
+    return Path(path + suffix)
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.port is not None and not 0 < args.port < 65536:
         raise UsageError(f"--port must be 1-65535, got {args.port}")
+    if args.grpc_port is not None and not 0 <= args.grpc_port < 65536:
+        raise UsageError(f"--grpc-port must be 0 (a free port) or 1-65535, got {args.grpc_port}")
+    if args.replica_of is not None:
+        try:
+            check_primary_url(args.replica_of)
+        except ServerStartError as exc:
+            raise UsageError(f"--replica-of: {exc}") from None
     data_dir = _data_dir(args)
-    server = start_sqld(data_dir, port=args.port)
+    server = start_sqld(data_dir, port=args.port, grpc_port=args.grpc_port, replica_of=args.replica_of)
     previous = signal.signal(signal.SIGTERM, _on_term)
     try:
         if args.json:
@@ -62,11 +74,17 @@ def _run(args: argparse.Namespace) -> int:
                 "data_dir": str(data_dir.resolve()),
                 "log": str(server.log_path.resolve()),
                 "pid": server.process.pid,
+                "grpc_url": server.grpc_url,
+                "replica_of": server.replica_of,
             }
             print(json.dumps(info))  # one line, so a parent process can read it before the server stops
         else:
             print(f"sqld serving {data_dir.resolve()} at {server.url} (log: {server.log_path})")
             print(f"export TRACEKIT_DB={server.url}")
+            if server.grpc_url is not None:
+                print(f"replicas: tracekit serve --replica-of {server.grpc_url}")
+            if server.replica_of is not None:
+                print(f"a replica of {server.replica_of}: reads are served here, writes go to the primary")
             print("Ctrl-C stops it.")
         sys.stdout.flush()
         code = server.process.wait()
@@ -93,5 +111,20 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--port", type=int, help="port to listen on (default: a free one)")
-    parser.add_argument("--data-dir", metavar="DIR", help="sqld's data directory (default: <--db path>.sqld)")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="sqld's data directory (default: <--db path>.sqld; <--db path>.replica.sqld with --replica-of)",
+    )
+    parser.add_argument(
+        "--grpc-port",
+        type=int,
+        metavar="PORT",
+        help="also listen for replicas on 127.0.0.1:PORT (0: a free port); prints the URL to give them",
+    )
+    parser.add_argument(
+        "--replica-of",
+        metavar="URL",
+        help="run as a replica of the primary whose replica port (--grpc-port) is at URL, http://HOST:PORT",
+    )
     parser.set_defaults(run=_run)

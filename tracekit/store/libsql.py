@@ -379,4 +379,10 @@ class Database:
                 f"lost the WebSocket connection to {self.url}: {message}; check the server is running",
                 code=code,
             )
+        if "too big" in lowered:  # sqld takes at most 5,000,000 bytes per value (README: Limits)
+            return StoreError(
+                f"{self.url}: {message}; one stored value (a call record's JSON) is over the server's "
+                "5,000,000-byte limit: shorten the content, keep it outside the trace, or use a file: store",
+                code=code,
+            )
         return StoreError(f"{self.url}: {message}", code=code)

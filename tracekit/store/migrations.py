@@ -70,10 +70,15 @@ assert [m.version for m in MIGRATIONS] == list(range(1, schema.SCHEMA_VERSION + 
 
 
 async def current_version(db: Database) -> int:
-    """The highest version recorded in schema_version (0 for a new database)."""
-    for ddl in schema.table_ddl(schema.schema_version):
-        await db.execute(ddl)
-    result = await db.execute("SELECT max(version) FROM schema_version")
+    """The highest version recorded in schema_version (0 for a new database).
+
+    One batch: on a sqld replica separate requests may read the local copy before the forwarded
+    CREATE has replicated back ("no such table"); a batch runs as one unit on the primary."""
+    statements: list[tuple[str, list[object]]] = [
+        (ddl, []) for ddl in schema.table_ddl(schema.schema_version)
+    ]
+    statements.append(("SELECT max(version) FROM schema_version", []))
+    result = (await db.batch(statements))[-1]
     value = result.rows[0][0] if result.rows else None
     return int(value) if value is not None else 0
 
