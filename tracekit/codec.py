@@ -147,7 +147,8 @@ def to_json(obj: model._Record) -> str:
     """Compact JSON text: fields still at their defaults (None, empty lists, ...) are left out and
     `from_json` restores them, so the round trip stays exact at a fraction of the size. Raises
     SerializationError (path, value, fix) for anything that would not read back equal."""
-    return dumps_encoded(encode(obj, compact=True), root=type(obj).__name__)
+    # The memo writes a record held twice (an event in its timestep and in event_history) once.
+    return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,15 +299,15 @@ def from_trusted_json(cls: type[T], text: str | bytes) -> T:
 
 
 def from_trusted_dict(cls: type[T], data: Mapping[str, Any]) -> T:
-    """`from_trusted_json` for data already parsed (the store reassembles a trace from its rows)."""
-    if type(data) is dict:
-        target = _fast_target(cls, data)
-        decode = None if target is None else decoder.decoder(target, True)
-        if decode is not None:
-            try:
-                return typing.cast(T, decode(data))
-            except Exception:  # a damaged row: the full validation names what is wrong
-                pass
+    """`from_trusted_json` for data already parsed (the store reassembles a trace from its rows);
+    data that does not decode that way (a damaged row) goes through `from_dict`'s full checks."""
+    target = _fast_target(cls, data) if type(data) is dict else None
+    decode = None if target is None else decoder.decoder(target, True)
+    if decode is not None:
+        try:
+            return typing.cast(T, decode(data))
+        except Exception:  # a damaged row: the full validation names what is wrong
+            pass
     return from_dict(cls, data)
 
 

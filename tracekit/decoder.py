@@ -234,8 +234,9 @@ def _build(cls: type, trusted: bool) -> Decoder | None:
 
 
 def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[str, Any]]:
-    """The decoder's source and namespace. It works on the parsed dict itself (fresh from the
-    parser, so the caller's to change): values converted in place, then `cls(**d)`.
+    """The decoder's source and namespace: values converted in the dict, then `cls(**d)`. Checked
+    decoders work on the dict itself (fresh from the parser); trusted ones on a copy (the store
+    puts one event's dict both in its timestep and in the history).
 
     Checked: every key must be a field (or an event's `event_type`), every value pass its test.
     Trusted: only the fields whose JSON value is not the field's value are looked at."""
@@ -243,6 +244,7 @@ def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[
     event = issubclass(cls, model.BaseEvent)
     body: list[str] = []
     if trusted:
+        body.append("d = d.copy()")  # the caller's dict may be shared (an event in two lists)
         if event:
             body.append("d.pop('event_type', None)")
         for f in dataclasses.fields(cls):
