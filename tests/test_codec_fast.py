@@ -107,9 +107,9 @@ _JSON = st.recursive(
     max_leaves=8,
 )
 _WRITABLE_FIELDS = [(cls, name) for cls, name in FIELDS if cls is not UnregisteredEnv]
-_RECORD_DICTS = st.sampled_from(sorted({cls for cls, _name in _WRITABLE_FIELDS}, key=lambda c: c.__name__)).map(
-    lambda cls: _base(cls).to_dict()
-)
+_RECORD_DICTS = st.sampled_from(
+    sorted({cls for cls, _name in _WRITABLE_FIELDS}, key=lambda c: c.__name__)
+).map(lambda cls: _base(cls).to_dict())
 _VALUES = _JSON | _RECORD_DICTS | st.lists(_RECORD_DICTS, max_size=2)
 
 
@@ -236,7 +236,9 @@ def test_trusted_dict_read_leaves_a_shared_dict_alone() -> None:
         "session_id": "s",
         "created_at": "2026-03-14T15:09:26.535897+00:00",
         "event_history": [shared],
-        "session_time_steps": [{"step_id": "a", "timestamp": "2026-03-14T15:09:26.535897+00:00", "events": [shared]}],
+        "session_time_steps": [
+            {"step_id": "a", "timestamp": "2026-03-14T15:09:26.535897+00:00", "events": [shared]}
+        ],
     }
     trace = codec.from_trusted_dict(tk.SessionTrace, data)
     assert trace.event_history == [event] == trace.session_time_steps[0].events

@@ -265,20 +265,21 @@ def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[
         for f in dataclasses.fields(cls):
             hint = hints[f.name]
             nullable = _nullable(hint) or hint is Any
-            convert = tuple(_lines(gen, hint))
-            code = codes.setdefault((convert, nullable), 2 * len(codes) + 2 + int(nullable))
+            statements = tuple(_lines(gen, hint))
+            code = codes.setdefault((statements, nullable), 2 * len(codes) + 2 + int(nullable))
             per_field[f.name] = code
-        body.append(f"for k, v in d.items():")
+        body.append("for k, v in d.items():")
         body.append(f"    c = {gen.name(per_field)}[k]")
         body.append("    if v is None:")
         body.append("        if c & 1: continue")
         body.append("        raise _D")
-        ordered = sorted(codes.items(), key=lambda item: -sum(1 for c in per_field.values() if c == item[1]))
-        for index, ((convert, _nullable_code), code) in enumerate(ordered):
+        uses = list(per_field.values())
+        ordered = sorted(codes.items(), key=lambda item: -uses.count(item[1]))  # most used first
+        for index, ((statements, _allows_none), code) in enumerate(ordered):
             keyword = "if" if index == 0 else "elif"
             body.append(f"    {keyword} c == {code}:")
-            lines = list(convert) or ["pass"]
-            if any("v = " in line for line in convert):
+            lines = list(statements) or ["pass"]
+            if any("v = " in line for line in statements):
                 lines.append("d[k] = v")
             body.extend("        " + line for line in lines)
     body.append(f"return {gen.name(cls)}(**d)")

@@ -558,7 +558,9 @@ def _slow_field(out: dict[str, Any], field: tuple[Any, ...], value: Any, walk: _
     name, _fast, record, nullable, check, default, default_type = field
     if value is None:
         if not nullable:
-            exc = _PathError("None is not allowed here", None, "this field has no 'not reported' value: give one")
+            exc = _PathError(
+                "None is not allowed here", None, "this field has no 'not reported' value: give one"
+            )
             exc.path.append(name)
             raise exc
         if default is not None:

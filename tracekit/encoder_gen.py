@@ -100,7 +100,9 @@ def _is_key_text(hint: Any) -> bool:
     return (
         typing.get_origin(hint) is typing.Annotated
         and args[0] is str
-        and any(isinstance(extra, AfterValidator) and extra.func is model._valid_unicode for extra in args[1:])
+        and any(
+            isinstance(extra, AfterValidator) and extra.func is model._valid_unicode for extra in args[1:]
+        )
     )
 
 
@@ -222,9 +224,7 @@ def compact_source(
         except _Unknown:
             body.append(f"_slow(out, {spec}, v, w)")
             continue
-        if default is no_default:
-            skip = None
-        elif default is None:
+        if default is no_default or default is None:
             skip = None
         elif type(default) in (list, dict) and not default:
             skip = "empty"
