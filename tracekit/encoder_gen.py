@@ -123,7 +123,7 @@ def _shortcut(hint: Any, names: _Names, record_writer: Callable[[type], Any]) ->
     if _is_event(hint):
         return "True", "_event(v, w)"
     if _is_key_text(hint):
-        return "type(v) is str and v.isascii()", "v"
+        return "type(v) is str and (v.isascii() or _valid(v))", "v"
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is typing.Annotated:
