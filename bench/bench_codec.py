@@ -7,7 +7,8 @@ Each figure is printed beside, in the same run:
   validation (`codec._from_json_validated`). "speed-up" = previous / now;
 - json.dumps of the already-built dict and json.loads of the text (what the standard library
   alone costs, without walking the dataclasses or validating).
-`read trusted` is how the store reads rows it wrote itself (`codec.from_trusted_json`).
+`read trusted` is how the store reads rows it wrote itself (`codec.from_trusted_json`); the last
+line is what orjson (the runtime dependency) does alone against the standard library.
 Times are process CPU time (best of ROUNDS), so other processes on a shared machine disturb
 them less than wall time would.
 Run: .venv/bin/python bench/bench_codec.py [ROUNDS]
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import orjson
 from factories import build_call_record, build_trace
 
 import tracekit as tk
@@ -62,6 +64,8 @@ def main() -> None:
         read_before = per_call_us(lambda t=text, c=cls: codec._from_json_validated(c, t), n, rounds)
         trusted = per_call_us(lambda t=text, c=cls: codec.from_trusted_json(c, t), n, rounds)
         read_base = per_call_us(lambda t=text: json.loads(t), n, rounds)
+        orjson_write = per_call_us(lambda d=data: orjson.dumps(d), n, rounds)
+        orjson_read = per_call_us(lambda t=text: orjson.loads(t), n, rounds)
         print(f"{label} ({len(text.encode()):,} bytes of JSON):")
         print(
             f"  to_json      {write:7.1f} us | previous {write_before:7.1f} us: speed-up "
@@ -74,6 +78,11 @@ def main() -> None:
         print(
             f"  read trusted {trusted:7.1f} us | previous {read_before:7.1f} us: speed-up "
             f"{read_before / trusted:4.1f}x | {trusted / read_base:.2f}x json.loads"
+        )
+        print(
+            f"  orjson (the dependency) alone: dumps {orjson_write:.1f} us ({write_base / orjson_write:.1f}x "
+            f"faster than json.dumps), loads {orjson_read:.1f} us ({read_base / orjson_read:.1f}x faster "
+            "than json.loads)"
         )
 
 

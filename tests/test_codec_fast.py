@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -243,3 +244,35 @@ def test_trusted_dict_read_leaves_a_shared_dict_alone() -> None:
     trace = codec.from_trusted_dict(tk.SessionTrace, data)
     assert trace.event_history == [event] == trace.session_time_steps[0].events
     assert shared == event.to_dict()
+
+
+@tk.register_event_type
+@dataclasses.dataclass(slots=True)
+class FirstUseEvent(tk.BaseEvent):
+    """An event class no test writes or reads before the threads below."""
+
+    event_type: ClassVar[str] = "test_first_use"
+
+    note: str = ""
+    at: datetime | None = None
+
+
+def test_first_use_from_many_threads_builds_each_writer_and_decoder_once_and_safely() -> None:
+    """Threads writing and reading a class for the first time at once all get the right text and
+    object (a writer or decoder being built is never handed out half-made)."""
+    event = FirstUseEvent("t", time_record=tk.TimeRecord(T0), note="n", at=T0)
+    expected = _reference_json(event)
+    barrier = threading.Barrier(8)
+    results: list[Any] = []
+
+    def work() -> None:
+        barrier.wait()
+        text = event.to_json()
+        results.append((text, tk.BaseEvent.from_json(text), codec.from_trusted_json(tk.BaseEvent, text)))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [(expected, event, event)] * 8

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import types
 import typing
 from collections.abc import Callable
@@ -46,6 +47,7 @@ _CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\
 
 _DECODERS: dict[tuple[type, bool], Decoder | None] = {}
 _BUILDING: set[tuple[type, bool]] = set()
+_BUILD_LOCK = threading.RLock()
 
 
 def decoder(cls: type, trusted: bool) -> Decoder | None:
@@ -55,9 +57,12 @@ def decoder(cls: type, trusted: bool) -> Decoder | None:
         return _DECODERS[key]
     except KeyError:
         pass
-    built = _build(cls, trusted)
-    _DECODERS[key] = built
-    return built
+    with _BUILD_LOCK:  # one thread builds (others wait), so _BUILDING is this thread's
+        if key in _DECODERS:
+            return _DECODERS[key]
+        built = _build(cls, trusted)
+        _DECODERS[key] = built
+        return built
 
 
 def decode_event(data: Any, trusted: bool) -> Any:

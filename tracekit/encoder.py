@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import types
 import typing
 from collections.abc import Callable
@@ -519,38 +520,43 @@ def _encode_record(obj: Any, walk: _Walk) -> dict[str, Any]:
 
 _Writer = Callable[[Any, _Walk], dict[str, Any]]
 _WRITERS: dict[type, _Writer] = {}
+_PENDING: dict[type, _Writer] = {}
+_BUILD_LOCK = threading.RLock()
 
 
 def _writer(cls: type) -> _Writer:
-    """The generated compact writer of `cls` (built on first use, then cached)."""
+    """The generated compact writer of `cls` (built on first use under a lock, then cached)."""
     writer = _WRITERS.get(cls)
     if writer is not None:
         return writer
-    plan = _plan(cls)
-    holder: list[_Writer] = []
+    with _BUILD_LOCK:
+        writer = _WRITERS.get(cls) or _PENDING.get(cls)
+        if writer is not None:  # built meanwhile, or a class nested in itself being built here
+            return writer
+        plan = _plan(cls)
+        holder: list[_Writer] = []
 
-    def late(obj: Any, walk: _Walk) -> dict[str, Any]:  # a class nested in itself: bound once built
-        return holder[0](obj, walk)
+        def late(obj: Any, walk: _Walk) -> dict[str, Any]:  # called only once `holder` is filled
+            return holder[0](obj, walk)
 
-    _WRITERS[cls] = late
-    try:
-        source, names = encoder_gen.compact_source(
-            cls,
-            plan.fields,
-            plan.event_type,
-            plan.row,
-            {"_slow": _slow_field, "_event": _check_event, "_PathError": _PathError, "_MAX": MAX_DEPTH},
-            _writer,
-            _NO_DEFAULT,
-        )
-        exec(compile(source, f"<tracekit writer of {cls.__qualname__}>", "exec"), names)
-        built: _Writer = names["write"]
-    except BaseException:
-        del _WRITERS[cls]
-        raise
-    holder.append(built)
-    _WRITERS[cls] = built
-    return built
+        _PENDING[cls] = late
+        try:
+            source, names = encoder_gen.compact_source(
+                cls,
+                plan.fields,
+                plan.event_type,
+                plan.row,
+                {"_slow": _slow_field, "_event": _check_event, "_PathError": _PathError, "_MAX": MAX_DEPTH},
+                _writer,
+                _NO_DEFAULT,
+            )
+            exec(compile(source, f"<tracekit writer of {cls.__qualname__}>", "exec"), names)
+            built: _Writer = names["write"]
+        finally:
+            del _PENDING[cls]
+        holder.append(built)
+        _WRITERS[cls] = built
+        return built
 
 
 def _slow_field(out: dict[str, Any], field: tuple[Any, ...], value: Any, walk: _Walk) -> None:
