@@ -254,6 +254,11 @@ def _finite_float(token: str) -> float:
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Parse JSON text (NaN/Infinity refused) and validate it into `cls`; raises InvalidDataError."""
     data = _fast_loads(text)
+    if data is _NOT_PARSED:  # e.g. a long run of digits: the standard library parses it
+        try:
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        except (ValueError, TypeError, RecursionError):
+            data = None  # not JSON: the reference path below reports it
     if type(data) is dict:
         target = _fast_target(cls, data)
         decode = None if target is None else decoder.decoder(target, False)
