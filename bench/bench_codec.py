@@ -1,9 +1,16 @@
 """Benchmark: the codec's to_json / from_json on a fully populated call record and trace.
 
-Baselines measured in the same run: json.dumps of the already-built dict (what writing costs
-without walking the dataclasses and checking values) and json.loads of the text (what reading
-costs without validation). The store encodes every record, event and message with to_json, so
-its save rate follows these figures.
+Each figure is printed beside, in the same run:
+- the previous code path, still in the codec as the reference the fast paths fall back to and
+  are tested against: to_json = the field-by-field walk (`encode(..., fast=False)`) + the
+  standard library's json.dumps (`codec.dumps`); from_json = json.loads + the full pydantic
+  validation (`codec._from_json_validated`). "speed-up" = previous / now;
+- json.dumps of the already-built dict and json.loads of the text (what the standard library
+  alone costs, without walking the dataclasses or validating).
+`read trusted` is how the store reads rows it wrote itself (`codec.from_trusted_json`); the last
+line is what orjson (the runtime dependency) does alone against the standard library.
+Times are process CPU time (best of ROUNDS), so other processes on a shared machine disturb
+them less than wall time would.
 Run: .venv/bin/python bench/bench_codec.py [ROUNDS]
 """
 
@@ -17,39 +24,65 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import orjson
 from factories import build_call_record, build_trace
 
 import tracekit as tk
+from tracekit import codec, encoder
 
 
 def per_call_us(fn: Callable[[], Any], n: int, rounds: int) -> float:
-    """Best of `rounds` runs of `n` calls, in microseconds per call."""
+    """Best of `rounds` runs of `n` calls, in microseconds of process CPU time per call."""
     best = float("inf")
     for _ in range(rounds):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(n):
             fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best / n * 1e6
 
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     for label, obj, n in (("call record", build_call_record(), 2000), ("trace", build_trace(), 500)):
-        text = obj.to_json()
-        data = json.loads(text)
-        cls = type(obj)
         assert isinstance(obj, tk.LLMCallRecord | tk.SessionTrace)
+        cls = type(obj)
+        text = obj.to_json()
+        previous_text = codec.dumps(encoder.encode(obj, compact=True, fast=False))
+        assert text == previous_text, "the fast writer must give the previous text"
+        assert cls.from_json(text) == obj == codec.from_trusted_json(cls, text)
+        data = json.loads(text)
+
         write = per_call_us(obj.to_json, n, rounds)
+        write_before = per_call_us(
+            lambda o=obj: codec.dumps(encoder.encode(o, compact=True, fast=False)), n, rounds
+        )
         write_base = per_call_us(
             lambda d=data: json.dumps(d, ensure_ascii=False, separators=(",", ":")), n, rounds
         )
         read = per_call_us(lambda t=text, c=cls: c.from_json(t), n, rounds)
+        read_before = per_call_us(lambda t=text, c=cls: codec._from_json_validated(c, t), n, rounds)
+        trusted = per_call_us(lambda t=text, c=cls: codec.from_trusted_json(c, t), n, rounds)
         read_base = per_call_us(lambda t=text: json.loads(t), n, rounds)
+        orjson_write = per_call_us(lambda d=data: orjson.dumps(d), n, rounds)
+        orjson_read = per_call_us(lambda t=text: orjson.loads(t), n, rounds)
+        print(f"{label} ({len(text.encode()):,} bytes of JSON):")
         print(
-            f"{label} ({len(text.encode()):,} bytes of JSON): "
-            f"to_json {write:.1f} us ({write / write_base:.1f}x json.dumps), "
-            f"from_json {read:.1f} us ({read / read_base:.1f}x json.loads)"
+            f"  to_json      {write:7.1f} us | previous {write_before:7.1f} us: speed-up "
+            f"{write_before / write:4.1f}x | {write / write_base:.2f}x json.dumps ({write_base:.1f} us)"
+        )
+        print(
+            f"  from_json    {read:7.1f} us | previous {read_before:7.1f} us: speed-up "
+            f"{read_before / read:4.1f}x | {read / read_base:.2f}x json.loads ({read_base:.1f} us)"
+        )
+        print(
+            f"  read trusted {trusted:7.1f} us | previous {read_before:7.1f} us: speed-up "
+            f"{read_before / trusted:4.1f}x | {trusted / read_base:.2f}x json.loads"
+        )
+        print(
+            f"  orjson (the dependency) alone: dumps {orjson_write:.1f} us ({write_base / orjson_write:.1f}x "
+            f"faster than json.dumps), loads {orjson_read:.1f} us ({read_base / orjson_read:.1f}x faster "
+            "than json.loads)"
         )
 
 

@@ -11,7 +11,9 @@
    and the ratio (targets: >= 0.7 embedded, >= 0.8 over sqld). Before them, the CPU of `trace_rows` on
    one session beside the codec walk alone (the rows are built from the walk's output).
 2. `aggregate(by="model")` over 1,000,000 llm_calls rows, embedded (target: < 2 s).
-3. `iter_call_records()` over the same 1,000,000 calls, with the peak RSS (target: < 300 MB).
+3. `iter_call_records()` over the same 1,000,000 calls, with the peak RSS (target: < 300 MB),
+   beside the same paged query with nothing decoded, and the CPU time of decoding one row the
+   trusted way against the previous path (json.loads + full validation).
 """
 
 from __future__ import annotations
@@ -266,14 +268,62 @@ async def bench_million(calls: int, work: Path) -> None:
             )
         before = _peak_rss_mb()
         started = time.perf_counter()
+        cpu = time.process_time()
         count = 0
         async for _record in db.iter_call_records():
             count += 1
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         print(
-            f"  iter_call_records: {count:,} records in {elapsed:.1f} s ({count / elapsed:,.0f}/s); "
+            f"  iter_call_records: {count:,} records in {elapsed:.1f} s, {cpu:.1f} s of CPU "
+            f"({count / elapsed:,.0f}/s); "
             f"peak RSS {_peak_rss_mb():.0f} MB (before: {before:.0f} MB; target < 300 MB)"
         )
+        fetched, fetch_s = await _fetch_only(db)
+        print(
+            f"  baseline, the same pages fetched without decoding: {fetched:,} rows in {fetch_s:.1f} s "
+            f"(iter_call_records takes {elapsed / fetch_s:.1f}x)"
+        )
+        sample = 20_000
+        texts = [
+            row["record_json"]
+            for row in await db.execute("SELECT record_json FROM llm_call_records LIMIT ?", [sample])
+        ]
+        started = time.process_time()
+        for text in texts:
+            codec._from_json_validated(tk.LLMCallRecord, text)
+        previous_us = (time.process_time() - started) / len(texts) * 1e6
+        started = time.process_time()
+        for text in texts:
+            codec.from_trusted_json(tk.LLMCallRecord, text)
+        trusted_us = (time.process_time() - started) / len(texts) * 1e6
+        print(
+            f"  decoding one row (CPU, {len(texts):,} rows): trusted {trusted_us:.1f} us | previous path "
+            f"(json.loads + full validation) {previous_us:.1f} us: speed-up {previous_us / trusted_us:.1f}x"
+        )
+
+
+async def _fetch_only(db: TursoManager, page_size: int = 2000) -> tuple[int, float]:
+    """iter_call_records' paged query, rows fetched and nothing decoded (what the SQL side costs)."""
+    started = time.perf_counter()
+    count = 0
+    key: list[Any] = []
+    while True:
+        where = "+c.in_rollup = 1" + (
+            " AND (c.session_id, c.event_index, c.call_index) > (?, ?, ?)" if key else ""
+        )
+        rows = await db.execute(
+            "SELECT c.session_id, c.event_index, c.call_index, r.record_json FROM llm_calls c "
+            "JOIN llm_call_records r ON r.session_id = c.session_id AND r.event_index = c.event_index "
+            f"AND r.call_index = c.call_index WHERE {where} "
+            "ORDER BY c.session_id, c.event_index, c.call_index LIMIT ?",
+            [*key, page_size],
+        )
+        count += len(rows)
+        if len(rows) < page_size:
+            return count, time.perf_counter() - started
+        last = rows[-1]
+        key = [last["session_id"], last["event_index"], last["call_index"]]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,13 @@ stored text sorts), events carry their `event_type`. Reading validates through p
 TypeAdapters built from the same hints; every problem is reported in one InvalidDataError with
 its field path and bad value. No other exception type leaves these functions.
 
+Speed: JSON text is written and parsed by orjson, with the standard library as the fallback for
+what orjson spells differently or refuses (lone surrogates, integers beyond 64 bits, floats it
+formats differently), so the text is the same either way. `from_json` first tries the checked
+fast decoders (decoder.py) and falls back to the full validation for anything they cannot vouch
+for; the store reads its own rows with `from_trusted_json` / `from_trusted_dict`, which skip the
+checks (and fall back to the full validation if a row is damaged).
+
 Lone UTF-16 surrogates (half an emoji split across stream chunks) are kept in free text: the JSON
 holds a \\u escape that reads back to the same string. Fields the store keeps in query columns
 (`model.KeyText`: ids, names, top-level metadata keys) refuse them.
@@ -24,13 +31,27 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from tracekit import model
+from tracekit import decoder, model
 from tracekit.encoder import INT64_MAX, INT64_MIN, MAX_DEPTH, encode, format_datetime
 from tracekit.errors import FieldProblem, InvalidDataError, SerializationError
 
-__all__ = ["MAX_DEPTH", "dumps", "encode", "format_datetime", "from_dict", "from_json", "to_dict", "to_json"]
+__all__ = [
+    "MAX_DEPTH",
+    "dumps",
+    "dumps_encoded",
+    "encode",
+    "format_datetime",
+    "from_dict",
+    "from_json",
+    "from_trusted_dict",
+    "from_trusted_json",
+    "loads",
+    "to_dict",
+    "to_json",
+]
 
 T = TypeVar("T")
 
@@ -40,6 +61,35 @@ T = TypeVar("T")
 
 
 _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+_PASSTHROUGH = (
+    orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+_SHORT_EXPONENT = re.compile(rb"[0-9]e-[0-9](?![0-9])").search
+
+
+def _orjson_text(data: Any) -> str | None:
+    """`data` as orjson writes it when that is the standard library's text, else None.
+
+    orjson spells floats as Python's repr does except between 1e-9 and 1e-4 ("0.00001", "1e-7"
+    where repr writes "1e-05", "1e-07"); it refuses lone surrogates and integers beyond 64 bits."""
+    try:
+        out = orjson.dumps(data, option=_PASSTHROUGH)
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
+        return None
+    if b"0.0000" in out or (b"e-" in out and _SHORT_EXPONENT(out) is not None):
+        return None
+    return out.decode("utf-8")
+
+
+def dumps_encoded(data: Any, *, root: str = "") -> str:
+    """`dumps` of what `encode` returned (checked: finite floats, str keys, JSON types only),
+    written by orjson when its text is the same as the standard library's."""
+    fast = _orjson_text(data)
+    if fast is not None:
+        return fast
+    return dumps(data, root=root)
 
 
 def dumps(data: Any, *, root: str = "") -> str:
@@ -100,7 +150,8 @@ def to_json(obj: model._Record) -> str:
     """Compact JSON text: fields still at their defaults (None, empty lists, ...) are left out and
     `from_json` restores them, so the round trip stays exact at a fraction of the size. Raises
     SerializationError (path, value, fix) for anything that would not read back equal."""
-    return dumps(encode(obj, compact=True), root=type(obj).__name__)
+    # The memo writes a record held twice (an event in its timestep and in event_history) once.
+    return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,6 +302,23 @@ class _Numbers:
 
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Parse JSON text (NaN/Infinity refused) and validate it into `cls`; raises InvalidDataError."""
+    data = _fast_loads(text)
+    # a long run of digits (a number past 64 bits?), text orjson refuses, or nesting deeper than
+    # to_json writes: the reference path below parses, validates and checks it as to_json would
+    if data is not _NOT_PARSED and type(data) is dict and not _nests_deeper_than(text, MAX_DEPTH):
+        target = _fast_target(cls, data)
+        decode = None if target is None else decoder.decoder(target, False)
+        if decode is not None:
+            try:
+                return typing.cast(T, decode(data))
+            except Exception:  # anything the fast path cannot vouch for: the full validation decides
+                pass
+    return _from_json_validated(cls, text)
+
+
+def _from_json_validated(cls: type[T], text: str | bytes) -> T:
+    """`from_json` through the standard library parser and the full pydantic validation (the
+    reference the fast path is tested against, and what reports every problem)."""
     name = getattr(cls, "__name__", str(cls))
     try:
         numbers = _Numbers()
@@ -283,6 +351,85 @@ def _nests_deeper_than(text: str | bytes, limit: int) -> bool:
         return False
     brackets = _NOT_BRACKETS.sub("", _STR_TOKENS.sub("", plain))
     return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def from_trusted_json(cls: type[T], text: str | bytes) -> T:
+    """Read JSON that tracekit wrote itself (the store's rows) without re-checking every field;
+    text that does not decode that way (a damaged row) goes through `from_json`'s full checks."""
+    data = _fast_loads(text)
+    if data is _NOT_PARSED:
+        try:
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        except (ValueError, TypeError, RecursionError):
+            return from_json(cls, text)
+    if type(data) is dict:
+        target = _fast_target(cls, data)
+        decode = None if target is None else decoder.decoder(target, True)
+        if decode is not None:
+            try:
+                return typing.cast(T, decode(data))
+            except Exception:  # a damaged row: the full validation names what is wrong
+                pass
+    return from_json(cls, text)
+
+
+def from_trusted_dict(cls: type[T], data: Mapping[str, Any]) -> T:
+    """`from_trusted_json` for data already parsed (the store reassembles a trace from its rows);
+    data that does not decode that way (a damaged row) goes through `from_dict`'s full checks."""
+    target = _fast_target(cls, data) if type(data) is dict else None
+    decode = None if target is None else decoder.decoder(target, True)
+    if decode is not None:
+        try:
+            return typing.cast(T, decode(data))
+        except Exception:  # a damaged row: the full validation names what is wrong
+            pass
+    return from_dict(cls, data)
+
+
+def loads(text: str | bytes) -> Any:
+    """`json.loads(text)`, parsed by orjson when that gives the same data (it raises what
+    json.loads raises)."""
+    data = _fast_loads(text)
+    return json.loads(text) if data is _NOT_PARSED else data
+
+
+_NOT_PARSED: Any = object()
+_DIGIT_RUNS = bytes(ord("0") if chr(i).isdigit() and i < 128 else ord(" ") for i in range(256))
+_BIG_INT = b"0" * 19
+"""orjson reads an integer of 19 or more digits beyond 64 bits as a float; the standard library
+keeps it exact, so text with such a run of digits is parsed by the standard library."""
+
+
+def _fast_loads(text: Any) -> Any:
+    """orjson's parse of `text`, or _NOT_PARSED when it might differ from json.loads (big
+    integers), or fails (lone surrogate escapes, NaN, invalid text: json.loads decides)."""
+    kind = type(text)
+    if kind is str:
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _NOT_PARSED
+    elif kind is bytes:
+        raw = text
+    else:
+        return _NOT_PARSED
+    if _BIG_INT in raw.translate(_DIGIT_RUNS):
+        return _NOT_PARSED
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _NOT_PARSED
+
+
+def _fast_target(cls: type, data: dict[str, Any]) -> type | None:
+    """The class `_target_class` would pick, or None where it would raise."""
+    if not (isinstance(cls, type) and issubclass(cls, model.BaseEvent)):
+        return cls
+    tag = data.get("event_type", cls.event_type)
+    target = model.registered_event_class(tag) if type(tag) is str else None
+    if target is None or not issubclass(target, cls):
+        return None
+    return target
 
 
 def _head(text: Any, limit: int = 60) -> Any:

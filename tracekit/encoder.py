@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import types
 import typing
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any, Literal, Union
 
 from pydantic.functional_validators import AfterValidator
 
-from tracekit import model
+from tracekit import encoder_gen, model
 from tracekit.errors import SerializationError
 
 __all__ = ["INT64_MAX", "INT64_MIN", "MAX_DEPTH", "encode", "format_datetime"]
@@ -73,13 +74,15 @@ class _PathError(Exception):
 
 
 class _Walk:
-    """One write: leave defaults out (compact) or not, and optionally remember each encoded record."""
+    """One write: leave defaults out (compact) or not, optionally remember each encoded record,
+    and whether compact records go through their generated writers (encoder_gen.py)."""
 
-    __slots__ = ("compact", "memo")
+    __slots__ = ("compact", "fast", "memo")
 
-    def __init__(self, compact: bool, memo: dict[int, dict[str, Any]] | None) -> None:
+    def __init__(self, compact: bool, memo: dict[int, dict[str, Any]] | None, fast: bool = True) -> None:
         self.compact = compact
         self.memo = memo
+        self.fast = fast and compact
 
 
 _Check = Callable[[Any, _Walk], Any]
@@ -507,6 +510,80 @@ def _plain_default(f: dataclasses.Field[Any]) -> Any:
 
 
 def _encode_record(obj: Any, walk: _Walk) -> dict[str, Any]:
+    if walk.fast:
+        writer = _WRITERS.get(type(obj))
+        if writer is None:
+            writer = _writer(type(obj))
+        return writer(obj, walk)
+    return _walk_record(obj, walk)
+
+
+_Writer = Callable[[Any, _Walk], dict[str, Any]]
+_WRITERS: dict[type, _Writer] = {}
+_PENDING: dict[type, _Writer] = {}
+_BUILD_LOCK = threading.RLock()
+
+
+def _writer(cls: type) -> _Writer:
+    """The generated compact writer of `cls` (built on first use under a lock, then cached)."""
+    writer = _WRITERS.get(cls)
+    if writer is not None:
+        return writer
+    with _BUILD_LOCK:
+        writer = _WRITERS.get(cls) or _PENDING.get(cls)
+        if writer is not None:  # built meanwhile, or a class nested in itself being built here
+            return writer
+        plan = _plan(cls)
+        holder: list[_Writer] = []
+
+        def late(obj: Any, walk: _Walk) -> dict[str, Any]:  # called only once `holder` is filled
+            return holder[0](obj, walk)
+
+        _PENDING[cls] = late
+        try:
+            source, names = encoder_gen.compact_source(
+                cls,
+                plan.fields,
+                plan.event_type,
+                plan.row,
+                {"_slow": _slow_field, "_event": _check_event, "_PathError": _PathError, "_MAX": MAX_DEPTH},
+                _writer,
+                _NO_DEFAULT,
+            )
+            exec(compile(source, f"<tracekit writer of {cls.__qualname__}>", "exec"), names)
+            built: _Writer = names["write"]
+        finally:
+            del _PENDING[cls]
+        holder.append(built)
+        _WRITERS[cls] = built
+        return built
+
+
+def _slow_field(out: dict[str, Any], field: tuple[Any, ...], value: Any, walk: _Walk) -> None:
+    """The walk's code for one field of a compact write (what a generated writer falls back to)."""
+    name, _fast, record, nullable, check, default, default_type = field
+    if value is None:
+        if not nullable:
+            exc = _PathError(
+                "None is not allowed here", None, "this field has no 'not reported' value: give one"
+            )
+            exc.path.append(name)
+            raise exc
+        if default is not None:
+            out[name] = None
+        return
+    kind = type(value)
+    if kind is default_type and value == default and (kind is not float or repr(value) == repr(default)):
+        return
+    try:
+        out[name] = _encode_record(value, walk) if kind is record else check(value, walk)
+    except _PathError as exc:
+        exc.path.append(name)
+        raise
+
+
+def _walk_record(obj: Any, walk: _Walk) -> dict[str, Any]:
+    """The walk over one record, field by field (to_dict, and the reference for the writers)."""
     plan = _plan(type(obj))
     memo = walk.memo if plan.row else None
     if memo is not None:
@@ -564,19 +641,27 @@ def _encode_record(obj: Any, walk: _Walk) -> dict[str, Any]:
 
 
 def encode(
-    obj: Any, *, compact: bool, memo: dict[int, dict[str, Any]] | None = None, root: str | None = None
+    obj: Any,
+    *,
+    compact: bool,
+    memo: dict[int, dict[str, Any]] | None = None,
+    root: str | None = None,
+    fast: bool = True,
 ) -> dict[str, Any]:
     """`obj` as a JSON-ready dict, checked all the way down; SerializationError names the field
     path (from `root`, default the class name), the value and the fix. `compact` leaves out fields
     at their defaults; `memo` (id -> dict) collects every encoded trace, timestep, event, message
-    and call record (the records the store keeps as rows) and encodes a shared one once."""
+    and call record (the records the store keeps as rows) and encodes a shared one once.
+    Compact writes go through generated writers (encoder_gen.py) and share free-form lists and
+    dicts with `obj` instead of copying them; `fast=False` takes the field-by-field walk for every
+    record (the reference the writers are tested and benchmarked against)."""
     if not isinstance(obj, model._Record):
         raise SerializationError(
             f"expected a tracekit record, got {type(obj).__name__} {_short(obj)}; "
             "pass a record such as a SessionTrace",
             value=obj,
         )
-    walk = _Walk(compact, memo)
+    walk = _Walk(compact, memo, fast)
     try:
         if isinstance(obj, model.BaseEvent):
             data: dict[str, Any] = _check_event(obj, walk)

@@ -347,6 +347,7 @@ class TursoManager:
             results[2].rows,
             results[3].rows,
             results[4].rows,
+            decode=_trusted_trace,  # rows this store wrote: no field re-checked (damage still is)
         )
 
     async def delete_session(self, session_id: str) -> bool:
@@ -446,8 +447,8 @@ class TursoManager:
                 "ORDER BY c.session_id, c.event_index, c.call_index LIMIT ?",
                 [*page_params, page_size],
             )
-            for row in result.rows:
-                yield LLMCallRecord.from_json(row[3])
+            for row in result.rows:  # rows this store wrote: no field re-checked (damage still is)
+                yield codec.from_trusted_json(LLMCallRecord, row[3])
             if len(result.rows) < page_size:
                 return
             last = result.rows[-1]
@@ -651,6 +652,10 @@ class TursoManager:
         from tracekit.store.conversation import conversation_metrics
 
         return await conversation_metrics(await self._ready(), self.url, session_id)
+
+
+def _trusted_trace(data: dict[str, Any]) -> SessionTrace:
+    return codec.from_trusted_dict(SessionTrace, data)
 
 
 _SaveWork = tuple[bool, list[Statement] | list[StatementRows]]

@@ -14,7 +14,6 @@ Row tuples follow the column order of the tables in schema.py (checked by tests)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from json import encoder as json_encoder
@@ -466,12 +465,14 @@ def trace_from_rows(
     event_rows: Sequence[tuple[int, int, int | None, int | None, str]],
     call_rows: Sequence[tuple[int, str]],
     message_rows: Sequence[tuple[int, int, int | None, int | None, str]],
+    decode: Callable[[dict[str, Any]], SessionTrace] = SessionTrace.from_dict,
 ) -> SessionTrace:
     """Rebuild a SessionTrace from stored JSON.
 
     `step_jsons` in position order; `event_rows` as (event_index, in_history, step_position,
     step_slot, event_json) in index order; `call_rows` as (event_index, record_json) in
-    (event_index, call_index) order; `message_rows` like `event_rows`.
+    (event_index, call_index) order; `message_rows` like `event_rows`. `decode` turns the
+    reassembled dict into the trace (the store's reads pass the codec's trusted decoder).
     """
     trace: dict[str, Any] = _loads(trace_json, "sessions.trace_json")
     steps = [_loads(text, "timesteps.step_json") for text in step_jsons]
@@ -494,13 +495,13 @@ def trace_from_rows(
     _place(decoded_messages, message_history, steps, "markov_blanket_messages")
     trace["markov_blanket_message_history"] = message_history
     trace["session_time_steps"] = steps
-    return SessionTrace.from_dict(trace)
+    return decode(trace)
 
 
 def _loads(text: Any, column: str) -> Any:
     """A stored JSON column as data; InvalidDataError (not a bare decode error) when it is damaged."""
     try:
-        data = json.loads(text)
+        data = codec.loads(text)
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidDataError(
             "SessionTrace", [FieldProblem(column, f"stored JSON is not readable: {exc}", str(text)[:60])]

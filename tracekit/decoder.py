@@ -1,0 +1,297 @@
+"""The fast read half of the codec: parsed JSON data -> records, one function per class.
+
+Each record class gets two decoders, generated once from its type hints (the hints pydantic
+builds the full validation from) as straight-line Python:
+- checked, for foreign text (`from_json`): accepts only values whose reading is certain (exact
+  JSON types, datetimes in the fixed-width UTC form tracekit writes, known literals, no unknown
+  keys) and builds exactly what the full validation builds; anything else raises `Decline`, and
+  the caller re-runs the full validation, which reports the problem with its field path;
+- trusted, for rows tracekit wrote itself (the store's reads): no check at all, only what turns
+  JSON back into the record (nested records, events by `event_type`, datetimes, ints written
+  for float fields back to floats). Any failure there also falls back to the full validation.
+
+A class whose field types the generator does not know (a user event with an exotic field) gets
+no decoder: reading it always takes the full validation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+import types
+import typing
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal, Union
+
+from pydantic.functional_validators import AfterValidator
+
+from tracekit import model
+
+__all__ = ["Decline", "decode_event", "decoder"]
+
+Decoder = Callable[[Any], Any]
+
+
+class Decline(Exception):
+    """The fast path cannot vouch for this input: use the full validation."""
+
+
+class _Unknown(Exception):
+    """A field type the generator does not handle (the class gets no decoder)."""
+
+
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00").fullmatch
+"""The datetime text tracekit writes (`encoder.format_datetime`); any other form is fully validated."""
+
+_DECODERS: dict[tuple[type, bool], Decoder | None] = {}
+_BUILDING: set[tuple[type, bool]] = set()
+_BUILD_LOCK = threading.RLock()
+
+
+def decoder(cls: type, trusted: bool) -> Decoder | None:
+    """The decoder of `cls` (checked or trusted), or None when its field types are not all known."""
+    key = (cls, trusted)
+    try:
+        return _DECODERS[key]
+    except KeyError:
+        pass
+    with _BUILD_LOCK:  # one thread builds (others wait), so _BUILDING is this thread's
+        if key in _DECODERS:
+            return _DECODERS[key]
+        built = _build(cls, trusted)
+        _DECODERS[key] = built
+        return built
+
+
+def decode_event(data: Any, trusted: bool) -> Any:
+    """An event dict as the registered class its `event_type` names ("base" when absent)."""
+    if not trusted and type(data) is not dict:
+        raise Decline
+    tag = data.get("event_type", "base")
+    target = model.registered_event_class(tag) if type(tag) is str else None
+    if target is None:
+        raise Decline
+    decode = decoder(target, trusted)
+    if decode is None:
+        raise Decline
+    return decode(data)
+
+
+class _Gen:
+    """The names one class's decoder refers to."""
+
+    def __init__(self, trusted: bool) -> None:
+        self.trusted = trusted
+        self.names: dict[str, Any] = {
+            "_D": Decline,
+            "_canon": _CANONICAL,
+            "_iso": datetime.fromisoformat,
+            "_valid": model.is_valid_unicode,
+            "_event": decode_event,
+        }
+
+    def name(self, value: Any) -> str:
+        """A global name in the generated function's namespace bound to `value`."""
+        key = f"_n{len(self.names)}"
+        self.names[key] = value
+        return key
+
+    def record(self, cls: type) -> str:
+        """A name bound to `cls`'s decoder (built now; resolved on first call inside a cycle)."""
+        key = (cls, self.trusted)
+        if key not in _BUILDING:
+            found = decoder(cls, self.trusted)
+            if found is None:
+                raise _Unknown(cls)
+            return self.name(found)
+        trusted = self.trusted
+        cell: list[Decoder] = []
+
+        def call(data: Any) -> Any:
+            if not cell:
+                late = decoder(cls, trusted)
+                if late is None:
+                    raise Decline
+                cell.append(late)
+            return cell[0](data)
+
+        return self.name(call)
+
+
+def _item_test(hint: Any) -> str | None:
+    """A test of one value `x` for simple types (None when the type is not simple)."""
+    if hint is Any:
+        return "True"
+    if hint in (str, int, bool):
+        return f"type(x) is {hint.__name__}"
+    if typing.get_origin(hint) is dict and typing.get_args(hint) == (str, Any):
+        return "type(x) is dict"
+    return None
+
+
+def _is_event(hint: Any) -> bool:
+    return typing.get_origin(hint) is typing.Annotated and any(
+        isinstance(extra, model._EventField) for extra in typing.get_args(hint)[1:]
+    )
+
+
+def _lines(gen: _Gen, hint: Any) -> list[str]:
+    """Statements turning the JSON value `v` (not None) into the field's value `v`, or raising _D
+    (checked); an empty list when the JSON value is the field's value as it is (trusted)."""
+    checked = not gen.trusted
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if _is_event(hint):
+        return [f"v = _event(v, {gen.trusted})"]
+    if origin is typing.Annotated:
+        base, *extras = args
+        if base is str and any(
+            isinstance(extra, AfterValidator) and extra.func is model._valid_unicode for extra in extras
+        ):
+            return ["if type(v) is not str or not (v.isascii() or _valid(v)): raise _D"] if checked else []
+        if base is datetime:
+            if checked:
+                return ["if type(v) is not str or _canon(v) is None: raise _D", "v = _iso(v)"]
+            return ["v = _iso(v)"]
+        raise _Unknown(hint)
+    if origin is Union or origin is types.UnionType:
+        rest = [arg for arg in args if arg is not type(None)]
+        if len(rest) == 1:
+            return _lines(gen, rest[0])
+        tests = [_item_test(arg) for arg in rest]
+        if any(test is None or test == "True" for test in tests):
+            raise _Unknown(hint)
+        joined = " or ".join(f"({test})" for test in tests)
+        return ["x = v", f"if not ({joined}): raise _D"] if checked else []
+    if hint is Any:
+        return []
+    if hint in (str, bool, int):
+        return [f"if type(v) is not {hint.__name__}: raise _D"] if checked else []
+    if hint is float:
+        if checked:
+            return [
+                "if type(v) is not float:",
+                "    if type(v) is int and -9007199254740992 <= v <= 9007199254740992: v = float(v)",
+                "    else: raise _D",
+            ]
+        return ["if type(v) is int: v = float(v)"]
+    if origin is Literal:
+        if not all(type(arg) is str for arg in args):
+            raise _Unknown(hint)
+        allowed = gen.name(frozenset(args))
+        return [f"if type(v) is not str or v not in {allowed}: raise _D"] if checked else []
+    if origin is dict and len(args) == 2 and args[1] is Any:
+        key = args[0]
+        if key is str:
+            return ["if type(v) is not dict: raise _D"] if checked else []
+        key_args = typing.get_args(key)
+        if typing.get_origin(key) is typing.Annotated and key_args and key_args[0] is str:
+            if checked:
+                return [
+                    "if type(v) is not dict: raise _D",
+                    "for x in v:",
+                    "    if not (x.isascii() or _valid(x)): raise _D",
+                ]
+            return []
+        raise _Unknown(hint)
+    if origin is list and len(args) == 1:
+        item = args[0]
+        head = ["if type(v) is not list: raise _D"] if checked else []
+        if _is_event(item):
+            return [*head, f"v = [_event(x, {gen.trusted}) for x in v]"]
+        if _is_record(item):
+            return [*head, f"v = [{gen.record(item)}(x) for x in v]"]
+        test = _item_test(item)
+        if test is None:
+            raise _Unknown(hint)
+        if not checked or test == "True":
+            return head
+        return [*head, "for x in v:", f"    if not ({test}): raise _D"]
+    if _is_record(hint):
+        return [f"v = {gen.record(hint)}(v)"]
+    raise _Unknown(hint)
+
+
+def _is_record(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, model._Record) and dataclasses.is_dataclass(hint)
+
+
+def _build(cls: type, trusted: bool) -> Decoder | None:
+    if not _is_record(cls):
+        return None
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except Exception:  # unresolvable annotations: the full validation reports them
+        return None
+    key = (cls, trusted)
+    _BUILDING.add(key)
+    try:
+        source, names = _source(cls, hints, trusted)
+    except _Unknown:
+        return None
+    finally:
+        _BUILDING.discard(key)
+    exec(compile(source, f"<tracekit decoder of {cls.__qualname__}>", "exec"), names)
+    decode: Decoder = names["decode"]
+    return decode
+
+
+def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[str, Any]]:
+    """The decoder's source and namespace: values converted in the dict, then `cls(**d)`. Checked
+    decoders work on the dict itself (fresh from the parser); trusted ones on a copy (the store
+    puts one event's dict both in its timestep and in the history).
+
+    Checked: every key must be a field (or an event's `event_type`), every value pass its test.
+    Trusted: only the fields whose JSON value is not the field's value are looked at."""
+    gen = _Gen(trusted)
+    event = issubclass(cls, model.BaseEvent)
+    body: list[str] = []
+    if trusted:
+        body.append("d = d.copy()")  # the caller's dict may be shared (an event in two lists)
+        if event:
+            body.append("d.pop('event_type', None)")
+        for f in dataclasses.fields(cls):
+            convert = _lines(gen, hints[f.name])
+            if convert:
+                body.append(f"v = d.get({f.name!r})")
+                body.append("if v is not None:")
+                body.extend("    " + line for line in convert)
+                body.append(f"    d[{f.name!r}] = v")
+    else:
+        body.append("if type(d) is not dict: raise _D")
+        if event:
+            body.append("if 'event_type' in d: del d['event_type']")
+        # One code per distinct (statements, nullable) among the fields: the loop looks the key's
+        # code up and runs that code's statements, so a key costs a lookup and a few compares.
+        codes: dict[tuple[tuple[str, ...], bool], int] = {}
+        per_field: dict[str, int] = {}
+        for f in dataclasses.fields(cls):
+            hint = hints[f.name]
+            nullable = _nullable(hint) or hint is Any
+            statements = tuple(_lines(gen, hint))
+            code = codes.setdefault((statements, nullable), 2 * len(codes) + 2 + int(nullable))
+            per_field[f.name] = code
+        body.append("for k, v in d.items():")
+        body.append(f"    c = {gen.name(per_field)}[k]")
+        body.append("    if v is None:")
+        body.append("        if c & 1: continue")
+        body.append("        raise _D")
+        uses = list(per_field.values())
+        ordered = sorted(codes.items(), key=lambda item: -uses.count(item[1]))  # most used first
+        for index, ((statements, _allows_none), code) in enumerate(ordered):
+            keyword = "if" if index == 0 else "elif"
+            body.append(f"    {keyword} c == {code}:")
+            lines = list(statements) or ["pass"]
+            if any("v = " in line for line in statements):
+                lines.append("d[k] = v")
+            body.extend("        " + line for line in lines)
+    body.append(f"return {gen.name(cls)}(**d)")
+    source = "def decode(d):\n" + "\n".join("    " + line for line in body) + "\n"
+    return source, dict(gen.names)
+
+
+def _nullable(hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    return (origin is Union or origin is types.UnionType) and type(None) in typing.get_args(hint)
