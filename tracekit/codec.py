@@ -359,7 +359,7 @@ def from_trusted_json(cls: type[T], text: str | bytes) -> T:
     data = _fast_loads(text)
     if data is _NOT_PARSED:
         try:
-            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_Numbers().as_float)
         except (ValueError, TypeError, RecursionError):
             return from_json(cls, text)
     if type(data) is dict:
