@@ -36,7 +36,17 @@ from libsql_client.sqlite3_utils import Sqlite3Client
 
 from tracekit.errors import StoreAuthError, StoreConnectionError, StoreError
 
-__all__ = ["MEMORY", "Database", "Result", "Statement", "file_path", "redact_url", "resolve_token"]
+__all__ = [
+    "BUSY_CODES",
+    "MEMORY",
+    "Database",
+    "Result",
+    "Statement",
+    "file_path",
+    "is_busy",
+    "redact_url",
+    "resolve_token",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +57,12 @@ Statement = tuple[str, Sequence[Any]]
 
 _REMOTE_SCHEMES = ("http", "https", "ws", "wss", "libsql")
 _BUSY_CODES = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+_TXN_CODES = frozenset({"TRANSACTION_TIMEOUT", "TRANSACTION_BUSY"})
+BUSY_CODES = _BUSY_CODES | _TXN_CODES
+"""Codes of a write that lost to another writer (the server is up): worth retrying after a pause.
+
+sqld gives a write transaction 5 s from taking the write lock; a waiting writer then steals the
+lock and the holder's batch is rolled back with TRANSACTION_TIMEOUT."""
 _AUTH_MARKERS = ("401", "403", "unauthorized", "authentication", "jwt", "auth token")
 _FILE_CODES = frozenset(
     {"SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_NOTADB", "SQLITE_IOERR", "SQLITE_PERM"}
@@ -63,6 +79,12 @@ class Result:
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]
     rows_affected: int
+
+
+def is_busy(exc: StoreError) -> bool:
+    """Whether `exc` is a write that lost to another writer (retry it) rather than an unreachable
+    server or bad data."""
+    return isinstance(exc, StoreConnectionError) and exc.code in BUSY_CODES
 
 
 def resolve_token(auth_token: str | None) -> str | None:
@@ -312,6 +334,13 @@ class Database:
             self._executor.shutdown(wait=False)
             self._executor = None
 
+    async def probe(self, timeout_s: float) -> None:
+        """Check that the server answers, on a fresh connection under `timeout_s` (the circuit
+        breaker's cheap probe); StoreConnectionError (or StoreAuthError) when it does not."""
+        fresh = Database(self._client_url, auth_token=self._token, timeout_s=timeout_s)
+        await fresh.open()
+        await fresh.close()
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         """Run one statement with positional parameters."""
         return _to_result(await self._call("execute", sql, list(params)))
@@ -373,6 +402,12 @@ class Database:
             return StoreAuthError(
                 f"{self.url} refused the credentials ({hint}): {message}; pass auth_token= or set "
                 "TURSO_AUTH_TOKEN / LIBSQL_AUTH_TOKEN to a valid token",
+                code=code,
+            )
+        if self.is_remote and code in _TXN_CODES:
+            return StoreConnectionError(
+                f"{self.url} rolled back the write: {message}; another writer waited for the lock "
+                "longer than sqld's 5 s transaction limit (tracekit retries it; smaller batches avoid it)",
                 code=code,
             )
         if code in _BUSY_CODES:
