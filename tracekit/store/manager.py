@@ -34,7 +34,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -144,6 +144,7 @@ class TursoManager:
         """Open while the server is unreachable: saves then go straight to the spool."""
         self._slots = asyncio.Semaphore(max(1, max_inflight_saves))
         self._background: set[asyncio.Task[None]] = set()
+        self._replay_listeners: list[Callable[[list[SessionTrace]], Awaitable[None]]] = []
         self.spool: Spool | None = None
         """Where unsaveable traces wait; None for :memory: (nothing to be unreachable, nothing to outlive)."""
         if spool_path is not None:
@@ -198,6 +199,12 @@ class TursoManager:
         async with self._open_lock:
             self._opened = False
             await self._db.close()
+
+    def on_replay(self, listener: Callable[[list[SessionTrace]], Awaitable[None]]) -> None:
+        """Await `listener(traces)` after every replay that saved spooled traces (whichever path
+        replayed them: open, replay_spool or the breaker's background replay); the tracer's writer
+        applies those traces' rewards this way."""
+        self._replay_listeners.append(listener)
 
     async def _ready(self) -> Database:
         if not self._opened:
@@ -472,6 +479,12 @@ class TursoManager:
             log.warning("replaying %s stopped (%s); the rest stays spooled", spool.path, exc)
         remaining = await asyncio.to_thread(spool.remove, saved, snapshot.rejected)
         log.info("replayed %d spooled session(s) into %s; %d remain", len(saved), self.url, remaining)
+        replayed = [trace for chunk in chunks for ident, trace in chunk if ident in saved]
+        for listener in list(self._replay_listeners):
+            try:
+                await listener(replayed)
+            except Exception:  # a listener's bug must not undo a replay that landed
+                log.exception("a replay listener of %s failed", self.url)
         return len(saved)
 
     # -- reading --------------------------------------------------------------------------------
