@@ -415,7 +415,13 @@ class Database:
                 f"{self.url} is locked by another writer: {message}; retry, or write through one manager",
                 code=code,
             )
-        if not self.is_remote and code in _FILE_CODES:
+        if not self.is_remote and (code == "SQLITE_FULL" or code.startswith("SQLITE_IOERR_WRITE")):
+            return StoreError(
+                f"cannot write the database file {str(self.path)!r}: {message} (the disk is full, or the "
+                "file reached a size limit); nothing of this save was written: free space and save again",
+                code=code,
+            )
+        if not self.is_remote and (code in _FILE_CODES or code.startswith("SQLITE_READONLY_")):
             return self._file_error(exc)
         if code == "HRANA_WEBSOCKET_ERROR" or "websocket" in lowered:
             return StoreConnectionError(
