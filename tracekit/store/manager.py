@@ -142,6 +142,9 @@ class TursoManager:
         self.max_batch_bytes = max_batch_bytes
         self.breaker = CircuitBreaker()
         """Open while the server is unreachable: saves then go straight to the spool."""
+        self.background_replay = True
+        """While the breaker is open, probe and replay in background tasks on this manager's loop;
+        off for a loop that only runs now and then (the tracer's writer replays on its own timer)."""
         self._slots = asyncio.Semaphore(max(1, max_inflight_saves))
         self._background: set[asyncio.Task[None]] = set()
         self._replay_listeners: list[Callable[[list[SessionTrace]], Awaitable[None]]] = []
@@ -309,6 +312,7 @@ class TursoManager:
         while True:
             try:
                 await db.batch(statements)
+                self.breaker.close()  # it answered: whoever tripped it, the server is back
                 return
             except StoreConnectionError as exc:
                 wait = pause * random.uniform(0.5, 1.5)  # jitter: writers that collided do not retry in step
@@ -330,7 +334,7 @@ class TursoManager:
 
     async def _skip_server(self, traces: list[SessionTrace]) -> SaveOutcome:
         """The breaker is open: spool now, and start a probe in the background when one is due."""
-        if self.breaker.claim_probe():
+        if self.background_replay and self.breaker.claim_probe():
             self._in_background(self._probe_then_replay())
         await self._spool_traces(traces, "the server was unreachable at the last try", quiet=True)
         return "spooled"

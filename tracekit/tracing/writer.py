@@ -182,6 +182,7 @@ class TraceWriter:
         self._opened = False
         self._loop: asyncio.AbstractEventLoop | None = None
         store.on_replay(self._on_replayed)
+        store.background_replay = False  # its loop runs only while this writer works: replay on our timer
         self._thread = threading.Thread(target=self._main, name="tracekit-writer", daemon=True)
         self._thread.start()
         _register_exit(self)
