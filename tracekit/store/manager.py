@@ -257,7 +257,8 @@ class TursoManager:
                 size = weight
         for group, stmts in groups:
             if await self._send(group, stmts) == "spooled":
-                rest = [trace for trace in traces if trace not in group]
+                spooled = {id(trace) for trace in group}
+                rest = [trace for trace in traces if id(trace) not in spooled]
                 if rest:
                     await self._spool_traces(rest, "an earlier part of the same save was spooled")
                 return "spooled"
