@@ -8,6 +8,8 @@ process killed with -9 has reported exactly the saves that returned). MODE `trac
 same number of sessions through a SessionTracer with its background writer and prints each
 finished trace's JSON as `trace <json>`, then `flush <FlushResult as JSON>`. Every process waits
 for GO_FILE to exist, so all writers start together. Any error is printed as `error <type> <msg>`.
+`run_to_file` does the same in a process forked from a server that imported tracekit once (the
+multi-process tests start eight at a time), writing the lines to a file instead of stdout.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 
@@ -26,10 +29,12 @@ from storebuilders import make_trace
 import tracekit as tk
 from tracekit.store import TursoManager
 
+_out: TextIO = sys.stdout
+
 
 def _say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    _out.write(line + "\n")
+    _out.flush()
 
 
 def _wait_for(go: Path) -> None:
@@ -64,9 +69,22 @@ def _tracer(url: str, spool: str, prefix: str, count: int, steps: int) -> None:
     tracer.close(timeout=30)
 
 
+def run_to_file(
+    mode: str, url: str, spool: str, prefix: str, count: int, steps: int, go: Path, out: Path
+) -> None:
+    """Run `mode` as `main` does, writing the report lines to `out`."""
+    global _out
+    with out.open("w", encoding="utf-8") as handle:
+        _out = handle
+        _run(mode, url, spool, prefix, str(count), str(steps), str(go))
+
+
 def main() -> None:
     """Run the mode named on the command line (see the module doc)."""
-    mode, url, spool, prefix, count, steps, go = sys.argv[1:8]
+    _run(*sys.argv[1:8])
+
+
+def _run(mode: str, url: str, spool: str, prefix: str, count: str, steps: str, go: str) -> None:
     _wait_for(Path(go))
     try:
         if mode == "direct":
