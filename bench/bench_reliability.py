@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
 import libsql_client
 from storebuilders import make_trace
 
+from tracekit.errors import StoreError, TracekitError
 from tracekit.store import TursoManager
 from tracekit.store.manager import _batch_bytes, _default_cost, _save_statements
 from tracekit.store.server import find_sqld, free_port, start_sqld
@@ -59,7 +60,10 @@ def _tracekit(url: str, prefix: str, count: int, steps: int, out: multiprocessin
         outcomes: dict[str, int] = {}
         async with TursoManager(url, spool_path=Path(tempfile.mkdtemp()) / "spool.jsonl") as db:
             for i in range(count):
-                outcome = await db.save_session(make_trace(f"{prefix}-{i}", steps=steps, seed=i))
+                try:
+                    outcome = await db.save_session(make_trace(f"{prefix}-{i}", steps=steps, seed=i))
+                except TracekitError as exc:
+                    outcome = f"{type(exc).__name__} {exc.code if isinstance(exc, StoreError) else ''}"
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return {"outcomes": outcomes}
 

@@ -58,7 +58,10 @@ Statement = tuple[str, Sequence[Any]]
 _REMOTE_SCHEMES = ("http", "https", "ws", "wss", "libsql")
 _BUSY_CODES = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
 _TXN_CODES = frozenset({"TRANSACTION_TIMEOUT", "TRANSACTION_BUSY"})
-BUSY_CODES = _BUSY_CODES | _TXN_CODES
+_BUSY_HTTP = {"429": "HTTP_429", "503": "HTTP_503"}
+"""sqld answers 429 Too Many Requests when a request waited too long for a connection (it runs
+`--max-concurrent-connections` at a time) and 503 while it is overloaded or starting."""
+BUSY_CODES = _BUSY_CODES | _TXN_CODES | frozenset(_BUSY_HTTP.values())
 """Codes of a write that lost to another writer (the server is up): worth retrying after a pause.
 
 sqld gives a write transaction 5 s from taking the write lock; a waiting writer then steals the
@@ -409,6 +412,12 @@ class Database:
                 f"{self.url} rolled back the write: {message}; another writer waited for the lock "
                 "longer than sqld's 5 s transaction limit (tracekit retries it; smaller batches avoid it)",
                 code=code,
+            )
+        status = message.removeprefix("Server returned HTTP status ")[:3]
+        if self.is_remote and code == "SERVER_ERROR" and status in _BUSY_HTTP:
+            return StoreConnectionError(
+                f"{self.url} is busy: {message}; another writer held its connection (tracekit retries it)",
+                code=_BUSY_HTTP[status],
             )
         if code in _BUSY_CODES:
             return StoreConnectionError(
