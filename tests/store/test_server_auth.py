@@ -131,3 +131,80 @@ def test_token_in_url_is_used_and_hidden(auth_sqld: SqldServer, good_token: str)
         assert good_token not in repr(db)
         assert good_token not in db.manager.url
         assert db.manager.url == auth_sqld.url
+
+
+OPERATIONS = {
+    "save_session": lambda db: db.save_session(make_trace("op-save", steps=1)),
+    "save_sessions": lambda db: db.save_sessions([make_trace("op-a", steps=1), make_trace("op-b", steps=1)]),
+    "get_session": lambda db: db.get_session("op-save"),
+    "delete_session": lambda db: db.delete_session("op-save"),
+    "list_sessions": lambda db: db.list_sessions(limit=5),
+    "aggregate": lambda db: db.aggregate(by="model"),
+    "execute": lambda db: db.execute("SELECT 1 AS one"),
+    "create_experiment": lambda db: db.create_experiment("e"),
+    "list_experiments": lambda db: db.list_experiments(),
+    "get_rewards": lambda db: db.get_rewards("op-save"),
+    "conversation_metrics": lambda db: db.conversation_metrics("op-save"),
+    "replay_spool": lambda db: db.replay_spool(),
+    "iter_call_records": lambda db: anext(db.iter_call_records()),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+@pytest.mark.parametrize("token_kind", ["wrong", "missing"])
+async def test_every_operation_refuses_a_wrong_or_missing_token(
+    auth_sqld: SqldServer,
+    bad_token: str,
+    operation: str,
+    token_kind: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Each store operation against a JWT sqld with a wrong or no token raises StoreAuthError (a
+    save is not spooled: a refused token is not an outage), and the token appears nowhere."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.delenv("TURSO_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("LIBSQL_AUTH_TOKEN", raising=False)
+    token = bad_token if token_kind == "wrong" else None
+    spool = tmp_path / "s.jsonl"
+    db = TursoManager(auth_sqld.url, auth_token=token, spool_path=spool, retries=1, retry_backoff_s=0.01)
+    try:
+        with pytest.raises(tk.StoreAuthError, match="refused the credentials") as info:
+            await OPERATIONS[operation](db)
+    finally:
+        await db.close()
+    assert not spool.exists()
+    assert not db.breaker.is_open
+    out, err = capfd.readouterr()
+    for text in (str(info.value), repr(db), caplog.text, out, err):
+        assert bad_token not in text
+
+
+def test_tracer_writer_with_a_wrong_token_keeps_the_trace_and_never_shows_the_token(
+    auth_sqld: SqldServer,
+    bad_token: str,
+    good_token: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The tracer's background writer with a refused token: the session is spooled, not lost or
+    failed, the token is in no log line, output or flush report; with the right token it lands."""
+    caplog.set_level(logging.DEBUG)
+    spool = tmp_path / "s.jsonl"
+    tracer = tk.SessionTracer(store=TursoManager(auth_sqld.url, auth_token=bad_token, spool_path=spool))
+    with tracer.session(session_id="auth-writer") as trace:
+        tracer.record_event(tk.RuntimeEvent(system_instance_id="agent", actions=[1]))
+    result = tracer.flush(timeout=30)
+    tracer.close(timeout=10)
+    assert (result.written, result.spooled, result.failed, result.pending) == (0, 1, 0, 0)
+    out, err = capfd.readouterr()
+    for text in (caplog.text, out, err, repr(result), repr(tracer)):
+        assert bad_token not in text
+    assert "refused the credentials" in caplog.text
+
+    with SyncTursoManager(auth_sqld.url, auth_token=good_token, spool_path=spool) as db:
+        assert db.get_session("auth-writer") == trace
+    assert not spool.exists()

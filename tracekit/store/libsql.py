@@ -38,12 +38,14 @@ from tracekit.errors import StoreAuthError, StoreConnectionError, StoreError
 from tracekit.store.embedded import FileConnection, StatementRows
 
 __all__ = [
+    "BUSY_CODES",
     "MEMORY",
     "Database",
     "Result",
     "Statement",
     "StatementRows",
     "file_path",
+    "is_busy",
     "redact_url",
     "resolve_token",
 ]
@@ -57,6 +59,15 @@ Statement = tuple[str, Sequence[Any]]
 
 _REMOTE_SCHEMES = ("http", "https", "ws", "wss", "libsql")
 _BUSY_CODES = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+_TXN_CODES = frozenset({"TRANSACTION_TIMEOUT", "TRANSACTION_BUSY"})
+_BUSY_HTTP = {"429": "HTTP_429", "503": "HTTP_503"}
+"""sqld answers 429 Too Many Requests when a request waited too long for a connection (it runs
+`--max-concurrent-connections` at a time) and 503 while it is overloaded or starting."""
+BUSY_CODES = _BUSY_CODES | _TXN_CODES | frozenset(_BUSY_HTTP.values())
+"""Codes of a write that lost to another writer (the server is up): worth retrying after a pause.
+
+sqld gives a write transaction 5 s from taking the write lock; a waiting writer then steals the
+lock and the holder's batch is rolled back with TRANSACTION_TIMEOUT."""
 _AUTH_MARKERS = ("401", "403", "unauthorized", "authentication", "jwt", "auth token")
 _FILE_CODES = frozenset(
     {"SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_NOTADB", "SQLITE_IOERR", "SQLITE_PERM"}
@@ -73,6 +84,12 @@ class Result:
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]
     rows_affected: int
+
+
+def is_busy(exc: StoreError) -> bool:
+    """Whether `exc` is a write that lost to another writer (retry it) rather than an unreachable
+    server or bad data."""
+    return isinstance(exc, StoreConnectionError) and exc.code in BUSY_CODES
 
 
 def resolve_token(auth_token: str | None) -> str | None:
@@ -291,6 +308,13 @@ class Database:
             self._executor.shutdown(wait=False)
             self._executor = None
 
+    async def probe(self, timeout_s: float) -> None:
+        """Check that the server answers, on a fresh connection under `timeout_s` (the circuit
+        breaker's cheap probe); StoreConnectionError (or StoreAuthError) when it does not."""
+        fresh = Database(self._client_url, auth_token=self._token, timeout_s=timeout_s)
+        await fresh.open()
+        await fresh.close()
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         """Run one statement with positional parameters."""
         if not self.is_remote:
@@ -367,12 +391,30 @@ class Database:
                 "TURSO_AUTH_TOKEN / LIBSQL_AUTH_TOKEN to a valid token",
                 code=code,
             )
+        if self.is_remote and code in _TXN_CODES:
+            return StoreConnectionError(
+                f"{self.url} rolled back the write: {message}; another writer waited for the lock "
+                "longer than sqld's 5 s transaction limit (tracekit retries it; smaller batches avoid it)",
+                code=code,
+            )
+        status = message.removeprefix("Server returned HTTP status ")[:3]
+        if self.is_remote and code == "SERVER_ERROR" and status in _BUSY_HTTP:
+            return StoreConnectionError(
+                f"{self.url} is busy: {message}; another writer held its connection (tracekit retries it)",
+                code=_BUSY_HTTP[status],
+            )
         if code in _BUSY_CODES:
             return StoreConnectionError(
                 f"{self.url} is locked by another writer: {message}; retry, or write through one manager",
                 code=code,
             )
-        if not self.is_remote and code in _FILE_CODES:
+        if not self.is_remote and (code == "SQLITE_FULL" or code.startswith("SQLITE_IOERR_WRITE")):
+            return StoreError(
+                f"cannot write the database file {str(self.path)!r}: {message} (the disk is full, or the "
+                "file reached a size limit); nothing of this save was written: free space and save again",
+                code=code,
+            )
+        if not self.is_remote and (code in _FILE_CODES or code.startswith("SQLITE_READONLY_")):
             return self._file_error(exc)
         if code == "HRANA_WEBSOCKET_ERROR" or "websocket" in lowered:
             return StoreConnectionError(

@@ -13,6 +13,14 @@ Saves never drop data silently: connection failures are retried with backoff, th
 appended to a local spool file (see spool.py) and replayed by `replay_spool()` and on the next
 successful open. Errors in the data itself (a NaN, an int beyond 64 bits) raise at once.
 
+Against a server, a failure that is not just another writer holding the lock trips a circuit
+breaker (breaker.py): later saves go straight to the spool, without waiting, until a cheap probe
+sees the server answer; the spool is then replayed in the background. A write that lost the lock
+to another writer (SQLITE_BUSY, sqld's TRANSACTION_TIMEOUT) is retried after a jittered pause for
+up to `timeout_s`. Batches to a server are kept under `max_batch_bytes` (a batch still writing
+after sqld's 5 s transaction limit is rolled back), and at most `max_inflight_saves` saves of one
+manager are in flight at once.
+
 A manager belongs to the event loop it first ran on; SyncTursoManager (sync.py) wraps one for
 plain scripts and notebooks.
 """
@@ -23,9 +31,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import re
+import time
 import typing
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -42,7 +52,8 @@ from tracekit.errors import (
 )
 from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode, new_id
 from tracekit.store import migrations, rollup, schema, writer
-from tracekit.store.libsql import Database, Result, Statement, StatementRows
+from tracekit.store.breaker import CircuitBreaker
+from tracekit.store.libsql import Database, Result, Statement, StatementRows, is_busy
 from tracekit.store.mapping import CallCost, dumps, session_key, trace_from_rows, trace_rows
 from tracekit.store.queries import (
     MetadataValue,
@@ -60,6 +71,12 @@ log = logging.getLogger(__name__)
 
 _REPLAY_CHUNK = 64
 """Spooled traces saved per batch on replay (one commit for many, instead of one each)."""
+
+_PROBE_TIMEOUT_S = 2.0
+"""The breaker's probe waits at most this long (or timeout_s when shorter) for the server."""
+
+_MAX_BUSY_PAUSE_S = 2.0
+"""The longest pause between retries of a write that lost the lock to another writer."""
 
 SaveOutcome = Literal["saved", "spooled"]
 """What a save did: stored in the database, or kept in the local spool for a later replay."""
@@ -101,6 +118,9 @@ class TursoManager:
     saves on connection errors; `spool_path` is where unsaveable traces wait (default: beside a
     file database as `<file>.spool.jsonl`, under $TRACEKIT_SPOOL_DIR or ~/.cache/tracekit for a
     server, none for `:memory:`); `cost` prices a call (default: tracekit.analysis.pricing).
+    `max_batch_bytes` bounds one batch sent to a server (several sessions are split into batches
+    under it; one larger session still goes as one atomic batch); `max_inflight_saves` bounds the
+    saves this manager has in flight at once.
     """
 
     def __init__(
@@ -113,11 +133,22 @@ class TursoManager:
         retry_backoff_s: float = 0.2,
         spool_path: str | Path | None = None,
         cost: CallCost | None = None,
+        max_batch_bytes: int = 1_000_000,
+        max_inflight_saves: int = 2,
     ) -> None:
         self._db = Database(url, auth_token=auth_token, timeout_s=timeout_s)
         self.url = self._db.url
         self.retries = retries
         self.retry_backoff_s = retry_backoff_s
+        self.max_batch_bytes = max_batch_bytes
+        self.breaker = CircuitBreaker()
+        """Open while the server is unreachable: saves then go straight to the spool."""
+        self.background_replay = True
+        """While the breaker is open, probe and replay in background tasks on this manager's loop;
+        off for a loop that only runs now and then (the tracer's writer replays on its own timer)."""
+        self._slots = asyncio.Semaphore(max(1, max_inflight_saves))
+        self._background: set[asyncio.Task[None]] = set()
+        self._replay_listeners: list[Callable[[list[SessionTrace]], Awaitable[None]]] = []
         self.spool: Spool | None = None
         """Where unsaveable traces wait; None for :memory: (nothing to be unreachable, nothing to outlive)."""
         if spool_path is not None:
@@ -163,10 +194,21 @@ class TursoManager:
             await self._replay(wait=False)  # another process replaying it already: leave it to that one
 
     async def close(self) -> None:
-        """Close the connection (a later call reopens it)."""
+        """Close the connection (a later call reopens it); stops a background probe or replay
+        (what it had not replayed stays spooled)."""
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         async with self._open_lock:
             self._opened = False
             await self._db.close()
+
+    def on_replay(self, listener: Callable[[list[SessionTrace]], Awaitable[None]]) -> None:
+        """Await `listener(traces)` after every replay that saved spooled traces (whichever path
+        replayed them: open, replay_spool or the breaker's background replay); the tracer's writer
+        applies those traces' rewards this way."""
+        self._replay_listeners.append(listener)
 
     async def _ready(self) -> Database:
         if not self._opened:
@@ -187,39 +229,177 @@ class TursoManager:
         cost = self._cost or _default_cost()
         saved_at = codec.format_datetime(datetime.now(UTC))
         # Encoding is CPU work: off the caller's loop, so the agent keeps running meanwhile.
-        remote = self._db.is_remote
-        work = await asyncio.to_thread(_save_work, list(latest.values()), saved_at, cost, remote)
-        delay = self.retry_backoff_s
-        for attempt in range(self.retries + 1):
-            try:
-                await _write(await self._ready(), work)
-                return "saved"
-            except StoreConnectionError as exc:
-                if attempt == self.retries:
-                    await self._spool_traces(latest.values(), exc)
-                    return "spooled"
-                log.warning(
-                    "saving %d session(s) failed (%s); retry %d in %.2fs",
-                    len(latest),
-                    exc,
-                    attempt + 1,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable: the loop returns or spools")
+        traces = list(latest.values())
+        work = await asyncio.to_thread(_save_work, traces, saved_at, cost, self._db.is_remote)
+        return await self._deliver(traces, work, saved_at, cost)
 
-    async def _spool_traces(self, traces: Iterable[SessionTrace], exc: StoreError) -> None:
+    # -- failure handling: retry, circuit breaker, spool ------------------------------------------
+
+    async def _deliver(
+        self, traces: list[SessionTrace], work: _SaveWork, saved_at: str, cost: CallCost
+    ) -> SaveOutcome:
+        """Send the save, split into batches under max_batch_bytes for a server; when any part
+        is spooled every trace of the call is spooled (replay re-saves them idempotently, and the
+        tracer applies rewards to what it replays)."""
+        remote, statements = work
+        if (
+            not remote
+            or len(traces) == 1
+            or _batch_bytes(typing.cast(list[Statement], statements)) <= self.max_batch_bytes
+        ):
+            return await self._send(traces, work)
+        per_trace = await asyncio.to_thread(
+            lambda: [_save_statements([trace], saved_at, cost) for trace in traces]
+        )
+        groups: list[tuple[list[SessionTrace], list[Statement]]] = []
+        size = 0
+        for trace, stmts in zip(traces, per_trace, strict=True):
+            weight = _batch_bytes(stmts)
+            if groups and size + weight <= self.max_batch_bytes:
+                groups[-1][0].append(trace)
+                groups[-1][1].extend(stmts)
+                size += weight
+            else:
+                groups.append(([trace], list(stmts)))
+                size = weight
+        for group, stmts in groups:
+            if await self._send(group, (True, stmts)) == "spooled":
+                spooled = {id(trace) for trace in group}
+                rest = [trace for trace in traces if id(trace) not in spooled]
+                if rest:
+                    await self._spool_traces(rest, "an earlier part of the same save was spooled")
+                return "spooled"
+        return "saved"
+
+    async def _send(self, traces: list[SessionTrace], work: _SaveWork) -> SaveOutcome:
+        """One atomic batch: retried while another writer holds the lock or the server blinks,
+        spooled when the server stays unreachable (and straight away while the breaker is open)."""
+        if self.breaker.is_open:
+            return await self._skip_server(traces)
+        async with self._slots:
+            if self.breaker.is_open:
+                return await self._skip_server(traces)
+            delay = self.retry_backoff_s
+            failures = 0
+            while True:
+                try:
+                    db = await self._ready()
+                    await self._commit(db, work)
+                    return "saved"
+                except StoreConnectionError as exc:
+                    failures += 1
+                    if is_busy(exc) or failures > self.retries:
+                        # busy for timeout_s already (see _commit), or out of retries
+                        if self._db.is_remote and not is_busy(exc):
+                            self._trip(exc)
+                        await self._spool_traces(traces, exc)
+                        return "spooled"
+                    if self._db.is_remote:
+                        self._trip(exc)
+                    log.warning(
+                        "saving %d session(s) failed (%s); retry %d in %.2fs",
+                        len(traces),
+                        exc,
+                        failures,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    delay *= 2
+                    if self._db.is_remote:
+                        await self._reset_connection()
+                        if not await self._probe():
+                            await self._spool_traces(traces, exc)
+                            return "spooled"
+                        self.breaker.close()
+
+    async def _commit(self, db: Database, work: _SaveWork) -> None:
+        """One save's statements run atomically, retried after a jittered, growing pause (up to
+        timeout_s in all) while the write loses the lock to another writer (SQLITE_BUSY, sqld's
+        TRANSACTION_TIMEOUT)."""
+        deadline = time.monotonic() + db.timeout_s
+        pause = max(self.retry_backoff_s, 0.01)
+        while True:
+            try:
+                await _write(db, work)
+                self.breaker.close()  # it answered: whoever tripped it, the server is back
+                return
+            except StoreConnectionError as exc:
+                wait = pause * random.uniform(0.5, 1.5)  # jitter: writers that collided do not retry in step
+                if not is_busy(exc) or time.monotonic() + wait > deadline:
+                    raise
+                log.info("%s; retrying in %.2fs", exc, wait)
+                await asyncio.sleep(wait)
+                pause = min(pause * 2, _MAX_BUSY_PAUSE_S)
+
+    def _trip(self, exc: StoreError) -> None:
+        if not self.breaker.is_open:
+            log.warning(
+                "%s is unreachable (%s); saves go to the spool %s until it answers",
+                self.url,
+                exc,
+                self.spool.path if self.spool else "(none: :memory:)",
+            )
+        self.breaker.trip()
+
+    async def _skip_server(self, traces: list[SessionTrace]) -> SaveOutcome:
+        """The breaker is open: spool now, and start a probe in the background when one is due."""
+        if self.background_replay and self.breaker.claim_probe():
+            self._in_background(self._probe_then_replay())
+        await self._spool_traces(traces, "the server was unreachable at the last try", quiet=True)
+        return "spooled"
+
+    async def _probe(self) -> bool:
+        """Whether the server answers a fresh connection within a short timeout."""
+        try:
+            await self._db.probe(min(self._db.timeout_s, _PROBE_TIMEOUT_S))
+        except StoreConnectionError:
+            return False
+        except StoreError as exc:  # it answers, but refuses (a bad token): saves stay spooled
+            log.warning("probing %s: %s", self.url, exc)
+            return False
+        return True
+
+    async def _probe_then_replay(self) -> None:
+        """Background: when the server answers, close the breaker and replay the spool."""
+        if not await self._probe():
+            return
+        self.breaker.close()
+        log.warning("%s answers again; replaying the spool in the background", self.url)
+        await self._reset_connection()
+        try:
+            await self.open()  # opening replays the spool
+        except StoreError as exc:
+            log.warning("replaying the spool of %s in the background stopped (%s)", self.url, exc)
+
+    def _in_background(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _reset_connection(self) -> None:
+        """Drop the connection after a failure: the next call opens a fresh one (a WebSocket that
+        died with the server cannot be reused)."""
+        async with self._open_lock:
+            if self._opened:
+                self._opened = False
+                await self._db.close()
+
+    async def _spool_traces(
+        self, traces: Iterable[SessionTrace], exc: StoreError | str, *, quiet: bool = False
+    ) -> None:
         spool = self.spool
         if spool is None:
-            raise exc
+            raise (
+                exc
+                if isinstance(exc, StoreError)
+                else StoreConnectionError(f"{self.url}: {exc}, and :memory: has no spool")
+            )
         lines = [trace.to_json() for trace in traces]
         await asyncio.to_thread(spool.append, lines)
-        log.error(
-            "could not save %d session(s) to %s after %d retries (%s); spooled to %s for replay",
+        (log.debug if quiet else log.error)(
+            "could not save %d session(s) to %s (%s); spooled to %s for replay",
             len(lines),
             self.url,
-            self.retries,
             exc,
             spool.path,
         )
@@ -259,7 +439,7 @@ class TursoManager:
         latest = {trace.session_id: trace for _ident, trace in chunk}  # in spool order: the later wins
         try:
             work = await asyncio.to_thread(_save_work, list(latest.values()), saved_at, cost, db.is_remote)
-            await _write(db, work)
+            await self._commit(db, work)
             return {ident for ident, _trace in chunk}
         except StoreConnectionError:
             raise
@@ -288,21 +468,36 @@ class TursoManager:
                 spool.rejected_path,
             )
         saved: set[str] = set()
-        traces: list[tuple[str, SessionTrace]] = []
+        chunks: list[list[tuple[str, SessionTrace]]] = [[]]
+        size = 0
         for index, entry in enumerate(snapshot.entries):
             try:
-                traces.append((entry.spool_id, SessionTrace.from_json(entry.trace_json)))
+                item = (entry.spool_id, SessionTrace.from_json(entry.trace_json))
             except TracekitError as exc:
                 log.error(
                     "spooled trace %d in %s cannot be read (%s); kept in the spool", index, spool.path, exc
                 )
+                continue
+            weight = len(entry.trace_json)  # JSON text: about the size of the batch it becomes
+            if chunks[-1] and (len(chunks[-1]) >= _REPLAY_CHUNK or size + weight > self.max_batch_bytes):
+                chunks.append([])
+                size = 0
+            chunks[-1].append(item)
+            size += weight
         try:
-            for start in range(0, len(traces), _REPLAY_CHUNK):
-                saved |= await self._replay_chunk(traces[start : start + _REPLAY_CHUNK], spool)
+            for chunk in chunks:
+                if chunk:
+                    saved |= await self._replay_chunk(chunk, spool)
         except StoreConnectionError as exc:
             log.warning("replaying %s stopped (%s); the rest stays spooled", spool.path, exc)
         remaining = await asyncio.to_thread(spool.remove, saved, snapshot.rejected)
         log.info("replayed %d spooled session(s) into %s; %d remain", len(saved), self.url, remaining)
+        replayed = [trace for chunk in chunks for ident, trace in chunk if ident in saved]
+        for listener in list(self._replay_listeners):
+            try:
+                await listener(replayed)
+            except Exception:  # a listener's bug must not undo a replay that landed
+                log.exception("a replay listener of %s failed", self.url)
         return len(saved)
 
     # -- reading --------------------------------------------------------------------------------
@@ -675,6 +870,21 @@ async def _write(db: Database, work: _SaveWork) -> None:
         await db.batch(typing.cast(list[Statement], statements))
     else:
         await db.write(typing.cast(list[StatementRows], statements))
+
+
+def _batch_bytes(statements: Sequence[Statement]) -> int:
+    """About how many bytes a batch sends: its SQL and its text/blob values (8 per other value)."""
+    total = 0
+    for sql, params in statements:
+        total += len(sql)
+        for value in params:
+            total += len(value) if isinstance(value, str | bytes) else 8
+    return total
+
+
+def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[Statement]:
+    """The multi-row INSERTs a server runs for `traces`."""
+    return writer.save_statements([trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces])
 
 
 def _finite(value: float, name: str) -> float:

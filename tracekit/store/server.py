@@ -183,6 +183,10 @@ def start_sqld(
             args += ["--grpc-listen-addr", f"127.0.0.1:{grpc_chosen}"]
         if replica_of is not None:
             args += ["--primary-grpc-url", replica_of]
+        # One connection at a time: with 3+ connections writing at once, this sqld (0.24) can stop
+        # committing for good (later writes hang, reads still work); serialised, 8 writer processes
+        # got 400/400 sessions in, faster (README, "Reliability and limits").
+        args += ["--max-concurrent-connections", "1"]
         if auth_jwt_key_file is not None:
             args += ["--auth-jwt-key-file", str(auth_jwt_key_file)]
         try:

@@ -181,6 +181,8 @@ class TraceWriter:
         self._closed = False
         self._opened = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        store.on_replay(self._on_replayed)
+        store.background_replay = False  # its loop runs only while this writer works: replay on our timer
         self._thread = threading.Thread(target=self._main, name="tracekit-writer", daemon=True)
         self._thread.start()
         _register_exit(self)
@@ -369,10 +371,9 @@ class TraceWriter:
     async def _replay(self) -> None:
         """Open the store and save what the spool holds, then apply those traces' rewards/links."""
         try:
-            before = await asyncio.to_thread(_spooled_sessions, self.store)
             await self.store.open()  # replays the spool itself the first time
             self._opened = True
-            if before:
+            if await asyncio.to_thread(_spooled_sessions, self.store):
                 await self.store.replay_spool()
             after = await asyncio.to_thread(_spooled_sessions, self.store)
         except StoreConnectionError as exc:
@@ -383,15 +384,19 @@ class TraceWriter:
             log.exception("tracekit writer: replaying the spool of %s failed", self.store.url)
             self._back_off()
             return
-        replayed = {sid: entry for sid, entry in before.items() if sid not in after}
-        for sid, (metadata, session_metadata) in replayed.items():
-            await self._after_saved(sid, metadata, session_metadata)
-        self._count("replayed", len(replayed))
         if after:
             self._back_off()
         else:
             self._replay_pending = False
             self._backoff_s = self._replay_interval_s
+
+    async def _on_replayed(self, traces: list[SessionTrace]) -> None:
+        """The store replayed spooled traces (on open, on replay_spool, or in the background when
+        its breaker closed): store their rewards and experiment links, and count them."""
+        latest = {trace.session_id: trace for trace in traces}  # in spool order: the later wins
+        for sid, trace in latest.items():
+            await self._after_saved(sid, trace.metadata, trace.session_metadata)
+        self._count("replayed", len(latest))
 
     def _back_off(self) -> None:
         self._next_replay_at = time.monotonic() + self._backoff_s
