@@ -55,11 +55,13 @@ async def test_sessions_to_a_server_go_in_batches_under_max_batch_bytes(
     async with TursoManager(fresh_sqld.url, spool_path=tmp_path / "s.jsonl", max_batch_bytes=100_000) as db:
         send = db._send
 
-        async def spy(group, statements):  # type: ignore[no-untyped-def]
+        async def spy(group, work):  # type: ignore[no-untyped-def]
             from tracekit.store.manager import _batch_bytes
 
+            remote, statements = work
+            assert remote
             sizes.append(_batch_bytes(statements))
-            return await send(group, statements)
+            return await send(group, work)
 
         db._send = spy  # type: ignore[method-assign]
         assert await db.save_sessions(traces) == "saved"

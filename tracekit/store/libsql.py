@@ -263,6 +263,12 @@ class Database:
                 f"{self.url} is locked by another writer: {exc}; retry, or write through one manager",
                 code=code,
             )
+        if code == "SQLITE_FULL" or (code or "").startswith("SQLITE_IOERR_WRITE"):
+            return StoreError(
+                f"cannot write the database file {str(self.path)!r}: {exc} (the disk is full, or the "
+                "file reached a size limit); nothing of this save was written: free space and save again",
+                code=code,
+            )
         if base in _FILE_CODES:
             return self._file_error(exc)
         if code is None:  # a parameter sqlite3 cannot bind (no SQLite error code)
@@ -408,14 +414,6 @@ class Database:
                 f"{self.url} is locked by another writer: {message}; retry, or write through one manager",
                 code=code,
             )
-        if not self.is_remote and (code == "SQLITE_FULL" or code.startswith("SQLITE_IOERR_WRITE")):
-            return StoreError(
-                f"cannot write the database file {str(self.path)!r}: {message} (the disk is full, or the "
-                "file reached a size limit); nothing of this save was written: free space and save again",
-                code=code,
-            )
-        if not self.is_remote and (code in _FILE_CODES or code.startswith("SQLITE_READONLY_")):
-            return self._file_error(exc)
         if code == "HRANA_WEBSOCKET_ERROR" or "websocket" in lowered:
             return StoreConnectionError(
                 f"lost the WebSocket connection to {self.url}: {message}; check the server is running",
