@@ -92,3 +92,38 @@ async def test_migrating_twice_is_harmless(tmp_path: Path) -> None:
         assert (await db.execute("SELECT count(*) FROM schema_version")).rows == [(2,)]
     finally:
         await db.close()
+
+
+async def test_current_database_opens_with_one_read_and_no_migration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening an existing, current database reads its version (and WAL mode) and never runs migrate()."""
+    url = f"file:{tmp_path / 'current.db'}"
+    trace = make_trace("kept", steps=1)
+    async with TursoManager(url) as db:
+        await db.save_session(trace)
+
+    async def refuse(*_args: object, **_kwargs: object) -> int:
+        raise AssertionError("migrate() ran on a current database")
+
+    monkeypatch.setattr(migrations, "migrate", refuse)
+    async with TursoManager(url) as reopened:
+        assert await reopened.get_session("kept") == trace
+
+
+async def test_is_current_is_false_for_new_older_or_non_wal_databases(tmp_path: Path) -> None:
+    """The open fast path is taken only at this version in WAL mode: a new file, an older version
+    and a rollback-journal file all go through migrate()."""
+    db = Database(f"file:{tmp_path / 'check.db'}")
+    await db.open()
+    try:
+        assert await migrations.is_current(db, wal=True) is False  # no schema_version table yet
+        assert await migrations.migrate(db, target=1) == 1
+        assert await migrations.is_current(db, wal=False) is False  # older version
+        assert await migrations.migrate(db) == schema.SCHEMA_VERSION
+        assert await migrations.is_current(db, wal=False) is True
+        assert await migrations.is_current(db, wal=True) is False  # rollback journal, not WAL yet
+        await db.execute("PRAGMA journal_mode=WAL")
+        assert await migrations.is_current(db, wal=True) is True
+    finally:
+        await db.close()

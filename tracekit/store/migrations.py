@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Table
 
 from tracekit.codec import format_datetime
-from tracekit.errors import SchemaVersionError
+from tracekit.errors import SchemaVersionError, StoreError
 from tracekit.store import schema
 from tracekit.store.libsql import Database
 
-__all__ = ["MIGRATIONS", "Migration", "current_version", "migrate"]
+__all__ = ["MIGRATIONS", "Migration", "current_version", "is_current", "migrate"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,22 @@ async def current_version(db: Database) -> int:
     result = await db.execute("SELECT max(version) FROM schema_version")
     value = result.rows[0][0] if result.rows else None
     return int(value) if value is not None else 0
+
+
+async def is_current(db: Database, *, wal: bool) -> bool:
+    """Whether `db` is at this tracekit's schema version (and, with `wal`, in WAL mode), read in one
+    statement with no DDL: the check every open of an existing, current database makes."""
+    sql = "SELECT (SELECT max(version) FROM schema_version)"
+    if wal:
+        sql += ", (SELECT journal_mode FROM pragma_journal_mode)"
+    try:
+        result = await db.execute(sql)
+    except StoreError as exc:
+        if "no such table" in str(exc):
+            return False  # a new database: migrate() creates everything
+        raise
+    row = result.rows[0] if result.rows else ()
+    return bool(row) and row[0] == schema.SCHEMA_VERSION and (not wal or str(row[1]).lower() == "wal")
 
 
 async def migrate(db: Database, *, target: int = schema.SCHEMA_VERSION) -> int:
