@@ -253,11 +253,16 @@ def _ranks(count: int) -> list[int]:
 
 
 def _index_rank_statements(
-    counts: dict[str | None, dict[str, int]], *, by_model: bool = False, by: GroupBy | None = None
+    counts: dict[str | None, dict[str, int]],
+    *,
+    by_model: bool = False,
+    by: GroupBy | None = None,
+    null_key: bool = False,
 ) -> tuple[list[Statement], list[tuple[str | None, str, int]]]:
     """Nearest-rank picks by position in the roll-up indexes (unfiltered: the total, or a grouping
-    of schema.ROLLUP_INDEX_KEYS whose key columns hold no NULL for the None key): one
-    `LIMIT 1 OFFSET` per rank, walking from whichever end of the index is nearer."""
+    of schema.ROLLUP_INDEX_KEYS): one `LIMIT 1 OFFSET` per rank, walking from whichever end of the
+    index is nearer. The None key's rows hold "" in the key column, or NULL with `null_key` (never
+    both: that group's values would not be one index range)."""
     if by_model:
         by = "model"
     statements: list[Statement] = []
@@ -269,7 +274,9 @@ def _index_rank_statements(
                 index = f"ix_llm_calls_rollup_{by}_{col}" if by else f"ix_llm_calls_rollup_{col}"
                 where = f"in_rollup = 1 AND {col} IS NOT NULL"
                 params: list[Any] = []
-                if by:
+                if by and key is None and null_key:
+                    where += f" AND {ROLLUP_INDEX_KEYS[by]} IS NULL"
+                elif by:
                     where += f" AND {ROLLUP_INDEX_KEYS[by]} = ?"
                     params.append("" if key is None else key)
                 descending = rank - 1 > count - rank
@@ -582,10 +589,12 @@ async def _from_summaries(db: Database, by: GroupBy | None, flt: SessionFilter) 
                 if picks is not None:
                     group.ranks[col] = dict(zip(_ranks_wanted(group.stats[col][0]), picks, strict=True))
     elif by is not None:
-        null_key = by == "provider" and None in groups
-        if unfiltered and not null_key:
+        # provider is the one nullable key column: its None group is an index range when its rows
+        # are all NULL or all ""
+        raw_none = {e[1] for s in summaries for e in s.groups if not e[1]} if by == "provider" else {""}
+        if unfiltered and len(raw_none) <= 1:
             group_statements, group_labels = _index_rank_statements(
-                {g.key: _counts(g) for g in ordered}, by=by
+                {g.key: _counts(g) for g in ordered}, by=by, null_key=None in raw_none
             )
         else:
             group_statements, windowed = _window_rank_statements(by, flt), True
