@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 
 CREATE INDEX IF NOT EXISTS ix_sessions_created_at ON sessions (created_at, session_id);
 
+CREATE INDEX IF NOT EXISTS ix_sessions_without_summary ON sessions (session_id) WHERE rollup_json IS NULL;
+
 CREATE TABLE IF NOT EXISTS event_rewards (
 	reward_id INTEGER NOT NULL,
 	session_id TEXT NOT NULL,

@@ -88,7 +88,12 @@ _V1_LLM_CALLS = [
 
 
 def _v3() -> list[str]:
-    indexes = [ddl for ddl in schema.table_ddl(schema.llm_calls) if ddl.startswith("CREATE INDEX")]
+    indexes = [
+        ddl
+        for table in (schema.sessions, schema.llm_calls)
+        for ddl in schema.table_ddl(table)
+        if ddl.startswith("CREATE INDEX")
+    ]
     return ["ALTER TABLE sessions ADD COLUMN rollup_json TEXT", *indexes]
 
 
@@ -134,19 +139,29 @@ async def current_version(db: Database) -> int:
 
 
 async def is_current(db: Database, *, wal: bool) -> bool:
-    """Whether `db` is at this tracekit's schema version (and, with `wal`, in WAL mode), read in one
-    statement with no DDL: the check every open of an existing, current database makes."""
-    sql = "SELECT (SELECT max(version) FROM schema_version)"
+    """Whether `db` is at this tracekit's schema version with every session's roll-up summary
+    back-filled (and, with `wal`, in WAL mode), read in one statement with no DDL: the check every
+    open of an existing, current database makes. False sends the open through `migrate()`, which
+    also resumes a back-fill cut short."""
+    sql = (
+        "SELECT (SELECT max(version) FROM schema_version), "
+        "EXISTS (SELECT 1 FROM sessions INDEXED BY ix_sessions_without_summary WHERE rollup_json IS NULL)"
+    )
     if wal:
         sql += ", (SELECT journal_mode FROM pragma_journal_mode)"
     try:
         result = await db.execute(sql)
     except StoreError as exc:
-        if "no such table" in str(exc):
-            return False  # a new database: migrate() creates everything
+        if "no such" in str(exc):
+            return False  # a new or older database (no table, column or index yet): migrate()
         raise
     row = result.rows[0] if result.rows else ()
-    return bool(row) and row[0] == schema.SCHEMA_VERSION and (not wal or str(row[1]).lower() == "wal")
+    return (
+        bool(row)
+        and row[0] == schema.SCHEMA_VERSION
+        and not row[1]
+        and (not wal or str(row[2]).lower() == "wal")
+    )
 
 
 async def migrate(db: Database, *, target: int = schema.SCHEMA_VERSION) -> int:
@@ -209,8 +224,8 @@ async def backfill_summaries(db: Database) -> int:
             row[0]
             for row in (
                 await db.execute(
-                    "SELECT session_id FROM sessions WHERE rollup_json IS NULL "
-                    "AND (? IS NULL OR session_id > ?) ORDER BY session_id LIMIT ?",
+                    "SELECT session_id FROM sessions INDEXED BY ix_sessions_without_summary "
+                    "WHERE rollup_json IS NULL AND (? IS NULL OR session_id > ?) ORDER BY session_id LIMIT ?",
                     [after, after, _BACKFILL_CHUNK],
                 )
             ).rows

@@ -267,6 +267,8 @@ event_rewards = Table(
 )
 
 Index("ix_sessions_created_at", sessions.c.created_at, sessions.c.session_id)
+# partial: empty once every session has its roll-up summary, so "any left to back-fill?" is one lookup
+Index("ix_sessions_without_summary", sessions.c.session_id, sqlite_where=sessions.c.rollup_json.is_(None))
 Index("ix_session_metadata_key_value", session_metadata.c.key, session_metadata.c.value_json)
 Index("ix_events_type", events.c.event_type)
 Index("ix_llm_calls_model", llm_calls.c.model_name)
