@@ -1,5 +1,10 @@
 """SQL roll-ups of stored calls, equal to tracekit.analysis.aggregates' Python results on the same calls.
 
+Every grouping but "timestep" first tries the sessions' roll-up summaries (rollup_rows.py: one
+short row per session, exact integer sums), merged in Python; only percentiles then touch the call
+rows (index picks below, or the summaries' own picks by session). The call-row path that follows is
+used by timestep, and when a selected session has no summary yet (a back-fill cut short).
+
 Sums and counts come from one GROUP BY straight over the narrow llm_calls rows (no CTE: copying
 whole rows into a subquery costs more than the sums), on the key column as stored so SQLite can
 walk that column's index rather than sort a million wide rows; "" and NULL keys (both "missing")
