@@ -28,7 +28,7 @@ def test_rows_of_a_trace_rebuild_it() -> None:
     trace = make_trace("pure", steps=4)
     t = trace_rows(trace, saved_at=SAVED_AT, cost=_cost).tables
     back = trace_from_rows(
-        t["sessions"][0][-1],
+        t["sessions"][0][[c.name for c in schema.sessions.columns].index("trace_json")],
         [r[-1] for r in t["timesteps"]],
         [(r[1], r[2], r[3], r[4], r[-1]) for r in t["events"]],
         [(r[1], r[-1]) for r in t["llm_call_records"]],

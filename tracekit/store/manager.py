@@ -183,9 +183,11 @@ class TursoManager:
                 return
             await self._db.open()
             try:
-                if not self._db.is_remote:
-                    await self._db.execute("PRAGMA journal_mode=WAL")
-                await migrations.migrate(self._db)
+                local = not self._db.is_remote
+                if not await migrations.is_current(self._db, wal=local):  # one read; no DDL when current
+                    if local:
+                        await self._db.execute("PRAGMA journal_mode=WAL")
+                    await migrations.migrate(self._db)
             except BaseException:
                 await self._db.close()
                 raise

@@ -31,7 +31,7 @@ from tracekit.model import (
     SessionTrace,
     ToolCallSpec,
 )
-from tracekit.store import schema
+from tracekit.store import rollup_rows, schema
 
 __all__ = [
     "CallCost",
@@ -429,6 +429,10 @@ def _rows(
             dumps(metadata),
             dumps(
                 _without(trace_data, "session_time_steps", "event_history", "markov_blanket_message_history")
+            ),
+            # the session's roll-up summary (tracekit/store/rollup_rows.py), from the rows built above
+            rollup_rows.session_summary(
+                call_rows, tool_rows, rollup_rows.warning_counts(call_rows, event_rows, message_rows)
             ),
         )
     ]

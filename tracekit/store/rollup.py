@@ -1,5 +1,10 @@
 """SQL roll-ups of stored calls, equal to tracekit.analysis.aggregates' Python results on the same calls.
 
+Every grouping but "timestep" first tries the sessions' roll-up summaries (rollup_rows.py: one
+short row per session, exact integer sums), merged in Python; only percentiles then touch the call
+rows (index picks below, or the summaries' own picks by session). The call-row path that follows is
+used by timestep, and when a selected session has no summary yet (a back-fill cut short).
+
 Sums and counts come from one GROUP BY straight over the narrow llm_calls rows (no CTE: copying
 whole rows into a subquery costs more than the sums), on the key column as stored so SQLite can
 walk that column's index rather than sort a million wide rows; "" and NULL keys (both "missing")
@@ -26,6 +31,7 @@ same batch by tracekit/store/rollup_warnings.py and equal tk.aggregate's.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,7 +42,9 @@ from tracekit.analysis.aggregates import AggregateResult, Distribution, GroupAgg
 from tracekit.errors import StoreError
 from tracekit.store.libsql import Database, Result, Statement
 from tracekit.store.queries import SessionFilter
-from tracekit.store.rollup_warnings import read_warnings, warning_statement
+from tracekit.store.rollup_rows import DISTRIBUTION_COLUMNS, TOKEN_COLUMNS, Merged, Summary, load, merge
+from tracekit.store.rollup_warnings import read_warnings, summary_warnings, warning_statement
+from tracekit.store.schema import ROLLUP_INDEX_KEYS
 
 __all__ = ["DISTRIBUTION_COLUMNS", "aggregate"]
 
@@ -66,17 +74,7 @@ _GROUP_COLUMNS: dict[GroupBy | None, str] = {
 plain column lets SQLite walk its index (rows in row order per key) instead of sorting a million
 wide rows by an expression. llm_calls and tool_calls both have these columns."""
 
-DISTRIBUTION_COLUMNS = ("latency_ms", "ttft_ms", "tpot_ms", "output_tokens_per_second")
-"""llm_calls columns summarised as Distributions, named as GroupAggregate's fields."""
-
-_TOKEN_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
+_TOKEN_COLUMNS = TOKEN_COLUMNS
 _PERCENTILES = (50, 90, 99)
 
 _PARTS_PER_COLUMN = 4
@@ -261,21 +259,31 @@ def _ranks(count: int) -> list[int]:
 
 
 def _index_rank_statements(
-    counts: dict[str | None, dict[str, int]], *, by_model: bool
+    counts: dict[str | None, dict[str, int]],
+    *,
+    by_model: bool = False,
+    by: GroupBy | None = None,
+    null_key: bool = False,
 ) -> tuple[list[Statement], list[tuple[str | None, str, int]]]:
-    """Nearest-rank picks by position in the roll-up indexes (unfiltered, total or by model):
-    one `LIMIT 1 OFFSET` per rank, walking from whichever end of the index is nearer."""
+    """Nearest-rank picks by position in the roll-up indexes (unfiltered: the total, or a grouping
+    of schema.ROLLUP_INDEX_KEYS): one `LIMIT 1 OFFSET` per rank, walking from whichever end of the
+    index is nearer. The None key's rows hold "" in the key column, or NULL with `null_key` (never
+    both: that group's values would not be one index range)."""
+    if by_model:
+        by = "model"
     statements: list[Statement] = []
     labels: list[tuple[str | None, str, int]] = []
     for key, per_column in counts.items():
         for col in DISTRIBUTION_COLUMNS:
             count = per_column.get(col, 0)
             for rank in _ranks(count) if count else []:
-                index = f"ix_llm_calls_rollup_model_{col}" if by_model else f"ix_llm_calls_rollup_{col}"
+                index = f"ix_llm_calls_rollup_{by}_{col}" if by else f"ix_llm_calls_rollup_{col}"
                 where = f"in_rollup = 1 AND {col} IS NOT NULL"
                 params: list[Any] = []
-                if by_model:
-                    where += " AND model_name = ?"
+                if by and key is None and null_key:
+                    where += f" AND {ROLLUP_INDEX_KEYS[by]} IS NULL"
+                elif by:
+                    where += f" AND {ROLLUP_INDEX_KEYS[by]} = ?"
                     params.append("" if key is None else key)
                 descending = rank - 1 > count - rank
                 offset = count - rank if descending else rank - 1
@@ -438,12 +446,23 @@ def _combine(groups: list[_Group], key: str | None = None) -> _Group:
 async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> AggregateResult:
     """The AggregateResult of the counted calls of the sessions `flt` selects, grouped `by`.
 
-    Unfiltered roll-ups read counts in one batch and percentile positions in a second; when
-    sessions are deleted in between, the roll-up is computed again (up to three times). Values
-    the exact split cannot sum (see the module doc) make it fetch the values instead.
+    Every grouping but "timestep" is summed from the sessions' roll-up summaries (rollup_rows.py)
+    when each selected session has one; otherwise, and by timestep, from the call rows. Counts are
+    read in one batch and percentile positions in a second; when sessions change in between, the
+    roll-up is computed again (up to five times). Values the exact split cannot sum (see the
+    module doc) make the call-row path fetch the values instead.
     """
     if by not in _KEY_EXPRESSIONS:
         raise StoreError(f"cannot group by {by!r}; use one of {[k for k in _KEY_EXPRESSIONS if k]} or None")
+    if by != "timestep":
+        for _attempt in range(5):
+            try:
+                summed = await _from_summaries(db, by, flt)
+            except _Changed:
+                continue
+            if summed is not None:
+                return summed
+            break  # a session without a summary (saved before schema version 3): read the call rows
     splits = iter(_SPLITS)
     split = next(splits)
     for _attempt in range(5):
@@ -511,3 +530,107 @@ def _empty() -> _Group:
     group = _Group(None)
     group.numbers = {name: 0 if name in _COUNT_FIELDS else None for name in _NUMBER_FIELDS}
     return group
+
+
+_SUMMARY_KEYS: dict[GroupBy | None, Any] = {
+    None: lambda summary, entry: None,
+    "model": lambda summary, entry: entry[0] or None,
+    "provider": lambda summary, entry: entry[1] or None,
+    "agent": lambda summary, entry: entry[2] or None,
+    "session": lambda summary, entry: summary.session_id or None,
+}
+"""The group key of a summary entry (model, provider, agent, ...) per grouping, as tk.aggregate keys."""
+
+
+def _merged_group(key: str | None, merged: Merged) -> _Group:
+    group = _Group(key)
+    group.numbers = dict(zip(_NUMBER_FIELDS, merged.numbers, strict=True))
+    group.versions, group.models, group.providers = merged.versions, merged.models, merged.providers
+    group.unpriced_models = merged.unpriced_models
+    group.tools = merged.tools
+    for i, col in enumerate(DISTRIBUTION_COLUMNS):
+        group.stats[col] = (merged.counts[i], merged.sums[i].fraction())
+    return group
+
+
+def _counts(group: _Group) -> dict[str, int]:
+    return {col: group.stats[col][0] if col in group.stats else 0 for col in DISTRIBUTION_COLUMNS}
+
+
+async def _from_summaries(db: Database, by: GroupBy | None, flt: SessionFilter) -> AggregateResult | None:
+    """The roll-up from the selected sessions' summaries (None when one has none); percentiles are
+    picked by index position (unfiltered), by a window (filtered), or from the summaries (by session)."""
+    where, params = flt.where("s")
+    result = await db.execute(
+        f"SELECT s.session_id, s.rollup_json FROM sessions s WHERE {where} ORDER BY s.session_id", params
+    )
+    summaries: list[Summary] = []
+    collecting = gc.isenabled()
+    gc.disable()  # parsing allocates ~250 containers a session that all survive: no cycle scans meanwhile
+    try:
+        for sid, text in result.rows:
+            summary = load(str(sid), text)
+            if summary is None:
+                return None
+            summaries.append(summary)
+        merged = merge(summaries, _SUMMARY_KEYS[by])
+    finally:
+        if collecting:
+            gc.enable()
+    groups = {key: _merged_group(key, m) for key, m in merged.items()}
+    ordered = [groups[k] for k in sorted(groups, key=lambda k: (k is None, k or ""))]
+    grand = groups.get(None) if by is None else _combine(ordered) if ordered else None
+    total = grand or _empty()
+    totals: dict[str | None, _Group] = {None: total}
+    unfiltered = where == "1"
+    statements: list[Statement] = []
+    labels: list[tuple[str | None, str, int]] = []
+    if unfiltered:
+        statements, labels = _index_rank_statements({None: _counts(total)})
+    else:
+        statements = _window_rank_statements(None, flt)
+    group_statements: list[Statement] = []
+    group_labels: list[tuple[str | None, str, int]] = []
+    windowed = False
+    if by == "session":
+        for summary in summaries:
+            group = groups.get(summary.session_id or None)
+            if group is None:
+                continue
+            for col, picks in zip(DISTRIBUTION_COLUMNS, summary.picks, strict=True):
+                if picks is not None:
+                    group.ranks[col] = dict(zip(_ranks_wanted(group.stats[col][0]), picks, strict=True))
+    elif by is not None:
+        # provider is the one nullable key column: its None group is an index range when its rows
+        # are all NULL or all ""
+        raw_none = {e[1] for s in summaries for e in s.groups if not e[1]} if by == "provider" else {""}
+        if unfiltered and len(raw_none) <= 1:
+            group_statements, group_labels = _index_rank_statements(
+                {g.key: _counts(g) for g in ordered}, by=by, null_key=None in raw_none
+            )
+        else:
+            group_statements, windowed = _window_rank_statements(by, flt), True
+    picked = await db.batch(statements + group_statements) if statements or group_statements else []
+    if unfiltered:
+        _read_index_ranks(picked[: len(statements)], labels, totals)
+    else:
+        _read_window_ranks(picked[: len(statements)], totals)
+    if windowed:
+        _read_window_ranks(picked[len(statements) :], groups)
+    elif group_labels:
+        _read_index_ranks(picked[len(statements) :], group_labels, groups)
+    built = total.build()
+    unpriced_by_model: dict[str, int] = {}
+    for summary in summaries:
+        for entry in summary.groups:
+            if not entry[4]:
+                unpriced_by_model[entry[0]] = unpriced_by_model.get(entry[0], 0) + entry[5]
+    warnings = summary_warnings(summaries, built, unpriced_by_model)
+    if by is None:
+        return AggregateResult(by=None, total=built, warnings=warnings)
+    return AggregateResult(by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings)
+
+
+def _ranks_wanted(count: int) -> list[int]:
+    """min, p50, p90, p99, max ranks, in the order a summary's picks hold them."""
+    return [1, *((p * count + 99) // 100 for p in _PERCENTILES), count]

@@ -26,8 +26,9 @@ from tracekit.analysis.rollups import session_warnings, unpriced_warning
 from tracekit.model import LMCAISEvent, RuntimeEvent, event_types
 from tracekit.store.libsql import Database, Result, Statement
 from tracekit.store.queries import SessionFilter
+from tracekit.store.rollup_rows import Summary
 
-__all__ = ["read_warnings", "warning_statement"]
+__all__ = ["read_warnings", "summary_warnings", "warning_statement"]
 
 
 def _types_of(base: type) -> list[str]:
@@ -105,6 +106,35 @@ async def read_warnings(
         unpriced_usage = int(result.rows[0][0])
     line = unpriced_warning(
         total.call_count, total.unpriced_call_count, unpriced_usage, unpriced_models.difference(known)
+    )
+    if line is not None:
+        warnings.append(line)
+    return tuple(warnings)
+
+
+def summary_warnings(
+    summaries: list[Summary], total: GroupAggregate, unpriced_by_model: dict[str, int]
+) -> tuple[str, ...]:
+    """The same warnings as `read_warnings`, from the sessions' roll-up summaries (in session order)
+    and the unpriced calls per model ("" included); no query."""
+    warnings: list[str] = []
+    for summary in summaries:
+        llm_calls, runtime_events, tool_messages, empty_lm_events, in_steps = summary.warnings
+        warnings.extend(
+            session_warnings(
+                summary.session_id,
+                llm_calls=llm_calls,
+                runtime_events=runtime_events,
+                tool_messages=tool_messages,
+                empty_lm_events=empty_lm_events,
+                calls_in_steps=in_steps,
+            )
+        )
+    table = get_prices()
+    known = {m for m in unpriced_by_model if table.pricer(m) is not None}
+    unpriced_usage = sum(unpriced_by_model[m] for m in known)
+    line = unpriced_warning(
+        total.call_count, total.unpriced_call_count, unpriced_usage, set(unpriced_by_model).difference(known)
     )
     if line is not None:
         warnings.append(line)

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 __all__ = [
+    "ROLLUP_INDEX_KEYS",
     "SCHEMA_VERSION",
     "event_rewards",
     "events",
@@ -51,7 +52,7 @@ __all__ = [
     "tool_calls",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this tracekit writes; migrations.py brings older databases up to it."""
 
 metadata = MetaData()
@@ -82,6 +83,8 @@ sessions = Table(
     Column("has_error", Integer, nullable=False),
     Column("metadata_json", Text, nullable=False),
     Column("trace_json", Text, nullable=False),
+    # per-session roll-up summary (tracekit/store/rollup_rows.py); NULL only for a session saved before v3
+    Column("rollup_json", Text),
 )
 
 session_metadata = Table(
@@ -264,6 +267,8 @@ event_rewards = Table(
 )
 
 Index("ix_sessions_created_at", sessions.c.created_at, sessions.c.session_id)
+# partial: empty once every session has its roll-up summary, so "any left to back-fill?" is one lookup
+Index("ix_sessions_without_summary", sessions.c.session_id, sqlite_where=sessions.c.rollup_json.is_(None))
 Index("ix_session_metadata_key_value", session_metadata.c.key, session_metadata.c.value_json)
 Index("ix_events_type", events.c.event_type)
 Index("ix_llm_calls_model", llm_calls.c.model_name)
@@ -271,15 +276,19 @@ Index("ix_llm_calls_provider", llm_calls.c.provider)
 Index("ix_llm_calls_agent", llm_calls.c.system_instance_id)
 Index("ix_llm_calls_started_at", llm_calls.c.started_at)
 Index("ix_llm_calls_step", llm_calls.c.step_id)
+ROLLUP_INDEX_KEYS = {"model": "model_name", "provider": "provider", "agent": "system_instance_id"}
+"""Groupings whose nearest-rank percentiles are picked by index position (ix_llm_calls_rollup_<by>_<m>)."""
+
 for _metric in ("latency_ms", "ttft_ms", "tpot_ms", "output_tokens_per_second"):
     # nearest-rank percentiles by index position (LIMIT 1 OFFSET r) instead of sorting every row
     Index(f"ix_llm_calls_rollup_{_metric}", llm_calls.c.in_rollup, llm_calls.c[_metric])
-    Index(
-        f"ix_llm_calls_rollup_model_{_metric}",
-        llm_calls.c.in_rollup,
-        llm_calls.c.model_name,
-        llm_calls.c[_metric],
-    )
+    for _by, _key in ROLLUP_INDEX_KEYS.items():
+        Index(
+            f"ix_llm_calls_rollup_{_by}_{_metric}",
+            llm_calls.c.in_rollup,
+            llm_calls.c[_key],
+            llm_calls.c[_metric],
+        )
 Index("ix_session_experiments_session", session_experiments.c.session_id)
 Index("ix_outcome_rewards_session", outcome_rewards.c.session_id)
 Index("ix_event_rewards_session", event_rewards.c.session_id)

@@ -1,0 +1,279 @@
+"""Per-session roll-up summaries: built from a session's own rows when it is saved, merged when rolled up.
+
+`sessions.rollup_json` holds, for the session's counted calls (`in_rollup = 1`), one entry per
+(model, provider, agent, price version, priced) with every number a GroupAggregate sums, its
+tool-call counts by name, and per distribution column the count and the EXACT sum of the values
+(an integer mantissa and a power-of-two exponent: the sum of finite floats is always m * 2**e);
+plus the session's warning counts and, per distribution column, its own nearest-rank picks (the
+by="session" percentiles). A roll-up over a million calls then reads one short row per session
+instead of sorting a million call rows; sums stay exact integers, so means equal tk.aggregate's.
+
+Pure functions (no I/O): `session_summary` runs at save time on the call and tool rows the save
+writes (tuples in schema.py's column order), and on stored rows for sessions saved before schema
+version 3; `merge` runs at query time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from tracekit.analysis.aggregate_types import TOOL_MESSAGE_TYPES
+from tracekit.model import LMCAISEvent, RuntimeEvent, event_types
+from tracekit.store import schema
+
+__all__ = [
+    "DISTRIBUTION_COLUMNS",
+    "TOKEN_COLUMNS",
+    "ExactSum",
+    "Merged",
+    "Summary",
+    "load",
+    "merge",
+    "session_summary",
+    "warning_counts",
+]
+
+DISTRIBUTION_COLUMNS = ("latency_ms", "ttft_ms", "tpot_ms", "output_tokens_per_second")
+"""llm_calls columns summarised as Distributions, named as GroupAggregate's fields."""
+
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+_PERCENTILES = (50, 90, 99)
+_LAYOUT = 1
+"""Bumped when the JSON layout changes; a summary of another layout is not used (rows are read instead)."""
+
+_CALL = {column.name: i for i, column in enumerate(schema.llm_calls.columns)}
+_TOOL = {column.name: i for i, column in enumerate(schema.tool_calls.columns)}
+_EVENT = {column.name: i for i, column in enumerate(schema.events.columns)}
+_MESSAGE = {column.name: i for i, column in enumerate(schema.messages.columns)}
+
+
+@dataclass(slots=True)
+class ExactSum:
+    """An exact sum of floats as mantissa * 2**exponent (integers; adding never rounds)."""
+
+    mantissa: int = 0
+    exponent: int = 0
+
+    def add(self, mantissa: int, exponent: int) -> None:
+        """Add mantissa * 2**exponent exactly."""
+        if not mantissa:
+            return
+        if not self.mantissa:
+            self.mantissa, self.exponent = mantissa, exponent
+        elif exponent >= self.exponent:
+            self.mantissa += mantissa << (exponent - self.exponent)
+        else:
+            self.mantissa = (self.mantissa << (self.exponent - exponent)) + mantissa
+            self.exponent = exponent
+
+    def add_float(self, value: float) -> None:
+        """Add a finite float exactly."""
+        numerator, denominator = value.as_integer_ratio()  # denominator: a power of two
+        self.add(numerator, 1 - denominator.bit_length())
+
+    def fraction(self) -> Fraction:
+        """The sum as an exact Fraction."""
+        if self.exponent >= 0:
+            return Fraction(self.mantissa << self.exponent)
+        return Fraction(self.mantissa, 1 << -self.exponent)
+
+
+def _ranks(count: int) -> list[int]:
+    """The 1-based ranks a Distribution needs: min, the nearest-rank percentiles, max."""
+    return [1, *((p * count + 99) // 100 for p in _PERCENTILES), count]
+
+
+def warning_counts(
+    calls: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]], messages: Sequence[Sequence[Any]]
+) -> list[int]:
+    """[counted calls, runtime events, tool messages, LM events without calls, calls held by
+    timesteps] of one session's rows, as `tracekit.analysis.rollups.session_warnings` takes them.
+
+    Counted events/messages: those in the history, or every one when the history is empty; event
+    kinds by the registered classes (subclasses included, as `isinstance` counts them)."""
+    registry = event_types()
+    runtime = {name for name, cls in registry.items() if issubclass(cls, RuntimeEvent)}
+    lm = {name for name, cls in registry.items() if issubclass(cls, LMCAISEvent)}
+    in_history, position, kind, index = (
+        _EVENT["in_history"],
+        _EVENT["step_position"],
+        _EVENT["event_type"],
+        _EVENT["event_index"],
+    )
+    event_history = any(e[in_history] for e in events)
+    message_history = any(m[_MESSAGE["in_history"]] for m in messages)
+    with_calls = {c[_CALL["event_index"]] for c in calls}
+    counted = [e for e in events if e[in_history] or not event_history]
+    stepped = {e[index] for e in events if e[position] is not None}
+    return [
+        sum(1 for c in calls if c[_CALL["in_rollup"]] == 1),
+        sum(1 for e in counted if e[kind] in runtime),
+        sum(
+            1
+            for m in messages
+            if (m[_MESSAGE["in_history"]] or not message_history)
+            and m[_MESSAGE["message_type"]] in TOOL_MESSAGE_TYPES
+        ),
+        sum(1 for e in counted if e[kind] in lm and e[index] not in with_calls),
+        sum(1 for c in calls if c[_CALL["event_index"]] in stepped) if event_history else 0,
+    ]
+
+
+def session_summary(
+    calls: Sequence[Sequence[Any]], tools: Sequence[Sequence[Any]], warnings: Sequence[int]
+) -> str:
+    """The rollup_json of one session from its llm_calls and tool_calls rows (schema.py column order)
+    and its `warning_counts`."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    values: dict[str, list[float]] = {col: [] for col in DISTRIBUTION_COLUMNS}
+    group_of: dict[tuple[Any, Any], list[Any]] = {}
+    for row in calls:
+        if row[_CALL["in_rollup"]] != 1:
+            continue
+        cost = row[_CALL["cost_nanousd"]]
+        key = (
+            row[_CALL["model_name"]],
+            row[_CALL["provider"]],
+            row[_CALL["system_instance_id"]],
+            None if cost is None else row[_CALL["price_table_version"]],
+            0 if cost is None else 1,
+        )
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = [
+                *key,
+                0,
+                0,
+                0,
+                0,
+                0,
+                *([None] * 7),
+                0,
+                0,
+                {},
+                *([0, 0, 0] for _ in range(4)),
+            ]
+        outcome = row[_CALL["outcome"]]
+        group[5] += 1
+        group[6] += outcome == "success"
+        group[7] += outcome in ("error", "timeout", "cancelled")
+        group[8] += outcome == "incomplete"
+        group[9] += row[_CALL["input_tokens"]] is None and row[_CALL["output_tokens"]] is None
+        for i, col in enumerate((*TOKEN_COLUMNS, "cost_nanousd"), start=10):
+            value = row[_CALL[col]]
+            if value is not None:
+                group[i] = value if group[i] is None else group[i] + value
+        group[17] += cost is None
+        group[18] += row[_CALL["tool_call_count"]]
+        for i, col in enumerate(DISTRIBUTION_COLUMNS, start=20):
+            value = row[_CALL[col]]
+            if value is not None:
+                total = ExactSum(group[i][1], group[i][2])
+                total.add_float(float(value))
+                group[i] = [group[i][0] + 1, total.mantissa, total.exponent]
+                values[col].append(float(value))
+        group_of[(row[_CALL["event_index"]], row[_CALL["call_index"]])] = group
+    for row in tools:
+        group = group_of.get((row[_TOOL["event_index"]], row[_TOOL["call_index"]]))
+        if group is not None:
+            name = row[_TOOL["name"]]
+            group[19][name] = group[19].get(name, 0) + 1
+    picks: list[list[float] | None] = []
+    for col in DISTRIBUTION_COLUMNS:
+        ordered = sorted(values[col])
+        picks.append([ordered[r - 1] for r in _ranks(len(ordered))] if ordered else None)
+    return json.dumps(
+        {"v": _LAYOUT, "w": list(warnings), "g": list(groups.values()), "p": picks},
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+
+
+@dataclass(slots=True)
+class Summary:
+    """One session's parsed rollup_json."""
+
+    session_id: str
+    warnings: list[int]
+    groups: list[list[Any]]
+    picks: list[list[float] | None]
+    """Per distribution column the session's [min, p50, p90, p99, max], None when it has no values."""
+
+
+def load(session_id: str, text: str | None) -> Summary | None:
+    """The parsed summary, or None when the session has none (saved before schema version 3) or
+    its layout is another version's."""
+    if text is None:
+        return None
+    data = json.loads(text)
+    if not isinstance(data, dict) or data.get("v") != _LAYOUT:
+        return None
+    return Summary(session_id, data["w"], data["g"], data["p"])
+
+
+@dataclass(slots=True)
+class Merged:
+    """Summed group entries (the same positions as a summary's group entry) under one key."""
+
+    numbers: list[Any] = field(default_factory=lambda: [0, 0, 0, 0, 0, *([None] * 7), 0, 0])
+    versions: set[str] = field(default_factory=set)
+    models: set[str] = field(default_factory=set)
+    providers: set[str] = field(default_factory=set)
+    unpriced_models: set[str] = field(default_factory=set)
+    tools: dict[str, int] = field(default_factory=dict)
+    counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    sums: list[ExactSum] = field(default_factory=lambda: [ExactSum() for _ in range(4)])
+
+    def add(self, entry: Sequence[Any]) -> None:
+        """Add one summary group entry."""
+        model, provider, _agent, version, priced = entry[:5]
+        if model:
+            self.models.add(model)
+        if provider:
+            self.providers.add(provider)
+        if priced:
+            if version is not None:
+                self.versions.add(version)
+        else:
+            self.unpriced_models.add(model)
+        numbers = self.numbers
+        for i in range(5):
+            numbers[i] += entry[5 + i]
+        for i in range(5, 12):
+            value = entry[5 + i]
+            if value is not None:
+                numbers[i] = value if numbers[i] is None else numbers[i] + value
+        numbers[12] += entry[17]
+        numbers[13] += entry[18]
+        for name, count in entry[19].items():
+            self.tools[name] = self.tools.get(name, 0) + count
+        for i in range(4):
+            count, mantissa, exponent = entry[20 + i]
+            if count:
+                self.counts[i] += count
+                self.sums[i].add(mantissa, exponent)
+
+
+def merge(summaries: Iterable[Summary], key_of: Any) -> dict[str | None, Merged]:
+    """Group entries merged by `key_of(summary, entry)` (a str, or None for the missing key)."""
+    merged: dict[str | None, Merged] = {}
+    for summary in summaries:
+        for entry in summary.groups:
+            key = key_of(summary, entry)
+            target = merged.get(key)
+            if target is None:
+                target = merged[key] = Merged()
+            target.add(entry)
+    return merged
