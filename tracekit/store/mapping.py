@@ -20,7 +20,7 @@ from json import encoder as json_encoder
 from typing import Any
 
 from tracekit import codec
-from tracekit.errors import FieldProblem, InvalidDataError, SerializationError
+from tracekit.errors import FieldProblem, InvalidDataError, SerializationError, StoreError
 from tracekit.model import (
     BaseEvent,
     EnvironmentEvent,
@@ -175,6 +175,12 @@ def _call_row(
             usage.billable_output_tokens,
         )
     nanos, price_version = cost(record)
+    if price_version is not None and type(price_version) is not str:
+        raise StoreError(
+            f"the store refused the request: the cost function gave price version {price_version!r} "
+            f"for session {session_id!r} event {event_index} call {call_index}; return (int nano-USD "
+            "or None, str version or None)"
+        )
     if nanos is not None:
         check_int64(nanos, f"session {session_id!r} event {event_index} call {call_index} cost_nanousd")
     if timing is None:
