@@ -37,6 +37,8 @@ SIZES: dict[str, tuple[list[str], list[str]]] = {
     "bench_store.py": ([], ["--sessions", "20", "--calls", "100000"]),
     "bench_sft.py": ([], ["--sessions", "5000", "--runs", "3"]),
     "bench_oversize.py": ([], ["--chunks", "100000", "--megabytes", "10"]),
+    "bench_rollup.py": ([], ["--sessions", "1000", "--runs", "3"]),
+    "bench_reliability.py": ([], ["--sessions", "10"]),
     "fuzz_helpers.py": ([], ["--cases", "5000"]),
     "fuzz_codec.py": ([], ["--cases", "5000"]),
 }
