@@ -342,7 +342,7 @@ def _record_check(cls: type[model._Record]) -> _Check:
 def _check_event(value: Any, walk: _Walk) -> Any:
     if not isinstance(value, model.BaseEvent):
         raise _wrong("an event", value, "pass an instance of a registered BaseEvent subclass")
-    cls = type(value)
+    cls = value.__class__  # not type(): reading it completes an event recorded lazily (tracing/pending)
     registered = model.registered_event_class(cls.event_type)
     if registered is not cls:
         fix = (

@@ -65,7 +65,8 @@ def history_step_ids(trace: SessionTrace, events: list[BaseEvent]) -> list[str |
 
 
 def _event_key(event: BaseEvent) -> tuple[Any, ...]:
-    return (type(event), event.system_instance_id, event.time_record.event_time)
+    # __class__, not type(): reading it completes an event recorded lazily (tracing/pending)
+    return (event.__class__, event.system_instance_id, event.time_record.event_time)
 
 
 def _trace_messages(trace: SessionTrace) -> list[SessionEventMarkovBlanketMessage]:

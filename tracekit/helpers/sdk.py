@@ -17,12 +17,24 @@ are dropped, so each recorded chunk is what the vendor sent.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
-__all__ = ["DERIVED_EVENT_TYPES", "JsonRequest", "chunk_of", "json_ready", "request_json", "sdk_json"]
+from pydantic import BaseModel
+
+__all__ = [
+    "DERIVED_EVENT_TYPES",
+    "JsonRequest",
+    "chunk_of",
+    "json_ready",
+    "request_json",
+    "sdk_json",
+    "sdk_json_from_text",
+    "sdk_json_text",
+]
 
 DERIVED_EVENT_TYPES: Final = frozenset(
     {
@@ -198,6 +210,57 @@ def _strip_parsed(data: dict[str, Any]) -> None:
                     part.pop("parsed", None)
 
 
+def _drop_helper_fields(data: Any) -> None:
+    """Remove what the SDK stream helpers and `parse` add to a JSON-mode dump (see the module doc)."""
+    if isinstance(data, dict):
+        kind = data.get("type")
+        for key in _SNAPSHOT_KEYS.get(kind, ()) if isinstance(kind, str) else ():
+            data.pop(key, None)
+        response = data.get("response")
+        _strip_parsed(response if isinstance(response, dict) else data)
+
+
+_TEXT_PLANS: dict[type, bool] = {}
+"""Per class: whether its `model_dump_json` text reads back as `sdk_json`'s dump (see sdk_json_text)."""
+
+
+def _text_plan(kind: type) -> bool:
+    try:
+        return _TEXT_PLANS[kind]
+    except KeyError:
+        pass
+    ok = (
+        issubclass(kind, BaseModel)
+        and kind.model_dump is BaseModel.model_dump
+        and kind.model_dump_json is BaseModel.model_dump_json
+        and not kind.__module__.startswith("google.genai")
+    )
+    _TEXT_PLANS[kind] = ok
+    return ok
+
+
+def sdk_json_text(obj: Any) -> str | None:
+    """An immutable snapshot of a pydantic SDK object: the JSON text of the dump `sdk_json` makes
+    (same options; pydantic's own JSON writer, in Rust), which `sdk_json_from_text` turns into the
+    same dict. None when the object is not a pydantic model whose text can stand for that dump
+    (google-genai, whose bytes differ; a model overriding its dump) or the dump fails."""
+    kind = type(obj)
+    if not _text_plan(kind):
+        return None
+    try:
+        text: str = obj.model_dump_json(by_alias=True, exclude_unset=True, warnings=False)
+    except Exception:  # anything the writer refuses (lone surrogates, odd values) is for sdk_json
+        return None
+    return text
+
+
+def sdk_json_from_text(text: str) -> dict[str, Any] | None:
+    """`sdk_json` of the object `text` was taken from by `sdk_json_text`."""
+    data = json.loads(text)
+    _drop_helper_fields(data)
+    return data if isinstance(data, dict) else None
+
+
 def sdk_json(obj: Any) -> dict[str, Any] | None:
     """The vendor JSON of an SDK object (None when `obj` has no `model_dump`/`to_dict`)."""
     dump = getattr(obj, "model_dump", None)
@@ -215,12 +278,7 @@ def sdk_json(obj: Any) -> dict[str, Any] | None:
                     data.pop(key, None)
         else:
             data = _dump_json(obj, dump, by_alias=True, exclude_unset=True)
-            if isinstance(data, dict):
-                kind = data.get("type")
-                for key in _SNAPSHOT_KEYS.get(kind, ()) if isinstance(kind, str) else ():
-                    data.pop(key, None)
-                response = data.get("response")
-                _strip_parsed(response if isinstance(response, dict) else data)
+            _drop_helper_fields(data)
         return data if isinstance(data, dict) else None
     to_dict = getattr(obj, "to_dict", None)
     if callable(to_dict) and not isinstance(obj, type):

@@ -1,6 +1,8 @@
 """One traced LLM call: the request snapshotted from the call's arguments, the clock started, and
 the record finished exactly once — from a response, a stream, or an exception — and handed to the
-tracer as an LMCAISEvent.
+tracer as an LMCAISEvent. A complete response is normalised off the caller's path when that can be
+exact: an immutable snapshot is taken at the call and the event completes itself at its first use
+(tracing/pending.py).
 
 Used by `@trace_llm_call` and `instrument(client)`; never raises into the caller's code: a
 recording problem is logged (and noted on the record when it has one) unless the tracer is strict.
@@ -10,19 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tracekit import live as live_events
-from tracekit.errors import RecordingError
+from tracekit.errors import RecordingError, UnsupportedPayloadError
+from tracekit.helpers import registry
 from tracekit.helpers.recorder import StreamRecorder, record_from_response
+from tracekit.helpers.sdk import sdk_json, sdk_json_from_text, sdk_json_text
 from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord, utc_now
 from tracekit.tracing.capture import drop_content, snapshot
 from tracekit.tracing.context import ACTIVE
+from tracekit.tracing.pending import pending_event
 
 if TYPE_CHECKING:
     from tracekit.model import SessionTrace
@@ -100,20 +107,29 @@ IN_SDK_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("tracekit_in_
 
 class _StartClock:
     """A clock whose first reading is the call's start (StreamRecorder reads its start from the
-    clock when made) and every later one `perf_counter()`: the stream's timing starts when the
-    request was sent, not when the first chunk was asked for."""
+    clock when made) and every later one `perf_counter()`, or `end` when given (a deferred record
+    is finished after the call ended): the stream's timing starts when the request was sent, not
+    when the first chunk was asked for."""
 
-    __slots__ = ("_start",)
+    __slots__ = ("_end", "_start")
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: float, end: float | None = None) -> None:
         self._start: float | None = start
+        self._end = end
 
     def __call__(self) -> float:
         start = self._start
         if start is None:
-            return time.perf_counter()
+            return time.perf_counter() if self._end is None else self._end
         self._start = None
         return start
+
+
+_DEFERRABLE: dict[type, bool] = {}
+"""Per SDK response class: whether its records may be finished off the caller's path. Decided by
+the class's first response recorded eagerly without a problem: True when its JSON-text snapshot
+reads back as the very dump the eager path normalised. A class whose objects never record (not a
+vendor response) stays undecided and eager, so it is still recorded nothing, as before."""
 
 
 class LLMCall:
@@ -160,26 +176,109 @@ class LLMCall:
             return
         self.done = True
         try:
-            if type(result) is dict:
+            # off the caller's path when it can be exact: an immutable snapshot now, normalised at
+            # the event's first use (see tracing/pending.py); strict tracers (which must raise at
+            # the call) and capture_content=False (the content must not be kept) record eagerly
+            deferrable = not self.tracer.strict and self.spec.capture_content
+            kind = type(result)
+            if kind is dict:
                 # a plain payload is the caller's: read from a copy, so that mutating it later
                 # cannot reach the record (usage.raw and tool parameters keep nested dicts)
                 copied, pure = snapshot(result)
                 if pure:
                     result = copied
-            spec = self.spec
-            started_at = self.started_at
-            record = record_from_response(
-                result,
-                request=self.request,
-                started_at=started_at,
-                completed_at=started_at + timedelta(seconds=end - self.start),
-                provider=spec.provider,
-                api_type=spec.api_type,
-            )
-            record.latency_ms = round((end - self.start) * 1000.0, 6)
+                    if deferrable and self._recognised(copied):
+                        self._defer(copied, end)
+                        return
+            elif deferrable and _DEFERRABLE.get(kind):
+                text = sdk_json_text(result)
+                if text is not None:
+                    self._defer(text, end)
+                    return
+            record = self._record_of(result, end)
+            if deferrable and kind is not dict and kind not in _DEFERRABLE:
+                _DEFERRABLE[kind] = _text_matches(result)
             self._emit(record)
         except Exception as exc:
             report_problem(self.tracer, "could not record the LLM response", exc)
+
+    def _record_of(self, payload: Any, end: float) -> LLMCallRecord:
+        """The normalised record of a complete response that arrived at `end` (perf_counter s)."""
+        spec = self.spec
+        started_at = self.started_at
+        record = record_from_response(
+            payload,
+            request=self.request,
+            started_at=started_at,
+            completed_at=started_at + timedelta(seconds=end - self.start),
+            provider=spec.provider,
+            api_type=spec.api_type,
+        )
+        record.latency_ms = round((end - self.start) * 1000.0, 6)
+        return record
+
+    def _recognised(self, data: dict[str, Any]) -> bool:
+        """Whether the eager path would find an API for `data` (it records nothing for a payload of
+        no known shape, so neither may the deferred one)."""
+        candidates = registry.adapters_for(self.spec.provider, self.spec.api_type)
+        if len(candidates) == 1:
+            return True
+        try:
+            registry.detect_response(data, candidates)
+        except UnsupportedPayloadError:
+            return False
+        return True
+
+    def _defer(self, payload: str | dict[str, Any], end: float) -> None:
+        """Put a pending event in the trace now; it is normalised from `payload` at first use."""
+        self.tracer.record_event(pending_event(partial(self._deferred_event, payload, end)))
+
+    def _deferred_event(self, payload: str | dict[str, Any], end: float) -> LMCAISEvent:
+        """The event the eager path would have recorded, from the snapshot taken at the call. Never
+        raises: a response that cannot be normalised is recorded as a failed call with the reason
+        in its `error` (logged), or at worst as an event carrying it in its metadata."""
+        try:
+            data = sdk_json_from_text(payload) if type(payload) is str else payload
+            record = self._record_of(data, end)
+        except Exception as exc:
+            # logged, never raised: this runs inside whatever first reads the event
+            logger.warning("tracekit: could not record the LLM response: %s: %s", type(exc).__name__, exc)
+            try:
+                record = self._failed_record(exc, end)
+            except Exception as problem:
+                return self._note_event(problem, end)
+        try:
+            return self._event_of(record)
+        except Exception as exc:
+            logger.warning("tracekit: could not record the LLM call event: %s: %s", type(exc).__name__, exc)
+            return self._note_event(exc, end)
+
+    def _failed_record(self, exc: BaseException, end: float) -> LLMCallRecord:
+        """A record of the call with outcome "error" and `exc` as its error, timed start to `end`."""
+        provider, api_type = _infer_api(self.spec, self.request, None)
+        started_at = self.started_at
+        recorder = StreamRecorder(
+            self.request,
+            provider=provider,
+            api_type=api_type,
+            clock=_StartClock(self.start, end),
+            now=lambda: started_at,
+        )
+        record = recorder.finish("error", exc)
+        record.chunks = None
+        record.timing = None
+        record.completed_at = started_at + timedelta(seconds=end - self.start)
+        record.latency_ms = round((end - self.start) * 1000.0, 6)
+        return record
+
+    def _note_event(self, exc: BaseException, end: float) -> LMCAISEvent:
+        """The last resort: an event with no call record, the problem in its metadata."""
+        return LMCAISEvent(
+            system_instance_id=self.spec.agent,
+            time_record=TimeRecord(event_time=self.started_at),
+            latency_ms=round((end - self.start) * 1000.0, 6),
+            metadata={"tracekit_error": {"type": type(exc).__name__, "message": str(exc)}},
+        )
 
     def failed(self, exc: BaseException, obj: Any = None) -> None:
         """Record a call that raised `exc` before any response or chunk arrived."""
@@ -264,25 +363,40 @@ class LLMCall:
 
     def _emit(self, record: LLMCallRecord) -> None:
         try:
-            spec = self.spec
-            record.metadata["agent_id"] = spec.agent
-            if not spec.capture_content:
-                drop_content(record)
-            usage = record.usage
-            event = LMCAISEvent(
-                system_instance_id=spec.agent,
-                time_record=TimeRecord(event_time=record.started_at or self.started_at),
-                model_name=record.model_name,
-                provider=record.provider,
-                input_tokens=None if usage is None else usage.input_tokens,
-                output_tokens=None if usage is None else usage.output_tokens,
-                total_tokens=None if usage is None else usage.total_tokens,
-                latency_ms=record.latency_ms,
-                call_records=[record],
-            )
-            self.tracer.record_event(event)
+            self.tracer.record_event(self._event_of(record))
         except Exception as exc:
             report_problem(self.tracer, "could not record the LLM call event", exc)
+
+    def _event_of(self, record: LLMCallRecord) -> LMCAISEvent:
+        """The LMCAISEvent holding `record` (content dropped when the spec says so)."""
+        spec = self.spec
+        record.metadata["agent_id"] = spec.agent
+        if not spec.capture_content:
+            drop_content(record)
+        usage = record.usage
+        return LMCAISEvent(
+            system_instance_id=spec.agent,
+            time_record=TimeRecord(event_time=record.started_at or self.started_at),
+            model_name=record.model_name,
+            provider=record.provider,
+            input_tokens=None if usage is None else usage.input_tokens,
+            output_tokens=None if usage is None else usage.output_tokens,
+            total_tokens=None if usage is None else usage.total_tokens,
+            latency_ms=record.latency_ms,
+            call_records=[record],
+        )
+
+
+def _text_matches(result: Any) -> bool:
+    """Whether `result`'s JSON-text snapshot reads back as the dump the eager path normalised."""
+    try:
+        text = sdk_json_text(result)
+        if text is None:
+            return False
+        # compared as JSON text: dict equality would take 1 for 1.0 or True
+        return json.dumps(sdk_json_from_text(text)) == json.dumps(sdk_json(result))
+    except Exception:  # unsure: keep the eager path for this class
+        return False
 
 
 def report_problem(tracer: SessionTracer, what: str, exc: BaseException) -> None:
