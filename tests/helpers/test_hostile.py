@@ -277,3 +277,21 @@ def test_fast_check_agrees_with_clean_at_the_depth_limit() -> None:
                 node = child
             notes: list[dict[str, Any]] = []
             assert (clean(root, "p", notes) is root) == is_clean(root) == (not notes)
+
+
+def test_an_sdk_object_whose_own_dump_fails_is_an_unsupported_payload() -> None:
+    """A ChatCompletion built without validation around a value pydantic cannot write (its own
+    model_dump raises) is refused as UnsupportedPayloadError naming the type, not pydantic's error."""
+    from openai.types.chat import ChatCompletion
+
+    response = ChatCompletion.construct(
+        id="chatcmpl-1",
+        object="chat.completion",
+        created=1,
+        model="gpt-4.1",
+        choices=[
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": object()}}
+        ],
+    )
+    with pytest.raises(tk.UnsupportedPayloadError, match=r"ChatCompletion could not be read as JSON"):
+        tk.record_from_response(response, request={"model": "gpt-4.1", "messages": []})

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tracekit.errors import InvalidArgumentError, RecordingError, UnsupportedPayloadError
+from tracekit.errors import InvalidArgumentError, RecordingError, TracekitError, UnsupportedPayloadError
 from tracekit.helpers import registry
 from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
@@ -43,7 +43,15 @@ def to_mapping(obj: Any, what: str = "payload") -> Mapping[str, Any]:
     mode, wire names, only what was sent); anything else is UnsupportedPayloadError."""
     if isinstance(obj, Mapping):
         return obj
-    data = sdk_json(obj)
+    try:
+        data = sdk_json(obj)
+    except TracekitError:
+        raise
+    except Exception as exc:  # the SDK object's own dump failed (e.g. a value pydantic cannot write)
+        raise UnsupportedPayloadError(
+            f"{what} of type {type(obj).__name__} could not be read as JSON by its own model_dump() "
+            f"({type(exc).__name__}: {short_repr(str(exc))}); pass the vendor's JSON as a dict"
+        ) from None
     if data is not None:
         return data
     raise UnsupportedPayloadError(
