@@ -241,7 +241,10 @@ def test_sdk_chunk_whose_dump_fails_is_noted_not_raised() -> None:
     record = record_of(objects)
     assert record.error is not None
     assert record.error["path"] == "chunks[2]"
-    assert record.error["message"].startswith("PydanticSerializationError: Unable to serialize unknown type")
+    assert record.error["message"].startswith(
+        "stream chunk of type RawContentBlockDeltaEvent could not be read as JSON "
+        "by its own model_dump() (PydanticSerializationError: "
+    )
     assert record.error["replaced"][0]["replaced_by"] == "null (its model_dump failed)"
     assert record.output_text == record_of(objects[:2] + objects[3:]).output_text
     with pytest.raises(RecordingError, match="stream chunk 2"):

@@ -51,7 +51,7 @@ def to_mapping(obj: Any, what: str = "payload") -> Mapping[str, Any]:
         raise UnsupportedPayloadError(
             f"{what} of type {type(obj).__name__} could not be read as JSON by its own model_dump() "
             f"({type(exc).__name__}: {short_repr(str(exc))}); pass the vendor's JSON as a dict"
-        ) from None
+        ) from exc
     if data is not None:
         return data
     raise UnsupportedPayloadError(
@@ -458,8 +458,10 @@ class StreamRecorder:
         try:
             data = to_mapping(chunk, "stream chunk")
         except UnsupportedPayloadError as exc:
-            return _UNREADABLE, (exc, short_repr(chunk), "null (not an object)")
-        except Exception as exc:  # an SDK object whose own dump fails (e.g. an unknown value inside)
+            # with a cause: an SDK object whose own dump failed (e.g. an unknown value inside)
+            replaced = "null (not an object)" if exc.__cause__ is None else "null (its model_dump failed)"
+            return _UNREADABLE, (exc, short_repr(chunk), replaced)
+        except Exception as exc:  # anything else reading it raised
             return _UNREADABLE, (exc, short_repr(chunk), "null (its model_dump failed)")
         unwrapped = chunk_of(data)
         if unwrapped is None:
