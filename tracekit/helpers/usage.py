@@ -102,45 +102,57 @@ def _plain_counts(counts: tuple[Any, ...]) -> bool:
     return set(map(type, present)) == _INT and min(present) >= 0 and max(present) <= INT64_MAX
 
 
+_CHAT_KEYS = ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
+_RESPONSES_KEYS = ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
+
+
+def _openai_fast(usage: dict[str, Any], keys: tuple[str, str, str, str], *, audio: bool) -> LLMUsage | None:
+    """Both OpenAI usages' hot path (every call): plain ints in plain dicts and a total within 64
+    bits give what the checked path gives for the same values; None sends the rest through it."""
+    in_key, out_key, in_details_key, out_details_key = keys
+    details_in = usage.get(in_details_key)
+    details_out = usage.get(out_details_key)
+    details_in = {} if details_in is None else details_in
+    details_out = {} if details_out is None else details_out
+    if type(details_in) is not dict or type(details_out) is not dict:
+        return None
+    counts = (
+        usage.get(in_key),
+        usage.get(out_key),
+        usage.get("total_tokens"),
+        details_out.get("reasoning_tokens"),
+        details_in.get("cached_tokens"),
+        details_in.get("cache_write_tokens"),
+        details_in.get("audio_tokens") if audio else None,
+        details_out.get("audio_tokens") if audio else None,
+    )
+    if not _plain_counts(counts):
+        return None
+    input_tokens, output_tokens, total = counts[0], counts[1], counts[2]
+    if total is None and input_tokens is not None and output_tokens is not None:
+        total = input_tokens + output_tokens
+    if total is not None and total > INT64_MAX:
+        return None
+    return LLMUsage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=total,
+        reasoning_tokens=counts[3],
+        cache_read_tokens=counts[4],
+        cache_write_tokens=counts[5],
+        input_audio_tokens=counts[6],
+        output_audio_tokens=counts[7],
+        raw=dict(usage),
+    )
+
+
 def from_openai_chat(usage: Mapping[str, Any], path: str = "usage", problems: Problems = None) -> LLMUsage:
     """Chat Completions `usage` (prompt_tokens already include cached tokens; cache writes are
     `prompt_tokens_details.cache_write_tokens` where OpenAI reports them)."""
     if type(usage) is dict:
-        # the hot path (every chat call): plain ints, no total overflow; gives what the checked
-        # path below gives for the same values
-        prompt = usage.get("prompt_tokens_details")
-        completion = usage.get("completion_tokens_details")
-        if prompt is None:
-            prompt = {}
-        if completion is None:
-            completion = {}
-        if type(prompt) is dict and type(completion) is dict:
-            counts = (
-                usage.get("prompt_tokens"),
-                usage.get("completion_tokens"),
-                usage.get("total_tokens"),
-                completion.get("reasoning_tokens"),
-                prompt.get("cached_tokens"),
-                prompt.get("cache_write_tokens"),
-                prompt.get("audio_tokens"),
-                completion.get("audio_tokens"),
-            )
-            if _plain_counts(counts):
-                input_tokens, output_tokens, total = counts[0], counts[1], counts[2]
-                if total is None and input_tokens is not None and output_tokens is not None:
-                    total = input_tokens + output_tokens
-                if total is None or total <= INT64_MAX:
-                    return LLMUsage(
-                        input_tokens=input_tokens,
-                        output_tokens=output_tokens,
-                        total_tokens=total,
-                        reasoning_tokens=counts[3],
-                        cache_read_tokens=counts[4],
-                        cache_write_tokens=counts[5],
-                        input_audio_tokens=counts[6],
-                        output_audio_tokens=counts[7],
-                        raw=dict(usage),
-                    )
+        fast = _openai_fast(usage, _CHAT_KEYS, audio=True)
+        if fast is not None:
+            return fast
     prompt = _details(usage, path, problems, "prompt_tokens_details")
     completion = _details(usage, path, problems, "completion_tokens_details")
     prompt_path = f"{path}.prompt_tokens_details"
@@ -167,34 +179,9 @@ def from_openai_responses(
     """Responses API `usage` (input_tokens already include cached tokens; cache writes are
     `input_tokens_details.cache_write_tokens` where OpenAI reports them)."""
     if type(usage) is dict:
-        # the hot path: plain ints in plain dicts; gives what the checked path below gives
-        details_in = usage.get("input_tokens_details")
-        details_out = usage.get("output_tokens_details")
-        details_in = {} if details_in is None else details_in
-        details_out = {} if details_out is None else details_out
-        if type(details_in) is dict and type(details_out) is dict:
-            counts = (
-                usage.get("input_tokens"),
-                usage.get("output_tokens"),
-                usage.get("total_tokens"),
-                details_out.get("reasoning_tokens"),
-                details_in.get("cached_tokens"),
-                details_in.get("cache_write_tokens"),
-            )
-            if _plain_counts(counts):
-                input_tokens, output_tokens, total = counts[0], counts[1], counts[2]
-                if total is None and input_tokens is not None and output_tokens is not None:
-                    total = input_tokens + output_tokens
-                if total is None or total <= INT64_MAX:
-                    return LLMUsage(
-                        input_tokens=input_tokens,
-                        output_tokens=output_tokens,
-                        total_tokens=total,
-                        reasoning_tokens=counts[3],
-                        cache_read_tokens=counts[4],
-                        cache_write_tokens=counts[5],
-                        raw=dict(usage),
-                    )
+        fast = _openai_fast(usage, _RESPONSES_KEYS, audio=False)
+        if fast is not None:
+            return fast
     input_details = _details(usage, path, problems, "input_tokens_details")
     output_details = _details(usage, path, problems, "output_tokens_details")
     input_path = f"{path}.input_tokens_details"
