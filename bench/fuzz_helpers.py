@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as hypothesis_seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "helpers"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # doc_paths
 
 from fuzzing import FIXTURE_TEXT, Case, cases, check, mutate, run
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from doc_paths import paths, slot
 from factories import build_call_record, build_trace
 from hypothesis import strategies as st
 
@@ -114,33 +114,21 @@ TEXT_KINDS = ("none", "none", "truncate", "insert", "overflow", "brackets", "not
 SWAP_EVENT = {"cais": "environment", "environment": "runtime", "runtime": "cais", "test_judge": "cais"}
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _paths(item, (*prefix, i))
+PATHS = {name: list(paths(doc))[1:] for name, (_, doc) in SEEDS.items()}
 
 
-PATHS = {name: list(_paths(doc))[1:] for name, (_, doc) in SEEDS.items()}
+def _swappable(node: Any) -> bool:
+    """Whether `node` is an event the swap-event mutation can retag (an earlier mutation may have
+    made its event_type anything, e.g. an unhashable list)."""
+    return isinstance(node, dict) and isinstance(tag := node.get("event_type"), str) and tag in SWAP_EVENT
 
 
 def mutate(doc: Any, path: tuple[Any, ...], kind: str) -> bool:
     """Apply one mutation at `path` in place; False when the path no longer exists."""
-    parent = doc
-    for step in path[:-1]:
-        try:
-            parent = parent[step]
-        except (KeyError, IndexError, TypeError):
-            return False
-    last = path[-1]
-    if isinstance(parent, dict):
-        if last not in parent:
-            return False
-    elif not isinstance(parent, list) or not isinstance(last, int) or last >= len(parent):
+    found = slot(doc, path)
+    if found is None:
         return False
+    parent, last = found
     current = parent[last]
     if kind == "delete":
         del parent[last]
@@ -162,10 +150,10 @@ def mutate(doc: Any, path: tuple[Any, ...], kind: str) -> bool:
         event = None
         node = doc
         for step in path:
-            if isinstance(node, dict) and node.get("event_type") in SWAP_EVENT:
+            if _swappable(node):
                 event = node
             node = node[step] if isinstance(node, dict | list) else None
-        if isinstance(node, dict) and node.get("event_type") in SWAP_EVENT:
+        if _swappable(node):
             event = node
         if event is None:
             return False

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from doc_paths import paths, slot
 from hypothesis import strategies as st
 
 import tracekit as tk
@@ -77,33 +77,15 @@ RESPONSE_FOR_REQUEST = {
 }
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _paths(item, (*prefix, i))
-
-
-PATHS = {name: list(_paths(json.loads(text)))[1:] for name, (_, _, text) in FIXTURE_TEXT.items()}
+PATHS = {name: list(paths(json.loads(text)))[1:] for name, (_, _, text) in FIXTURE_TEXT.items()}
 
 
 def mutate(doc: Any, path: tuple[Any, ...], kind: str) -> bool:
     """Apply one mutation at `path` (in place); False when the path no longer exists."""
-    parent = doc
-    for step in path[:-1]:
-        try:
-            parent = parent[step]
-        except (KeyError, IndexError, TypeError):
-            return False
-    last = path[-1]
-    if isinstance(parent, dict):
-        if last not in parent:
-            return False
-    elif not isinstance(parent, list) or not isinstance(last, int) or last >= len(parent):
+    found = slot(doc, path)
+    if found is None:
         return False
+    parent, last = found
     if kind == "delete":
         del parent[last]
         return True

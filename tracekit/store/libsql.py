@@ -237,13 +237,9 @@ class Database:
         except sqlite3.Error as exc:
             raise self._sqlite_error(exc) from exc
 
-    def _file_error(self, exc: BaseException) -> StoreError:
+    def _file_error(self, exc: sqlite3.Error) -> StoreError:
         """A file: failure as a StoreError naming the path and the reason (and sqlite's code)."""
-        code: str | None
-        if isinstance(exc, libsql_client.LibsqlError):
-            reason, code = str(exc.explanation), str(exc.code)
-        else:
-            reason, code = str(exc) or type(exc).__name__, getattr(exc, "sqlite_errorname", None)
+        reason, code = str(exc) or type(exc).__name__, getattr(exc, "sqlite_errorname", None)
         if self.path is None:
             return StoreError(f"the in-memory database failed: {reason}", code=code)
         return StoreError(
