@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SQLD := .tools/sqld/sqld
 export TRACEKIT_SQLD ?= $(CURDIR)/$(SQLD)
 
-.PHONY: test lint schemas bench bench-report demo clean
+.PHONY: test lint schemas bench bench-report bench-synth demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,30 @@ bench: $(VENV)/.installed $(SQLD)
 # BENCH_REPORT_ARGS=--quick runs smaller sizes (named in the report) on a slow or shared machine.
 bench-report: $(VENV)/.installed $(SQLD)
 	$(BIN)/python bench/report.py $(BENCH_REPORT_ARGS)
+
+# bench/bench_synth.py with synth-ai beside tracekit: synth-ai lives in venvs of its own under .tools/ (never in
+# .venv, never a dependency, never needed by `make test`). No release holds both of its managers: 0.7.0 is the
+# newest wheel with tracing_v3 (NativeLibsqlTraceManager), 0.2.8 the last with AsyncSQLTraceManager (SQLAlchemy
+# + aiosqlite); each gets only what its tracing_v3 imports (its full dependency set pulls in modal, datasets,
+# transformers, ...). BENCH_SYNTH_ARGS passes sizes, e.g. BENCH_SYNTH_ARGS="--sessions 3 --steps 50".
+SYNTH_NATIVE := .tools/venv-synth-native
+SYNTH_SQLA := .tools/venv-synth-sqla
+
+$(SYNTH_NATIVE)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SYNTH_NATIVE)
+	$(SYNTH_NATIVE)/bin/python -m pip install --quiet -e . libsql httpx
+	$(SYNTH_NATIVE)/bin/python -m pip install --quiet --no-deps synth-ai==0.7.0
+	touch $@
+
+$(SYNTH_SQLA)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SYNTH_SQLA)
+	$(SYNTH_SQLA)/bin/python -m pip install --quiet -e . aiosqlite greenlet pandas
+	$(SYNTH_SQLA)/bin/python -m pip install --quiet --no-deps synth-ai==0.2.8
+	touch $@
+
+bench-synth: $(SYNTH_NATIVE)/.installed $(SYNTH_SQLA)/.installed
+	$(SYNTH_NATIVE)/bin/python bench/bench_synth.py $(BENCH_SYNTH_ARGS)
+	$(SYNTH_SQLA)/bin/python bench/bench_synth.py $(BENCH_SYNTH_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -81,6 +81,7 @@ class Side:
     rates: list[float] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     modes: str = ""
+    failed: str = ""
 
 
 def _file_rows(path: Path) -> int:
@@ -288,15 +289,18 @@ def synth_sides(traces: list[tk.SessionTrace], warmup: tk.SessionTrace) -> tuple
             continue
         try:
             module: ModuleType = importlib.import_module(module_name)
-        except ImportError as exc:
-            missing.append(f"{module_name} ({exc})")
+        except (ImportError, RuntimeError) as exc:  # RuntimeError: its guard when libsql lacks connect()
+            missing.append(f"{module_name} ({type(exc).__name__}: {exc})")
             continue
         seen.add(label)
         manager = getattr(module, class_name)
         sides.append(_synth_side(version, label, manager, url, traces, warmup, wal=False))
         if label.startswith("native"):  # its default journal is DELETE: also measure it on tracekit's WAL
             sides.append(_synth_side(version, label, manager, url, traces, warmup, wal=True))
-    found = "synth-ai " + version + ": " + (", ".join(s.api for s in sides) or "no tracing_v3 manager")
+    found = f"synth-ai {version}: " + (
+        "; ".join(f"{s.api} ({s.label.removeprefix(f'synth-ai {version} ')})" for s in sides)
+        or "no tracing_v3 manager"
+    )
     return sides, found + (f"; not in this version: {', '.join(missing)}" if missing else "")
 
 
@@ -373,9 +377,20 @@ async def run(args: Any, work: Path) -> None:
     print(found)
     for number in range(args.runs):
         for index, side in enumerate(sides):
+            if side.failed:
+                continue
             path = work / f"side{index}-run{number}.db"
-            await _time_side(side, path)
+            try:
+                await _time_side(side, path)
+            except Exception as exc:  # a synth-ai manager failing here is reported, tracekit's own is raised
+                if index == 0:
+                    raise
+                side.failed = f"{type(exc).__name__}: {exc}"
+                continue
             side.modes = side.modes or side.modes_of(path)
+    for side in [s for s in sides if s.failed]:
+        print(f"  {side.label}, {side.api}: FAILED on this machine: {side.failed}")
+    sides = [s for s in sides if not s.failed]
     for side in sides:
         low, med = _min_med(side.rates)
         per_session = side.rows[0] / args.sessions

@@ -39,6 +39,7 @@ SIZES: dict[str, tuple[list[str], list[str]]] = {
     "bench_oversize.py": ([], ["--chunks", "100000", "--megabytes", "10"]),
     "bench_rollup.py": ([], ["--sessions", "1000", "--runs", "3"]),
     "bench_reliability.py": ([], ["--sessions", "10"]),
+    "bench_synth.py": ([], ["--sessions", "3"]),
     "fuzz_helpers.py": ([], ["--cases", "5000"]),
     "fuzz_codec.py": ([], ["--cases", "5000"]),
 }
