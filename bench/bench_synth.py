@@ -14,9 +14,9 @@ bench_store), saved one session per call, each save awaited, into a fresh local 
   the call's `timing`, go into the record's `metadata` so the same data is stored; events and
   messages carry `metadata["step_id"]` as synth-ai's SessionTracer sets it), saved with each
   manager's `insert_session_trace`: `NativeLibsqlTraceManager` (the `libsql` driver; synth-ai
-  0.2.10-0.7.0) and `AsyncSQLTraceManager` (SQLAlchemy + aiosqlite; synth-ai <= 0.2.8). No release
-  has both, so `make bench-synth` runs this script once in each of two venvs. Each side's journal
-  and synchronous modes are read back and printed.
+  0.2.10 on, 0.7.0 the newest wheel with tracing_v3) and `AsyncSQLTraceManager` (SQLAlchemy +
+  aiosqlite; synth-ai <= 0.2.8). No release has both, so `make bench-synth` runs this script once in
+  each of two venvs. Each side's journal and synchronous modes are read back and printed.
 
 Per run and side: a fresh file, the store opened and one warm-up session saved untimed, then the
 sessions timed; the sides take turns run by run so load drifts hit both. Rows are counted in the
