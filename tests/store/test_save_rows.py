@@ -35,7 +35,7 @@ _json = st.recursive(
 )
 
 
-@settings(derandomize=True, deadline=None, max_examples=400)
+@settings(derandomize=True, deadline=None, max_examples=300)
 @given(_json)
 def test_row_json_is_the_codec_text(value: Any) -> None:
     """row_json writes exactly codec.dumps's text for any checked JSON value (floats orjson spells
