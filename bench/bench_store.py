@@ -46,6 +46,9 @@ from tracekit.store.mapping import TraceRows, trace_rows
 from tracekit.store.migrations import migrate
 from tracekit.store.server import start_sqld
 
+_RAW_RETRIES = 20
+"""How often the direct libsql-client baseline resends a batch sqld answered with 429 (busy)."""
+
 
 def _cost(record: tk.LLMCallRecord) -> tuple[int | None, str | None]:
     priced = pricing.call_cost(record)
@@ -97,7 +100,16 @@ async def _raw_remote_rate(url: str, traces: list[tk.SessionTrace], concurrency:
 
     async def send(statements: list[Statement]) -> None:
         async with gate:
-            await client.batch([(sql, list(params)) for sql, params in statements])
+            for attempt in range(_RAW_RETRIES + 1):
+                try:
+                    await client.batch([(sql, list(params)) for sql, params in statements])
+                    return
+                except libsql_client.LibsqlError as exc:
+                    # a busy sqld (one connection) answers 429 when a request waited too long for it;
+                    # the batch did not run: send it again after the store's own first pause
+                    if "HTTP status 429" not in str(exc) or attempt == _RAW_RETRIES:
+                        raise
+                    await asyncio.sleep(0.2)
 
     try:
         started = time.perf_counter()
