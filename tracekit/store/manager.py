@@ -709,7 +709,7 @@ class TursoManager:
                 name,
                 description,
                 codec.format_datetime(datetime.now(UTC)),
-                dumps(dict(metadata or {})),
+                _metadata_json(metadata),
             ],
         )
         return experiment_id
@@ -761,7 +761,7 @@ class TursoManager:
                 _finite(total_reward, "total_reward"),
                 achievements_count,
                 codec.format_datetime(datetime.now(UTC)),
-                dumps(dict(metadata or {})),
+                _metadata_json(metadata),
             ],
         )
         return int(result.rows[0][0])
@@ -788,7 +788,7 @@ class TursoManager:
                 reward_type,
                 key,
                 codec.format_datetime(datetime.now(UTC)),
-                dumps(dict(metadata or {})),
+                _metadata_json(metadata),
             ],
         )
         return int(result.rows[0][0])
@@ -887,6 +887,64 @@ def _batch_bytes(statements: Sequence[Statement]) -> int:
 def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[Statement]:
     """The multi-row INSERTs a server runs for `traces`."""
     return writer.save_statements([trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces])
+
+
+def _metadata_json(metadata: Any) -> str:
+    """The JSON of an experiment's or reward's metadata, refused (SerializationError naming the path,
+    the value and the fix) unless it reads back equal: str keys; str, int, finite float, bool, None,
+    list and dict values, nested at most codec.MAX_DEPTH deep."""
+    if metadata is None:
+        return "{}"
+    if not isinstance(metadata, Mapping):
+        raise SerializationError(
+            f"metadata: expected a dict, got {type(metadata).__name__} {metadata!r:.60}; pass a dict",
+            path="metadata",
+            value=metadata,
+        )
+    data = dict(metadata)
+    _check_free_form(data, "metadata", 0)
+    return dumps(data)
+
+
+def _check_free_form(value: Any, path: str, depth: int) -> None:
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or value is None:
+        return
+    if kind is float:
+        if value - value == 0.0:
+            return
+        raise SerializationError(
+            f"{path}: non-finite float {value!r} cannot be stored; use None, or a finite float",
+            path=path,
+            value=value,
+        )
+    if kind is not dict and kind is not list:
+        raise SerializationError(
+            f"{path}: {kind.__name__} {value!r:.60} would not read back equal; metadata takes str, int, "
+            "float, bool, None, list and dict: convert it (e.g. a tuple or set to a list)",
+            path=path,
+            value=value,
+        )
+    if depth >= codec.MAX_DEPTH:
+        raise SerializationError(
+            f"{path}: lists/dicts nested deeper than {codec.MAX_DEPTH} levels; flatten the value, or store "
+            "it as a JSON string",
+            path=path,
+            value=value,
+        )
+    if kind is list:
+        for index, item in enumerate(value):
+            _check_free_form(item, f"{path}[{index}]", depth + 1)
+        return
+    for key, item in value.items():
+        if type(key) is not str:
+            raise SerializationError(
+                f"{path}: key {key!r:.60} is a {type(key).__name__}, and JSON object keys read back as str; "
+                "use str keys",
+                path=path,
+                value=key,
+            )
+        _check_free_form(item, f"{path}.{key}", depth + 1)
 
 
 def _finite(value: float, name: str) -> float:

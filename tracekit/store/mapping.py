@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from json import encoder as json_encoder
 from typing import Any
 
+import orjson
+
 from tracekit import codec
 from tracekit.errors import FieldProblem, InvalidDataError, SerializationError, StoreError
 from tracekit.model import (
@@ -39,6 +41,7 @@ __all__ = [
     "call_has_error",
     "check_int64",
     "dumps",
+    "row_json",
     "session_key",
     "trace_from_rows",
     "trace_rows",
@@ -92,6 +95,48 @@ def dumps(value: Any) -> str:
             return codec.dumps(value)
         return text
     return codec.dumps(value)
+
+
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _digit(text: bytes, at: int) -> bool:
+    return 0 <= at < len(text) and 48 <= text[at] <= 57
+
+
+def _respelled(text: bytes) -> bool:
+    """Whether orjson's `text` may spell a float otherwise than Python's repr: below 1e-4 orjson
+    writes "0.00001" where repr writes "1e-05", and "1e-7" where repr writes "1e-07". Looks for a
+    "0.0000" not preceded by a digit (a timestamp's ":40.000000" is), and for a digit, "e-", one
+    digit and no further digit."""
+    at = text.find(b"0.0000")
+    while at != -1:
+        if not _digit(text, at - 1):
+            return True
+        at = text.find(b"0.0000", at + 6)
+    at = text.find(b"e-")
+    while at != -1:
+        if _digit(text, at - 1) and _digit(text, at + 2) and not _digit(text, at + 3):
+            return True
+        at = text.find(b"e-", at + 2)
+    return False
+
+
+def row_json(value: Any) -> str:
+    """`dumps` of data the codec's walk returned (checked: finite floats, str keys, JSON types only),
+    the same text, written by orjson (in Rust, ~5x faster) when its text is the standard library's:
+    orjson spells floats between 1e-9 and 1e-4 otherwise ("0.00001", "1e-7") and refuses lone
+    surrogates, ints beyond 64 bits and deep nesting; those values take `dumps`. Not for unchecked
+    data: orjson writes NaN as null where `dumps` refuses it."""
+    try:
+        out = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        return dumps(value)
+    if (b"0.0000" in out or b"e-" in out) and _respelled(out):
+        return dumps(value)
+    return out.decode()
 
 
 def check_int64(value: int | None, where: str) -> int | None:
@@ -259,7 +304,7 @@ def _step_row(session_id: str, position: int, step: SessionTimeStep, data: dict[
         step.turn_number,
         data["timestamp"],
         data.get("completed_at"),
-        dumps(_without(data, "events", "markov_blanket_messages")),
+        row_json(_without(data, "events", "markov_blanket_messages")),
     )
 
 
@@ -284,7 +329,7 @@ def _event_row(
         data["time_record"]["event_time"],
         event.model_name if isinstance(event, LMCAISEvent) else None,
         event.reward if isinstance(event, EnvironmentEvent) else None,
-        dumps(_without(data, "call_records")),
+        row_json(_without(data, "call_records")),
     )
 
 
@@ -306,7 +351,7 @@ def _message_row(
         slot,
         message.message_type,
         data["time_record"]["event_time"],
-        dumps(data),
+        row_json(data),
     )
 
 
@@ -403,7 +448,7 @@ def _rows(
             call_rows.append(
                 _call_row(sid, event_index, call_index, in_rollup, step_id, agent, record, data, cost)
             )
-            record_rows.append((sid, event_index, call_index, dumps(data)))
+            record_rows.append((sid, event_index, call_index, row_json(data)))
             for tool_index, spec in enumerate(record.output_tool_calls):
                 tool_rows.append(
                     _tool_row(
@@ -432,8 +477,8 @@ def _rows(
             len(message_rows),
             len(call_rows),
             int(has_error),
-            dumps(metadata),
-            dumps(
+            row_json(metadata),
+            row_json(
                 _without(trace_data, "session_time_steps", "event_history", "markov_blanket_message_history")
             ),
             # the session's roll-up summary (tracekit/store/rollup_rows.py), from the rows built above
@@ -442,7 +487,9 @@ def _rows(
             ),
         )
     ]
-    out.tables[schema.session_metadata.name] = [(sid, key, dumps(value)) for key, value in metadata.items()]
+    out.tables[schema.session_metadata.name] = [
+        (sid, key, row_json(value)) for key, value in metadata.items()
+    ]
     out.tables[schema.timesteps.name] = step_rows
     out.tables[schema.events.name] = event_rows
     out.tables[schema.messages.name] = message_rows
