@@ -22,6 +22,7 @@ from tracekit.helpers.sdk import JsonRequest
 from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeRecord, ToolCallResult, utc_now
 from tracekit.tracer import SessionTracer, current_session, current_tracer
 from tracekit.tracing.capture import REQUEST_KEYS, SKIP, plain, snapshot
+from tracekit.tracing.context import ACTIVE
 from tracekit.tracing.llm_call import IN_SDK_CALL, CallSpec, LLMCall, outcome_of, report_problem
 from tracekit.tracing.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
 from tracekit.tracing.values import check_optional_str
@@ -92,17 +93,22 @@ def _call_kind(func: Callable[..., Any]) -> str:
 
 def traced_llm(func: F, spec: CallSpec) -> F:
     """`func` wrapped so each call in an active session is recorded by `spec` (the shared core of
-    `@trace_llm_call` and `instrument`)."""
+    `@trace_llm_call` and `instrument`). The wrapper's path is kept short: the active session is
+    read straight from its ContextVar (as `current_tracer()` reads it) and what it needs is bound
+    here, once."""
     kind = _call_kind(func)
     sdk_method = spec.sdk_method
+    active_now = ACTIVE.get
+    in_sdk_call = IN_SDK_CALL.get
+    begin = LLMCall.begin
     if kind == "async":
 
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            tracer = current_tracer()
-            if tracer is None or (sdk_method and IN_SDK_CALL.get()):
+            active = active_now()
+            if active is None or active.session.ended or (sdk_method and in_sdk_call()):
                 return await func(*args, **kwargs)
-            call = LLMCall.begin(tracer, spec, args, kwargs)
+            call = begin(active.tracer, spec, args, kwargs)
             if call is None:
                 return await func(*args, **kwargs)
             token = IN_SDK_CALL.set(True) if sdk_method else None
@@ -118,12 +124,15 @@ def traced_llm(func: F, spec: CallSpec) -> F:
 
         return async_wrapper  # type: ignore[return-value]
 
+    generator = kind == "gen"
+    async_generator = kind == "asyncgen"
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        tracer = current_tracer()
-        if tracer is None or (sdk_method and IN_SDK_CALL.get()):
+        active = active_now()
+        if active is None or active.session.ended or (sdk_method and in_sdk_call()):
             return func(*args, **kwargs)
-        call = LLMCall.begin(tracer, spec, args, kwargs)
+        call = begin(active.tracer, spec, args, kwargs)
         if call is None:
             return func(*args, **kwargs)
         token = IN_SDK_CALL.set(True) if sdk_method else None
@@ -135,9 +144,9 @@ def traced_llm(func: F, spec: CallSpec) -> F:
         finally:
             if token is not None:
                 IN_SDK_CALL.reset(token)
-        if kind == "gen":
+        if generator:
             return StreamProxy(result, call.stream(result))
-        if kind == "asyncgen":
+        if async_generator:
             return AsyncStreamProxy(result, call.stream(result))
         return wrap_result(call, result)
 
