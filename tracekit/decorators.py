@@ -57,6 +57,9 @@ def _argument_reader(
         # of every call's request: dropped once here rather than looked at on every call
         defaults = [(n, v) for n, v in defaults if plain(v) is not SKIP]
 
+    if request and keep is not None:
+        return _request_reader(positional, frozenset(n for n in keep if n not in _SKIP_PARAMS), defaults)
+
     def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         pairs: Iterable[tuple[str, Any]] = zip(positional, args, strict=False)
         given = (*pairs, *kwargs.items())
@@ -77,6 +80,48 @@ def _argument_reader(
                 elif keep is None:
                     out[name] = repr(value)
         return JsonRequest(out) if pure and request else out
+
+    return read
+
+
+def _request_reader(
+    positional: list[str], names: frozenset[str], defaults: list[tuple[str, Any]]
+) -> Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:
+    """`_argument_reader`'s reader for an LLM request (the hot path of every decorated call): the
+    arguments named in `names`, positional ones first, then keywords, then the `defaults` the call
+    left alone, each a `snapshot` copy; a JsonRequest when every copy is pure JSON."""
+    slots = tuple(n if n in names else None for n in positional)
+    position = {n: i for i, n in enumerate(positional)}
+    unpassed = 1 << 62  # a keyword-only parameter is never passed by position
+
+    def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = JsonRequest()  # made a plain dict at the end if a copy is not pure
+        pure = True
+        if args:
+            for name, value in zip(slots, args, strict=False):
+                if name is not None:
+                    copied, exact = snapshot(value)
+                    if not exact:
+                        pure = False
+                    if copied is not SKIP:
+                        out[name] = copied
+        for name, value in kwargs.items():
+            if name in names:
+                copied, exact = snapshot(value)
+                if not exact:
+                    pure = False
+                if copied is not SKIP:
+                    out[name] = copied
+        if defaults:  # a default the call left alone was sent all the same
+            count = len(args)
+            for name, value in defaults:
+                if name not in kwargs and position.get(name, unpassed) >= count:
+                    copied, exact = snapshot(value)
+                    if not exact:
+                        pure = False
+                    if copied is not SKIP:
+                        out[name] = copied
+        return out if pure else dict(out)
 
     return read
 
