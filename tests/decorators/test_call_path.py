@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -166,10 +167,11 @@ def test_the_start_time_is_the_wall_clock_at_the_call() -> None:
             after = utc_now()
             event = trace.event_history[-1]
             record = event.call_records[0]  # type: ignore[attr-defined]
-            assert record.started_at is not None and record.completed_at is not None
+            assert record.started_at is not None
+            assert record.completed_at is not None
             assert before <= record.started_at <= record.completed_at <= after
             assert event.time_record.event_time == record.started_at
-            assert record.started_at.tzinfo is not None and record.started_at.utcoffset().total_seconds() == 0
+            assert record.started_at.utcoffset() == timedelta(0)
 
 
 def test_the_hot_snapshot_writer_is_the_model_dump_json_text() -> None:
