@@ -10,7 +10,8 @@ processes on a shared machine do not inflate them. "Added" = traced - baseline. 
 where the added time goes: normalisation (record_from_response / StreamRecorder.add on the same
 SDK objects, timed alone; per chunk also StreamRecorder.add alone, its finish() spread over the
 chunks, and a bare loop reading the same chunk objects as the baseline) and the rest (request
-snapshot, proxy, event, record_event). A complete response is normalised off the caller's path
+snapshot, proxy, event, record_event; the response's snapshot and the request's copy are also timed
+alone). A complete response is normalised off the caller's path
 (the event is completed at its first use): that cost is timed on its own, at the first access of
 each event recorded in the round, and printed as its own line beside the caller's figure, so
 nothing is hidden. Each per-call figure is printed beside its same-round baseline (the bare SDK
@@ -35,6 +36,7 @@ from sdk_transport import VendorServer, openai_client
 
 import tracekit as tk
 from tracekit.tracer import SessionTracer
+from tracekit.tracing.capture import snapshot
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 HI = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]
@@ -79,6 +81,19 @@ def cpu_per_call(calls: int, func: Any) -> float:
         t0 = clock()
         func()
         times.append(clock() - t0)
+    return statistics.median(times)
+
+
+def cpu_per_op(samples: int, func: Any, inner: int = 50) -> float:
+    """Median CPU seconds of one `func()`, timed `inner` calls at a time (a step too short for the
+    clock's own cost to vanish in one reading)."""
+    clock = time.thread_time
+    times = []
+    for _ in range(samples):
+        t0 = clock()
+        for _ in range(inner):
+            func()
+        times.append((clock() - t0) / inner)
     return statistics.median(times)
 
 
@@ -176,6 +191,13 @@ def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[s
         out["own_call"] = cpu_per_call(calls, lambda: answer("gpt-4.1", HI))
         out["own_complete"] = first_access(trace.event_history[-calls:])
         out["own_stream"] = cpu_per_call(streams, consume)
+    # the two copies the caller's path cannot avoid: the response's immutable snapshot (pydantic's
+    # own JSON writer, the SDK's code) and the request's (tracekit's)
+    to_json = type(resp).__pydantic_serializer__.to_json
+    out["snapshot"] = cpu_per_op(
+        calls // 4, lambda: to_json(resp, by_alias=True, exclude_unset=True, warnings=False)
+    )
+    out["request_copy"] = cpu_per_op(calls // 4, lambda: snapshot(HI))
     out["normalise"] = cpu_per_call(calls, lambda: tk.record_from_response(resp, request=request))
     out["dump"] = cpu_per_call(calls, lambda: resp.model_dump(mode="json", by_alias=True, exclude_unset=True))
     out["normalise_stream"] = cpu_per_call(streams, recorder_alone)
@@ -226,6 +248,8 @@ def main() -> None:
     print("where it goes (tracekit alone, on the same SDK objects, no SDK call around it):")
     print(f"  per call, all of tracekit on the path   {fig(lambda r: r['own_call'])}")
     print(f"    completed at first use (off the path) {fig(lambda r: r['own_complete'])}")
+    print(f"    of it: the response's snapshot        {fig(lambda r: r['snapshot'])}")
+    print(f"    of it: the request's copy             {fig(lambda r: r['request_copy'])}")
     print(f"    the SDK's own model_dump (baseline)   {fig(lambda r: r['dump'])}")
     norm = ratio(lambda r: r["normalise"], lambda r: r["dump"])
     print(f"    record_from_response (normaliser)     {fig(lambda r: r['normalise'])}  {norm}")

@@ -22,6 +22,7 @@ from tracekit.helpers.sdk import JsonRequest
 from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeRecord, ToolCallResult, utc_now
 from tracekit.tracer import SessionTracer, current_session, current_tracer
 from tracekit.tracing.capture import REQUEST_KEYS, SKIP, plain, snapshot
+from tracekit.tracing.context import ACTIVE
 from tracekit.tracing.llm_call import IN_SDK_CALL, CallSpec, LLMCall, outcome_of, report_problem
 from tracekit.tracing.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
 from tracekit.tracing.values import check_optional_str
@@ -56,6 +57,9 @@ def _argument_reader(
         # of every call's request: dropped once here rather than looked at on every call
         defaults = [(n, v) for n, v in defaults if plain(v) is not SKIP]
 
+    if request and keep is not None:
+        return _request_reader(positional, frozenset(n for n in keep if n not in _SKIP_PARAMS), defaults)
+
     def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         pairs: Iterable[tuple[str, Any]] = zip(positional, args, strict=False)
         given = (*pairs, *kwargs.items())
@@ -80,6 +84,48 @@ def _argument_reader(
     return read
 
 
+def _request_reader(
+    positional: list[str], names: frozenset[str], defaults: list[tuple[str, Any]]
+) -> Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:
+    """`_argument_reader`'s reader for an LLM request (the hot path of every decorated call): the
+    arguments named in `names`, positional ones first, then keywords, then the `defaults` the call
+    left alone, each a `snapshot` copy; a JsonRequest when every copy is pure JSON."""
+    slots = tuple(n if n in names else None for n in positional)
+    position = {n: i for i, n in enumerate(positional)}
+    unpassed = 1 << 62  # a keyword-only parameter is never passed by position
+
+    def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = JsonRequest()  # made a plain dict at the end if a copy is not pure
+        pure = True
+        if args:
+            for name, value in zip(slots, args, strict=False):
+                if name is not None:
+                    copied, exact = snapshot(value)
+                    if not exact:
+                        pure = False
+                    if copied is not SKIP:
+                        out[name] = copied
+        for name, value in kwargs.items():
+            if name in names:
+                copied, exact = snapshot(value)
+                if not exact:
+                    pure = False
+                if copied is not SKIP:
+                    out[name] = copied
+        if defaults:  # a default the call left alone was sent all the same
+            count = len(args)
+            for name, value in defaults:
+                if name not in kwargs and position.get(name, unpassed) >= count:
+                    copied, exact = snapshot(value)
+                    if not exact:
+                        pure = False
+                    if copied is not SKIP:
+                        out[name] = copied
+        return out if pure else dict(out)
+
+    return read
+
+
 def _call_kind(func: Callable[..., Any]) -> str:
     if inspect.iscoroutinefunction(func):
         return "async"
@@ -92,17 +138,22 @@ def _call_kind(func: Callable[..., Any]) -> str:
 
 def traced_llm(func: F, spec: CallSpec) -> F:
     """`func` wrapped so each call in an active session is recorded by `spec` (the shared core of
-    `@trace_llm_call` and `instrument`)."""
+    `@trace_llm_call` and `instrument`). The wrapper's path is kept short: the active session is
+    read straight from its ContextVar (as `current_tracer()` reads it) and what it needs is bound
+    here, once."""
     kind = _call_kind(func)
     sdk_method = spec.sdk_method
+    active_now = ACTIVE.get
+    in_sdk_call = IN_SDK_CALL.get
+    begin = LLMCall.begin
     if kind == "async":
 
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            tracer = current_tracer()
-            if tracer is None or (sdk_method and IN_SDK_CALL.get()):
+            active = active_now()
+            if active is None or active.session.ended or (sdk_method and in_sdk_call()):
                 return await func(*args, **kwargs)
-            call = LLMCall.begin(tracer, spec, args, kwargs)
+            call = begin(active.tracer, spec, args, kwargs)
             if call is None:
                 return await func(*args, **kwargs)
             token = IN_SDK_CALL.set(True) if sdk_method else None
@@ -118,12 +169,15 @@ def traced_llm(func: F, spec: CallSpec) -> F:
 
         return async_wrapper  # type: ignore[return-value]
 
+    generator = kind == "gen"
+    async_generator = kind == "asyncgen"
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        tracer = current_tracer()
-        if tracer is None or (sdk_method and IN_SDK_CALL.get()):
+        active = active_now()
+        if active is None or active.session.ended or (sdk_method and in_sdk_call()):
             return func(*args, **kwargs)
-        call = LLMCall.begin(tracer, spec, args, kwargs)
+        call = begin(active.tracer, spec, args, kwargs)
         if call is None:
             return func(*args, **kwargs)
         token = IN_SDK_CALL.set(True) if sdk_method else None
@@ -135,9 +189,9 @@ def traced_llm(func: F, spec: CallSpec) -> F:
         finally:
             if token is not None:
                 IN_SDK_CALL.reset(token)
-        if kind == "gen":
+        if generator:
             return StreamProxy(result, call.stream(result))
-        if kind == "asyncgen":
+        if async_generator:
             return AsyncStreamProxy(result, call.stream(result))
         return wrap_result(call, result)
 

@@ -67,14 +67,15 @@ def _resource(client: Any, path: str) -> Any:
 def _sdk_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The request of an SDK call: its keyword arguments as JSON-ready copies (the SDK methods
     take the request by keyword only; values the SDK marks as not given are left out)."""
-    out = {}
+    out: dict[str, Any] = JsonRequest()  # made a plain dict at the end if a copy is not pure
     pure = True
     for key, value in kwargs.items():
         copied, exact = snapshot(value)
-        pure = pure and exact
+        if not exact:
+            pure = False
         if copied is not SKIP:
             out[key] = copied
-    return JsonRequest(out) if pure else out
+    return out if pure else dict(out)
 
 
 def _sdk_stream_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

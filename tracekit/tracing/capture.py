@@ -82,17 +82,67 @@ _NON_TEXT_KEYS = ('"true":', '"false":', '"null":')
 holding one of these (even inside a string) is copied by plain() instead."""
 
 
+class _NotPlain(Exception):
+    """Raised inside `_copy_pure` at the first value it does not copy itself."""
+
+
+_PURE_DEPTH = 32
+"""How deep `_copy_pure` goes; anything nested deeper takes the general path (which keeps 64 levels)."""
+
+
+def _copy_pure(value: Any, depth: int) -> Any:
+    """A deep copy of a dict or list holding only dicts with str keys, lists, str, int, finite
+    float, bool and None of exactly those types: what the JSON round trip gives for it, without
+    writing any text (strings are immutable and shared, only containers are new). Raises
+    _NotPlain at the first other value, key or level past `_PURE_DEPTH`."""
+    if depth > _PURE_DEPTH:
+        raise _NotPlain
+    if type(value) is dict:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                out[key] = item
+            elif kind is dict or kind is list:
+                out[key] = _copy_pure(item, depth + 1)
+            elif kind is float and item - item == 0.0:  # finite: NaN and infinities take the general path
+                out[key] = item
+            else:
+                raise _NotPlain
+        return out
+    items: list[Any] = []
+    append = items.append
+    for item in value:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            append(item)
+        elif kind is dict or kind is list:
+            append(_copy_pure(item, depth + 1))
+        elif kind is float and item - item == 0.0:
+            append(item)
+        else:
+            raise _NotPlain
+    return items
+
+
 def snapshot(value: Any) -> tuple[Any, bool]:
     """A request value's copy, and whether it is pure JSON (only dicts, lists, str, int, float,
-    bool and None of exactly those types). The hot path of every traced LLM call: a value json can
-    write is copied by writing and reading it back in C, several times faster than plain() and the
-    same once the recorder has made the request JSON-ready (same keys, order and values; an enum
-    member becomes its value, as request_json makes it); anything else (SDK objects, bytes,
-    sentinels, NaN, bool or None keys, more brackets than plain() keeps levels) goes through plain()."""
+    bool and None of exactly those types). The hot path of every traced LLM call: a pure value is
+    copied container by container (`_copy_pure`: no text written, strings shared); any other
+    value json can write is copied by writing and reading it back in C, the same once the recorder
+    has made the request JSON-ready (same keys, order and values; an enum member becomes its value,
+    as request_json makes it); anything else (SDK objects, bytes, sentinels, NaN, bool or None
+    keys, more brackets than plain() keeps levels) goes through plain()."""
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value, True
     if kind is dict or kind is list:
+        try:
+            return _copy_pure(value, 0), True
+        except (_NotPlain, RecursionError):  # not pure, or nested past what the stack holds
+            pass
         try:
             text = encode_json(value)
         except (TypeError, ValueError, RecursionError):

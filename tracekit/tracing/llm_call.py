@@ -17,8 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from functools import partial
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tracekit import live as live_events
@@ -26,7 +25,7 @@ from tracekit.errors import RecordingError, UnsupportedPayloadError
 from tracekit.helpers import registry
 from tracekit.helpers.recorder import StreamRecorder, record_from_response
 from tracekit.helpers.sdk import sdk_json, sdk_json_from_text, sdk_json_text
-from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord, utc_now
+from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord
 from tracekit.tracing.capture import drop_content, snapshot
 from tracekit.tracing.context import ACTIVE
 from tracekit.tracing.pending import pending_event
@@ -38,6 +37,10 @@ if TYPE_CHECKING:
 __all__ = ["IN_SDK_CALL", "CallSpec", "LLMCall", "outcome_of", "report_problem"]
 
 logger = logging.getLogger(__name__)
+
+_perf_counter = time.perf_counter
+_time_ns = time.time_ns
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def outcome_of(exc: BaseException) -> Outcome:
@@ -125,6 +128,10 @@ class _StartClock:
         return start
 
 
+_SNAPSHOT_WRITERS: dict[type, Callable[..., bytes]] = {}
+"""Per SDK response class found deferrable: its pydantic serializer's `to_json`, called straight on
+the hot path (what `model_dump_json` calls, minus its Python frame and the text decode)."""
+
 _DEFERRABLE: dict[type, bool] = {}
 """Per SDK response class: whether its records may be finished off the caller's path. Decided by
 the class's first response recorded eagerly without a problem: True when its JSON-text snapshot
@@ -135,7 +142,9 @@ vendor response) stays undecided and eager, so it is still recorded nothing, as 
 class LLMCall:
     """One call in flight. `response()`, `failed()` or `stream()` + `end()` finish it, once."""
 
-    __slots__ = ("_context", "_recorder", "done", "request", "spec", "start", "started_at", "tracer")
+    __slots__ = (
+        "_context", "_end", "_payload", "_recorder", "_wall_ns", "done", "request", "spec", "start", "tracer",
+    )  # fmt: skip
 
     def __init__(self, tracer: SessionTracer, spec: CallSpec, request: dict[str, Any]) -> None:
         self.tracer = tracer
@@ -144,10 +153,16 @@ class LLMCall:
         self.done = False
         self._recorder: StreamRecorder | None = None
         self._context: contextvars.Context | None = None
-        self.started_at = utc_now()
-        self.start = time.perf_counter()
+        self._wall_ns = _time_ns()
+        self.start = _perf_counter()
         if tracer.bus.active:
             live_events.llm_call_started(tracer.bus, _trace(), spec.agent, request)
+
+    @property
+    def started_at(self) -> datetime:
+        """When the call started, as an aware UTC datetime (what `utc_now()` read then: the wall
+        clock's nanoseconds are kept on the call's path and made a datetime only when needed)."""
+        return _EPOCH + timedelta(microseconds=self._wall_ns // 1000)
 
     @classmethod
     def begin(
@@ -156,22 +171,21 @@ class LLMCall:
         """A started call, or None (logged) when even the request could not be captured."""
         try:
             request_of = spec.request_of
-            request = request_of(args, kwargs) if request_of is not None else {}
-            return cls(tracer, spec, request)
+            return cls(tracer, spec, request_of(args, kwargs) if request_of is not None else {})
         except Exception as exc:
             report_problem(tracer, "could not capture the request", exc)
             return None
 
     def restart(self) -> None:
         """Start the clock again (a context-manager stream sends its request on `__enter__`)."""
-        self.started_at = utc_now()
-        self.start = time.perf_counter()
+        self._wall_ns = _time_ns()
+        self.start = _perf_counter()
 
     # --- complete responses -----------------------------------------------------------------
 
     def response(self, result: Any) -> None:
         """Record a complete response just returned by the call."""
-        end = time.perf_counter()
+        end = _perf_counter()
         if self.done:
             return
         self.done = True
@@ -179,7 +193,7 @@ class LLMCall:
             # off the caller's path when it can be exact: an immutable snapshot now, normalised at
             # the event's first use (see tracing/pending.py); strict tracers (which must raise at
             # the call) and capture_content=False (the content must not be kept) record eagerly
-            deferrable = not self.tracer.strict and self.spec.capture_content
+            deferrable = self.spec.capture_content and not self.tracer.strict
             kind = type(result)
             if kind is dict:
                 # a plain payload is the caller's: read from a copy, so that mutating it later
@@ -190,14 +204,21 @@ class LLMCall:
                     if deferrable and self._recognised(copied):
                         self._defer(copied, end)
                         return
-            elif deferrable and _DEFERRABLE.get(kind):
-                text = sdk_json_text(result)
-                if text is not None:
-                    self._defer(text, end)
-                    return
+            elif deferrable:
+                to_json = _SNAPSHOT_WRITERS.get(kind)
+                if to_json is not None:
+                    try:
+                        text = to_json(result, by_alias=True, exclude_unset=True, warnings=False)
+                    except Exception:  # what the writer refuses is recorded eagerly, as sdk_json reads it
+                        text = None
+                    if text is not None:
+                        self._defer(text, end)
+                        return
             record = self._record_of(result, end)
             if deferrable and kind is not dict and kind not in _DEFERRABLE:
-                _DEFERRABLE[kind] = _text_matches(result)
+                _DEFERRABLE[kind] = deferred = _text_matches(result)
+                if deferred:
+                    _SNAPSHOT_WRITERS[kind] = kind.__pydantic_serializer__.to_json
             self._emit(record)
         except Exception as exc:
             report_problem(self.tracer, "could not record the LLM response", exc)
@@ -229,16 +250,19 @@ class LLMCall:
             return False
         return True
 
-    def _defer(self, payload: str | dict[str, Any], end: float) -> None:
+    def _defer(self, payload: bytes | dict[str, Any], end: float) -> None:
         """Put a pending event in the trace now; it is normalised from `payload` at first use."""
-        self.tracer.record_event(pending_event(partial(self._deferred_event, payload, end)))
+        self._payload = payload
+        self._end = end
+        self.tracer.record_event(pending_event(self._deferred_event))
 
-    def _deferred_event(self, payload: str | dict[str, Any], end: float) -> LMCAISEvent:
+    def _deferred_event(self) -> LMCAISEvent:
         """The event the eager path would have recorded, from the snapshot taken at the call. Never
         raises: a response that cannot be normalised is recorded as a failed call with the reason
         in its `error` (logged), or at worst as an event carrying it in its metadata."""
+        payload, end = self._payload, self._end
         try:
-            data = sdk_json_from_text(payload) if type(payload) is str else payload
+            data = sdk_json_from_text(payload.decode()) if type(payload) is bytes else payload
             record = self._record_of(data, end)
         except Exception as exc:
             # logged, never raised: this runs inside whatever first reads the event
@@ -388,10 +412,17 @@ class LLMCall:
 
 
 def _text_matches(result: Any) -> bool:
-    """Whether `result`'s JSON-text snapshot reads back as the dump the eager path normalised."""
+    """Whether `result`'s JSON-text snapshot, as the hot path writes it (the class's own pydantic
+    serializer, called straight), is `sdk_json_text`'s and reads back as the dump the eager path
+    normalised."""
     try:
         text = sdk_json_text(result)
         if text is None:
+            return False
+        written = type(result).__pydantic_serializer__.to_json(
+            result, by_alias=True, exclude_unset=True, warnings=False
+        )
+        if type(written) is not bytes or written.decode() != text:
             return False
         # compared as JSON text: dict equality would take 1 for 1.0 or True
         return json.dumps(sdk_json_from_text(text)) == json.dumps(sdk_json(result))
