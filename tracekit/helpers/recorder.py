@@ -226,7 +226,11 @@ def _build(
 ) -> LLMCallRecord:
     """The record from response + request parts; the first error in `errors` wins, and any error
     makes the outcome "error" unless the caller named one."""
-    error = next((e for e in errors if e is not None), None)
+    error = None
+    for candidate in errors:
+        if candidate is not None:
+            error = candidate
+            break
     if outcome is None:
         outcome = "error" if error is not None else parts.outcome
     return LLMCallRecord(
@@ -309,23 +313,16 @@ def record_from_response(
 
 
 def _all_text(record: LLMCallRecord) -> bool:
-    """Whether `_check_typed` has nothing to replace (the hot path's case: one expression, no loop)."""
-    value = record.response_id
-    if value is not None and type(value) is not str:
-        return False
-    value = record.output_text
-    if value is not None and type(value) is not str:
-        return False
-    value = record.reasoning_text
-    if value is not None and type(value) is not str:
-        return False
-    value = record.refusal
-    if value is not None and type(value) is not str:
-        return False
-    value = record.finish_reason
-    if value is not None and type(value) is not str:
-        return False
-    return type(record.model_name) is str
+    """Whether `_check_typed` has nothing to replace (the hot path's case: one check in C, no loop)."""
+    return type(record.model_name) is str and _TEXT_OR_NONE.issuperset(
+        map(
+            type,
+            (record.response_id, record.output_text, record.reasoning_text, record.refusal, record.finish_reason),
+        )
+    )
+
+
+_TEXT_OR_NONE = frozenset((str, type(None)))
 
 
 _CLEAN, _CLEANED, _UNREADABLE, _SKIP = range(4)
