@@ -59,8 +59,14 @@ def test_gemini_usage_fast_path_equals_the_checked_path(usage: dict[str, Any]) -
 def test_gemini_usage_fast_path_reads_each_spelling() -> None:
     """A REST count wins over the SDK spelling; a null REST count falls back to the SDK one."""
     got = from_gemini(
-        {"promptTokenCount": 10, "prompt_token_count": 99, "candidatesTokenCount": None,
-         "candidates_token_count": 4, "thoughtsTokenCount": 3, "toolUsePromptTokenCount": 2}
+        {
+            "promptTokenCount": 10,
+            "prompt_token_count": 99,
+            "candidatesTokenCount": None,
+            "candidates_token_count": 4,
+            "thoughtsTokenCount": 3,
+            "toolUsePromptTokenCount": 2,
+        }
     )
     assert (got.input_tokens, got.output_tokens, got.total_tokens, got.reasoning_tokens) == (12, 7, 19, 3)
     assert got.tool_use_input_tokens == 2
@@ -124,7 +130,8 @@ def test_chat_message_without_role_is_the_assistant_and_null_role_is_refused() -
         {"object": "chat.completion", "model": "m", "choices": [{"message": {"role": None, "content": "x"}}]}
     )
     assert bad.outcome == "error"
-    assert bad.error is not None and bad.error["path"] == "choices[0].message.role"
+    assert bad.error is not None
+    assert bad.error["path"] == "choices[0].message.role"
 
 
 def test_call_id_is_a_uuid4_hex() -> None:

@@ -218,14 +218,14 @@ def _check_typed(record: LLMCallRecord, notes: list[dict[str, Any]]) -> None:
 def _build(
     adapter: VendorAdapter,
     parts: ResponseParts,
-    req: RequestParts,
+    req: RequestParts | None,
     *,
     call_id: str | None,
     outcome: Outcome | None,
     errors: Sequence[dict[str, Any] | None],
 ) -> LLMCallRecord:
-    """The record from response + request parts; the first error in `errors` wins, and any error
-    makes the outcome "error" unless the caller named one."""
+    """The record from response + request parts (None: no request, the record's own defaults); the
+    first error in `errors` wins, and any error makes the outcome "error" unless the caller named one."""
     error = None
     for candidate in errors:
         if candidate is not None:
@@ -233,6 +233,25 @@ def _build(
             break
     if outcome is None:
         outcome = "error" if error is not None else parts.outcome
+    if req is None:
+        return LLMCallRecord(
+            call_id=call_id or _new_call_id(),
+            api_type=adapter.API_TYPE,
+            provider=adapter.PROVIDER,
+            model_name=parts.model_name or "",
+            response_id=parts.response_id,
+            output_messages=parts.output_messages,
+            outputs=parts.outputs,
+            output_text=parts.output_text,
+            reasoning_text=parts.reasoning_text,
+            refusal=parts.refusal,
+            output_tool_calls=parts.output_tool_calls,
+            usage=parts.usage,
+            finish_reason=parts.finish_reason,
+            outcome=outcome,
+            error=error,
+            safety=parts.safety,
+        )
     return LLMCallRecord(
         call_id=call_id or _new_call_id(),
         api_type=adapter.API_TYPE,
@@ -294,9 +313,10 @@ def record_from_response(
             outcome="error",
             error={"type": "malformed_payload", "path": "", "message": f"{type(exc).__name__}: {exc}"},
         )
-    if request is None:
-        req, req_error, req_json = RequestParts(), None, None
-    else:
+    req: RequestParts | None = None
+    req_error: dict[str, Any] | None = None
+    req_json: str | None = None
+    if request is not None:
         req, req_error, req_json = _parse_request(adapter, request, notes)
     record = _build(adapter, parts, req, call_id=call_id, outcome=None, errors=(parts.error, req_error))
     record.started_at = start
@@ -314,12 +334,14 @@ def record_from_response(
 
 def _all_text(record: LLMCallRecord) -> bool:
     """Whether `_check_typed` has nothing to replace (the hot path's case: one check in C, no loop)."""
-    return type(record.model_name) is str and _TEXT_OR_NONE.issuperset(
-        map(
-            type,
-            (record.response_id, record.output_text, record.reasoning_text, record.refusal, record.finish_reason),
-        )
+    texts = (
+        record.response_id,
+        record.output_text,
+        record.reasoning_text,
+        record.refusal,
+        record.finish_reason,
     )
+    return type(record.model_name) is str and _TEXT_OR_NONE.issuperset(map(type, texts))
 
 
 _TEXT_OR_NONE = frozenset((str, type(None)))

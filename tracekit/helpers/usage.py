@@ -322,10 +322,7 @@ def _gemini_fast(usage: dict[str, Any]) -> LLMUsage | None:
     if not _plain_counts((prompt, tool_use, candidates, thoughts, vendor_total, cached)):
         return None
     input_tokens = None if prompt is None else prompt + (tool_use or 0)
-    if candidates is None:
-        output_tokens = thoughts
-    else:
-        output_tokens = candidates + (thoughts or 0)
+    output_tokens = thoughts if candidates is None else candidates + (thoughts or 0)
     total = vendor_total
     if total is None and input_tokens is not None and output_tokens is not None:
         total = input_tokens + output_tokens
