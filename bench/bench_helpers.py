@@ -6,7 +6,9 @@ through StreamRecorder.add(..., received_at=...), then finish(); CPU time of the
 best of several rounds. `add` alone is the arrival path the targets are about; `finish` (the fold,
 storability checks, timing and chunk list, done once per stream) is shown spread over the chunks.
 The baseline is a bare loop over the same chunks that only reads each chunk's type, same run.
-Responses/s: record_from_response over the recorded chat.completion and Responses fixtures. The
+record_from_response: CPU us per response over the recorded chat.completion and Responses fixtures
+(one typical chat response alone, then all eight), min / median of the rounds, beside json.loads of
+the same payloads (or the SDK object's own model_dump) timed in the same rounds. The
 same figures on SDK objects: the official openai client's own chunk and response objects, got from
 it over the fake HTTP transport of tests/sdk_transport.py (targets: add <= 2 us/chunk on dicts,
 <= 3 us on SDK chunk objects, record_from_response <= 20 us).
@@ -108,14 +110,53 @@ def report_stream(label: str, chunks: list[Any], rounds: int, copies: int = 40) 
     return {"add": add, "finish": finish, "total": total, "bare": bare}
 
 
+MACHINE_FACTOR = 2.8
+"""This machine is ~2.8x slower than the one the issue's targets were set on (a bare openai SDK
+stream chunk: ~79 us there; bench_decorators.py prints it): targets are shown both ways."""
+TARGET_US = 20.0
+
+
+def _baseline(payload: Any) -> Any:
+    """The in-run baseline for one payload: json.loads of its JSON text (a dict), or the SDK
+    object's own JSON-mode model_dump (what any reader of the object pays at least)."""
+    if type(payload) is dict:
+        text = json.dumps(payload)
+        return lambda: json.loads(text)
+    return lambda: payload.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
 def report_responses(label: str, payloads: list[Any], rounds: int, per_round: int = 500) -> None:
-    """Print record_from_response's responses/s and us each, best of `rounds`."""
-    best = min(time_responses(payloads, per_round) for _ in range(rounds))
+    """Print record_from_response's CPU us per response (min / median of `rounds`, thread CPU time)
+    beside the same rounds' baseline (json.loads of the same payloads, or the SDK objects' own
+    model_dump) and the target, unscaled and scaled to this machine."""
+    baselines = [_baseline(p) for p in payloads]
     count = len(payloads) * per_round
+    runs: list[float] = []
+    bases: list[float] = []
+    for _ in range(rounds):
+        runs.append(time_responses(payloads, per_round) / count * 1e6)
+        bases.append(time_calls(baselines, per_round) / count * 1e6)
+    runs.sort()
+    bases.sort()
+    best, median = runs[0], runs[len(runs) // 2]
+    base_best, base_median = bases[0], bases[len(bases) // 2]
+    what = "json.loads" if type(payloads[0]) is dict else "model_dump"
     print(
-        f"record_from_response [{label}]: {count / best:,.0f} responses/s "
-        f"({best / count * 1e6:.1f} us each)  target <= 20 us"
+        f"record_from_response [{label}]: {best:.1f} / {median:.1f} us each (min / median; "
+        f"{1e6 / best:,.0f} responses/s) | baseline {what} {base_best:.1f} / {base_median:.1f} us "
+        f"| ratio {median / base_median:.1f}x (median) | target <= {TARGET_US:.0f} us "
+        f"(<= {TARGET_US * MACHINE_FACTOR:.0f} us scaled to this machine)"
     )
+
+
+def time_calls(calls: list[Any], rounds: int) -> float:
+    """CPU seconds of this thread to run each zero-argument callable `rounds` times."""
+    clock = time.thread_time
+    start = clock()
+    for _ in range(rounds):
+        for call in calls:
+            call()
+    return clock() - start
 
 
 def openai_chat_chunks(chunks: list[dict[str, Any]]) -> list[Any]:
@@ -143,11 +184,14 @@ def openai_responses_response(body: dict[str, Any]) -> Any:
 
 
 def time_responses(payloads: list[Any], rounds: int) -> float:
-    start = time.perf_counter()
+    """CPU seconds of this thread to record every payload `rounds` times."""
+    record = tk.record_from_response
+    clock = time.thread_time
+    start = clock()
     for _ in range(rounds):
         for payload in payloads:
-            tk.record_from_response(payload)
-    return time.perf_counter() - start
+            record(payload)
+    return clock() - start
 
 
 def main() -> None:
@@ -167,6 +211,8 @@ def main() -> None:
     resp_names = ("response_text", "response_function_call", "response_reasoning", "response_incomplete")
     chat_bodies = [load("openai_chat", name) for name in chat_names]
     resp_bodies = [load("openai_responses", name) for name in resp_names]
+    report_responses("openai chat, one typical response (response_basic), dicts", chat_bodies[:1], rounds)
+    report_responses("openai chat, the same as an SDK object", [openai_chat_response(chat_bodies[0])], rounds)
     report_responses("openai, 8 recorded payloads, dicts", chat_bodies + resp_bodies, rounds)
     sdk = [openai_chat_response(b) for b in chat_bodies] + [openai_responses_response(b) for b in resp_bodies]
     report_responses("openai, the same as SDK objects", sdk, rounds)

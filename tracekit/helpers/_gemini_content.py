@@ -61,7 +61,27 @@ def plain(value: Any) -> Any:
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
     if kind is dict or isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
+        # hot path (usage, safety ratings, grounding metadata of every response): scalars are
+        # copied inline rather than through a call each
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            kind = type(item)
+            out[key if type(key) is str else str(key)] = (
+                item
+                if kind is str or kind is int or kind is float or kind is bool or item is None
+                else plain(item)
+            )
+        return out
+    if kind is list:
+        items: list[Any] = []
+        for item in value:
+            kind = type(item)
+            items.append(
+                item
+                if kind is str or kind is int or kind is float or kind is bool or item is None
+                else plain(item)
+            )
+        return items
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, Enum):

@@ -174,12 +174,13 @@ def tool_call(value: Any, path: str, index: int) -> ToolCallSpec:
     )
 
 
-def parse_message(value: Any, path: str) -> LLMMessage:
+def parse_message(value: Any, path: str, default_role: str | None = None) -> LLMMessage:
     """One chat message (any role) as an LLMMessage; assistant tool_calls and the legacy
-    `function_call` become tool calls, a `tool` message keeps its `tool_call_id`."""
+    `function_call` become tool calls, a `tool` message keeps its `tool_call_id`. A message with
+    no `role` key takes `default_role` (a response's message is the assistant's)."""
     msg = value if type(value) is dict else as_mapping(value, path)
     get = msg.get
-    role = get("role")
+    role = get("role", default_role)
     if type(role) is not str or role not in _ROLE_OF:
         raise PayloadProblem(f"{path}.role", f"unknown chat role; expected one of {sorted(_ROLE_OF)}", role)
     content = get("content")
@@ -281,9 +282,19 @@ def _fill_top_level(parts: ResponseParts, messages: list[LLMMessage]) -> None:
     parts.output_messages = [first]
     if len(messages) > 1:
         parts.outputs = list(messages)
-    texts = [p.text for p in first.parts if p.type == "text" and p.text is not None]
-    refusals = [p.text for p in first.parts if p.type == "refusal" and p.text is not None]
-    reasoning = [p.text for p in first.parts if p.type == "reasoning" and p.text is not None]
+    texts: list[str] = []
+    refusals: list[str] = []
+    reasoning: list[str] = []
+    for part in first.parts:  # one pass, each kind in order (hot path: usually one text part)
+        text = part.text
+        if text is not None:
+            kind = part.type
+            if kind == "text":
+                texts.append(text)
+            elif kind == "refusal":
+                refusals.append(text)
+            elif kind == "reasoning":
+                reasoning.append(text)
     parts.output_text = "".join(texts) if texts else None
     parts.refusal = "".join(refusals) if refusals else None
     parts.reasoning_text = "".join(reasoning) if reasoning else None
@@ -304,21 +315,24 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
         choices = ()
     indexed: list[tuple[int, LLMMessage]] = []
     for i, raw in enumerate(choices):
-        path = f"choices[{i}]"
+        # hot path: field paths are formatted only for a field that turns out malformed
         try:
-            choice = as_mapping(raw, path)
+            choice = raw if type(raw) is dict else as_mapping(raw, f"choices[{i}]")
             index = choice.get("index", i)
             if type(index) is not int:
-                raise PayloadProblem(f"{path}.index", "expected an integer", index)
-            message = parse_message(
-                {"role": "assistant", **as_mapping(choice.get("message"), f"{path}.message")},
-                f"{path}.message",
-            )
-            finish = as_str(choice.get("finish_reason"), f"{path}.finish_reason")
+                raise PayloadProblem(f"choices[{i}].index", "expected an integer", index)
+            body = choice.get("message")
+            if type(body) is not dict:  # a mapping of another type is read as a plain dict
+                body = {"role": "assistant", **as_mapping(body, f"choices[{i}].message")}
+            message = parse_message(body, f"choices[{i}].message", "assistant")
+            finish = choice.get("finish_reason")
+            if finish is not None and not isinstance(finish, str):
+                finish = as_str(finish, f"choices[{i}].finish_reason")
             indexed.append((index, _output_message(message, index, finish)))
         except PayloadProblem as exc:
             errors.append(problem_dict(exc))
-    indexed.sort(key=lambda pair: pair[0])
+    if len(indexed) > 1:
+        indexed.sort(key=lambda pair: pair[0])
     _fill_top_level(parts, [msg for _, msg in indexed])
     usage = payload.get("usage")
     if usage is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -114,6 +115,17 @@ def _storable(data: Mapping[str, Any], path: str, notes: list[dict[str, Any]]) -
     return cleaned, _raw_json(cleaned)
 
 
+_URANDOM = os.urandom
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _new_call_id() -> str:
+    """`model.new_id()` (uuid4 hex: 122 random bits, version 4, RFC 4122 variant) without building a
+    uuid.UUID, which costs as much again as the random bytes (every recorded call takes one)."""
+    return "%032x" % ((int.from_bytes(_URANDOM(16), "big") & _UUID4_CLEAR) | _UUID4_SET)
+
+
 def _aware(value: datetime | None, name: str) -> datetime | None:
     if value is None:
         return None
@@ -206,19 +218,42 @@ def _check_typed(record: LLMCallRecord, notes: list[dict[str, Any]]) -> None:
 def _build(
     adapter: VendorAdapter,
     parts: ResponseParts,
-    req: RequestParts,
+    req: RequestParts | None,
     *,
     call_id: str | None,
     outcome: Outcome | None,
     errors: Sequence[dict[str, Any] | None],
 ) -> LLMCallRecord:
-    """The record from response + request parts; the first error in `errors` wins, and any error
-    makes the outcome "error" unless the caller named one."""
-    error = next((e for e in errors if e is not None), None)
+    """The record from response + request parts (None: no request, the record's own defaults); the
+    first error in `errors` wins, and any error makes the outcome "error" unless the caller named one."""
+    error = None
+    for candidate in errors:
+        if candidate is not None:
+            error = candidate
+            break
     if outcome is None:
         outcome = "error" if error is not None else parts.outcome
+    if req is None:
+        return LLMCallRecord(
+            call_id=call_id or _new_call_id(),
+            api_type=adapter.API_TYPE,
+            provider=adapter.PROVIDER,
+            model_name=parts.model_name or "",
+            response_id=parts.response_id,
+            output_messages=parts.output_messages,
+            outputs=parts.outputs,
+            output_text=parts.output_text,
+            reasoning_text=parts.reasoning_text,
+            refusal=parts.refusal,
+            output_tool_calls=parts.output_tool_calls,
+            usage=parts.usage,
+            finish_reason=parts.finish_reason,
+            outcome=outcome,
+            error=error,
+            safety=parts.safety,
+        )
     return LLMCallRecord(
-        call_id=call_id or new_id(),
+        call_id=call_id or _new_call_id(),
         api_type=adapter.API_TYPE,
         provider=adapter.PROVIDER,
         model_name=parts.model_name or req.model_name or "",
@@ -259,13 +294,15 @@ def record_from_response(
     datetimes; `latency_ms` is their difference when both are given. Raises
     UnsupportedPayloadError for a payload of no known shape; malformed fields set `error`.
     """
-    data = to_mapping(payload, "response")
+    # hot path (every recorded call, and every deferred event completed): the common cases (a
+    # plain dict, no request, no times) skip the calls that would only hand their input back
+    data = payload if type(payload) is dict else to_mapping(payload, "response")
     notes: list[dict[str, Any]] = []
     data, response_json = _storable(data, "response", notes)
     candidates = registry.adapters_for(provider, api_type)
     adapter = candidates[0] if len(candidates) == 1 else registry.detect_response(data, candidates)
-    start = _aware(started_at, "started_at")
-    end = _aware(completed_at, "completed_at")
+    start = None if started_at is None else _aware(started_at, "started_at")
+    end = None if completed_at is None else _aware(completed_at, "completed_at")
     try:
         parts = adapter.parse_response(data)
     except (PayloadProblem, LookupError, TypeError, AttributeError, ValueError) as exc:
@@ -276,7 +313,11 @@ def record_from_response(
             outcome="error",
             error={"type": "malformed_payload", "path": "", "message": f"{type(exc).__name__}: {exc}"},
         )
-    req, req_error, req_json = _parse_request(adapter, request, notes)
+    req: RequestParts | None = None
+    req_error: dict[str, Any] | None = None
+    req_json: str | None = None
+    if request is not None:
+        req, req_error, req_json = _parse_request(adapter, request, notes)
     record = _build(adapter, parts, req, call_id=call_id, outcome=None, errors=(parts.error, req_error))
     record.started_at = start
     record.completed_at = end
@@ -284,9 +325,26 @@ def record_from_response(
         record.latency_ms = _ms((end - start).total_seconds())
     record.request_raw_json = req_json
     record.response_raw_json = response_json
-    _check_typed(record, notes)
-    _note_replaced(record, notes)
+    if not _all_text(record):
+        _check_typed(record, notes)
+    if notes:
+        _note_replaced(record, notes)
     return record
+
+
+def _all_text(record: LLMCallRecord) -> bool:
+    """Whether `_check_typed` has nothing to replace (the hot path's case: one check in C, no loop)."""
+    texts = (
+        record.response_id,
+        record.output_text,
+        record.reasoning_text,
+        record.refusal,
+        record.finish_reason,
+    )
+    return type(record.model_name) is str and _TEXT_OR_NONE.issuperset(map(type, texts))
+
+
+_TEXT_OR_NONE = frozenset((str, type(None)))
 
 
 _CLEAN, _CLEANED, _UNREADABLE, _SKIP = range(4)

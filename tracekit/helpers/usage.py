@@ -16,6 +16,8 @@ the other counts are kept (the vendor's value stays in `raw`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
+from operator import is_not
 from typing import Any
 
 from tracekit.helpers._clean import INT64_MAX
@@ -91,12 +93,14 @@ def _total(vendor_total: int | None, input_tokens: int | None, output_tokens: in
 
 
 _INT = {int}
+_PRESENT = partial(is_not, None)
+"""`value is not None`, callable from C (filter) so the hot paths run no Python loop over counts."""
 
 
 def _plain_counts(counts: tuple[Any, ...]) -> bool:
     """Whether every count is absent/null or an int in 0..2**63-1 (the hot paths' precondition:
     anything else takes the checked path, which notes or raises it)."""
-    present = [count for count in counts if count is not None]
+    present = tuple(filter(_PRESENT, counts))
     if not present:
         return True
     return set(map(type, present)) == _INT and min(present) >= 0 and max(present) <= INT64_MAX
@@ -264,6 +268,10 @@ def from_anthropic(usage: Mapping[str, Any], path: str = "usage", problems: Prob
 def from_gemini(usage: Mapping[str, Any], path: str = "usageMetadata", problems: Problems = None) -> LLMUsage:
     """Gemini `usageMetadata`: promptTokenCount includes cached content; thoughts and tool-use
     prompt tokens are reported apart and added to output and input respectively."""
+    if type(usage) is dict:
+        fast = _gemini_fast(usage)
+        if fast is not None:
+            return fast
     prompt = _count(usage, path, problems, "promptTokenCount", "prompt_token_count")
     tool_use = _count(usage, path, problems, "toolUsePromptTokenCount", "tool_use_prompt_token_count")
     candidates = _count(usage, path, problems, "candidatesTokenCount", "candidates_token_count")
@@ -283,6 +291,53 @@ def from_gemini(usage: Mapping[str, Any], path: str = "usageMetadata", problems:
         cache_read_tokens=_count(
             usage, path, problems, "cachedContentTokenCount", "cached_content_token_count"
         ),
+        tool_use_input_tokens=tool_use,
+        raw=dict(usage),
+    )
+
+
+def _gemini_fast(usage: dict[str, Any]) -> LLMUsage | None:
+    """from_gemini's hot path (every response and stream chunk): each count read as `_count` reads
+    it (the REST name, else the SDK name, when the first is absent or null); plain ints whose sums
+    fit 64 bits give what the checked path gives, None sends the rest through it."""
+    get = usage.get
+    prompt = get("promptTokenCount")
+    if prompt is None:
+        prompt = get("prompt_token_count")
+    tool_use = get("toolUsePromptTokenCount")
+    if tool_use is None:
+        tool_use = get("tool_use_prompt_token_count")
+    candidates = get("candidatesTokenCount")
+    if candidates is None:
+        candidates = get("candidates_token_count")
+    thoughts = get("thoughtsTokenCount")
+    if thoughts is None:
+        thoughts = get("thoughts_token_count")
+    vendor_total = get("totalTokenCount")
+    if vendor_total is None:
+        vendor_total = get("total_token_count")
+    cached = get("cachedContentTokenCount")
+    if cached is None:
+        cached = get("cached_content_token_count")
+    if not _plain_counts((prompt, tool_use, candidates, thoughts, vendor_total, cached)):
+        return None
+    input_tokens = None if prompt is None else prompt + (tool_use or 0)
+    output_tokens = thoughts if candidates is None else candidates + (thoughts or 0)
+    total = vendor_total
+    if total is None and input_tokens is not None and output_tokens is not None:
+        total = input_tokens + output_tokens
+    if (
+        (input_tokens is not None and input_tokens > INT64_MAX)
+        or (output_tokens is not None and output_tokens > INT64_MAX)
+        or (total is not None and total > INT64_MAX)
+    ):
+        return None
+    return LLMUsage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=total,
+        reasoning_tokens=thoughts,
+        cache_read_tokens=cached,
         tool_use_input_tokens=tool_use,
         raw=dict(usage),
     )
