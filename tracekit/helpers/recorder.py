@@ -23,6 +23,7 @@ from tracekit.helpers import registry
 from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers._json import encode_json
+from tracekit.helpers._shapes import TAKERS, learn
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
@@ -289,10 +290,11 @@ def record_from_response(
     return record
 
 
-_CLEAN, _CLEANED, _UNREADABLE, _SKIP = range(4)
+_CLEAN, _CLEANED, _UNREADABLE, _SKIP, _FAST = range(5)
 """How `add` kept a chunk: a fresh copy holding plain JSON only (a dict copied, an SDK object read);
 a value made storable at once (frozen, with its notes); an object that is no payload (the exception
-and its repr); a derived SDK helper event (not kept)."""
+and its repr); a derived SDK helper event (not kept); an SDK object of a known shape (the tuple of
+its values headed by the function rebuilding its read, see `_shapes`)."""
 
 
 class _OddTime:
@@ -419,26 +421,19 @@ class StreamRecorder:
             except (Unsnappable, RecursionError):
                 form, payload = self._slow_snapshot(chunk)
         else:
-            try:
-                data = sdk_chunk(chunk)
-                form = _CLEAN
-            except Exception:  # Unsnappable, or an object unlike its class: read through its dump
-                data = None
-            if data is None:
-                form, payload = self._dumped(chunk)
+            payload = None
+            takers = TAKERS.get(type(chunk))
+            if takers is not None:  # a shape seen before: its values in a tuple (see `_shapes`)
+                for take in takers:
+                    payload = take(chunk)
+                    if payload is not None:
+                        break
+            if payload is not None:
+                form = _FAST
+            else:
+                form, payload = self._read(chunk)
                 if form == _SKIP:
                     return
-            else:
-                payload = data
-                kind = data.get("type")
-                if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
-                    unwrapped = chunk_of(data)
-                    if unwrapped is None:
-                        return
-                    if type(unwrapped) is dict:
-                        payload = unwrapped
-                    else:
-                        form, payload = self._slow_snapshot(unwrapped)
         if type(received_at) is float and received_at - received_at == 0.0:
             at: Any = received_at  # the common case, checked inline (hot path)
         elif received_at is None:
@@ -449,6 +444,27 @@ class StreamRecorder:
         self._pending.append((form, payload, at))
         if self._strict:
             self._drain()
+
+    def _read(self, chunk: Any) -> tuple[int, Any]:
+        """The snapshot of an SDK object of a shape not seen before: read field by field (and its
+        shape learnt for the next chunks) or, failing that, through its dump; (_SKIP, None) for a
+        derived helper event."""
+        try:
+            data = sdk_chunk(chunk)
+        except Exception:  # Unsnappable, or an object unlike its class: read through its dump
+            data = None
+        if data is None:
+            return self._dumped(chunk)
+        kind = data.get("type")
+        if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
+            unwrapped = chunk_of(data)
+            if unwrapped is None:
+                return _SKIP, None
+            if type(unwrapped) is dict:
+                return _CLEAN, unwrapped
+            return self._slow_snapshot(unwrapped)
+        learn(chunk, data)
+        return _CLEAN, data
 
     def _dumped(self, chunk: Any) -> tuple[int, Any]:
         """The snapshot of an object not read field by field: its vendor JSON through `to_mapping`
@@ -525,6 +541,8 @@ class StreamRecorder:
             self._last = at
         if form == _CLEAN:
             chunk = payload
+        elif form == _FAST:
+            chunk = payload[0](payload)
         else:
             frozen, notes = payload
             chunk = thaw_dict(frozen) if type(frozen) is bytes else frozen
