@@ -26,7 +26,7 @@ from tracekit.helpers._clean import INT64_MAX, INT64_MIN
 from tracekit.helpers._snapshot import Field, plan_of, tidy_top
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES
 
-__all__ = ["TAKERS", "learn"]
+__all__ = ["TAKERS", "learn", "promote"]
 
 Taker = Callable[[Any], "tuple[Any, ...] | None"]
 
@@ -176,6 +176,14 @@ def learn(obj: Any, read: dict[str, Any]) -> None:
     except Exception:  # a shape that cannot be written: its chunks keep the exact path
         return
     TAKERS[kind] = (*TAKERS.get(kind, ()), take)
+
+
+def promote(kind: type, take: Taker) -> None:
+    """Put `take` first among its class's shapes: the shape of the chunk just taken is the likeliest
+    for the next one (a stream's role chunk is followed by many text deltas)."""
+    takers = TAKERS.get(kind, ())
+    if take in takers:
+        TAKERS[kind] = (take, *(other for other in takers if other is not take))
 
 
 def _compile(obj: Any) -> Taker | None:

@@ -23,7 +23,7 @@ from tracekit.helpers import registry
 from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers._json import encode_json
-from tracekit.helpers._shapes import TAKERS, learn
+from tracekit.helpers._shapes import TAKERS, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
@@ -378,6 +378,18 @@ class StreamRecorder:
         self._start: float | None = clock()
         self._started_at: datetime | None = _aware(now(), "now()")
 
+    @property
+    def identified(self) -> bool:
+        """Whether the stream's API is known (given, or detected from a folded chunk): `finish()`
+        can then always build a record."""
+        return self._adapter is not None
+
+    def stop_clock(self) -> None:
+        """Read the clock now and let `finish()` see that time whenever it runs: the call ended now
+        (a stream whose record is finished later, off the caller's path)."""
+        at = self._clock()
+        self._clock = lambda: at
+
     def _use(self, adapter: VendorAdapter) -> None:
         self._adapter = adapter
         self._state = adapter.new_stream_state()
@@ -427,6 +439,8 @@ class StreamRecorder:
                 for take in takers:
                     payload = take(chunk)
                     if payload is not None:
+                        if take is not takers[0]:
+                            promote(type(chunk), take)
                         break
             if payload is not None:
                 form = _FAST
