@@ -34,8 +34,8 @@ TAKERS: dict[type, tuple[Taker, ...]] = {}
 """Per SDK chunk class: the shapes learnt so far, most common first (read on the hot path)."""
 _TRIES: dict[type, int] = {}
 """Per class: how many shapes were tried, so that a class of ever-new shapes stops costing."""
-_MAX_SHAPES: Final = 8
-_MAX_TRIES: Final = 32
+_MAX_SHAPES: Final = 16
+_MAX_TRIES: Final = 64
 _MAX_DEPTH: Final = 8
 """Deepest nesting taken (vendor chunks nest about six levels); deeper chunks take the exact path."""
 _MAX_LIST: Final = 8
