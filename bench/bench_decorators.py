@@ -14,10 +14,10 @@ snapshot, proxy, event, record_event). A complete response is normalised off the
 (the event is completed at its first use): that cost is timed on its own, at the first access of
 each event recorded in the round, and printed as its own line beside the caller's figure, so
 nothing is hidden. So is a stream's fold (finish(), done when its event is first read once the
-stream reached its end): printed spread over the chunks beside the per-chunk figure. Each per-call figure is printed beside its same-round baseline (the bare SDK
-call; for the normaliser, the SDK's own model_dump of the same object), and the issue's targets
-scaled by this machine's factor (a bare SDK chunk here / the 79 us it cost where the targets were
-set).
+stream reached its end): printed spread over the chunks beside the per-chunk figure. Each
+per-call figure is printed beside its same-round baseline (the bare SDK call; for the
+normaliser, the SDK's own model_dump of the same object), and the issue's targets scaled by
+this machine's factor (a bare SDK chunk here / the 79 us it cost where the targets were set).
 Run: .venv/bin/python bench/bench_decorators.py [ROUNDS]
 """
 

@@ -170,7 +170,9 @@ def learn(obj: Any, read: dict[str, Any]) -> None:
     _TRIES[kind] = tries + 1
     try:
         take = _compile(obj)
-        snap = take(obj) if take is not None else None
+        if take is None:
+            return
+        snap = take(obj)
         if snap is None or repr(snap[0](snap)) != repr(read):
             return
     except Exception:  # a shape that cannot be written: its chunks keep the exact path
