@@ -14,7 +14,8 @@ dict or SDK object must not reach the record) and leaves the folding to `finish(
   enum values, lists, dicts and nested models of the field's declared class; google-genai bytes and
   datetimes as `sdk_json` writes them. Scalars are immutable, so reading them is a snapshot.
 
-Anything else raises `Unsnappable`; the recorder then takes the exact slow path at once.
+Anything else raises `Unsnappable`; the recorder then takes the exact slow path at once. A chunk
+read here also teaches `_shapes` its shape, so the next chunks of that shape skip this read.
 """
 
 from __future__ import annotations

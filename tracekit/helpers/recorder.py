@@ -406,12 +406,13 @@ class StreamRecorder:
         """Take one chunk (dict or SDK object) received at `received_at` (monotonic seconds).
 
         Only what must happen at arrival happens here: the arrival time is taken and an immutable
-        snapshot of the chunk kept (see `_snapshot`), so changing the chunk afterwards does not
-        change the record. Folding, storability checks and their notes, timing and the chunk list
-        are done in `finish()`, where an unreadable chunk is noted; with `strict=True` each chunk
-        is folded at once and a problem raises from `add`. The SDK stream helpers' own events are
-        recognised: openai's ChunkEvent is unwrapped, the derived events (`content.delta`,
-        anthropic `text`, ...) are skipped (not counted as chunks)."""
+        snapshot of the chunk kept (see `_snapshot`; an SDK chunk of a shape seen before, such as
+        the run of text deltas, is kept as a tuple of its values, see `_shapes`), so changing the
+        chunk afterwards does not change the record. Folding, storability checks and their notes,
+        timing and the chunk list are done in `finish()`, where an unreadable chunk is noted; with
+        `strict=True` each chunk is folded at once and a problem raises from `add`. The SDK stream
+        helpers' own events are recognised: openai's ChunkEvent is unwrapped, the derived events
+        (`content.delta`, anthropic `text`, ...) are skipped (not counted as chunks)."""
         if self._record is not None:
             if self._strict:
                 raise RecordingError("add() after finish(): make a new StreamRecorder for each call")
