@@ -14,7 +14,8 @@ dict or SDK object must not reach the record) and leaves the folding to `finish(
   enum values, lists, dicts and nested models of the field's declared class; google-genai bytes and
   datetimes as `sdk_json` writes them. Scalars are immutable, so reading them is a snapshot.
 
-Anything else raises `Unsnappable`; the recorder then takes the exact slow path at once.
+Anything else raises `Unsnappable`; the recorder then takes the exact slow path at once. A chunk
+read here also teaches `_shapes` its shape, so the next chunks of that shape skip this read.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any, Final
 from tracekit.helpers._clean import INT64_MAX, INT64_MIN
 from tracekit.helpers.sdk import _GENAI_CLIENT_KEYS, _SNAPSHOT_KEYS, _strip_parsed
 
-__all__ = ["Unsnappable", "copy_json", "freeze_dict", "sdk_chunk", "thaw_dict"]
+__all__ = ["Unsnappable", "copy_json", "freeze_dict", "plan_of", "sdk_chunk", "thaw_dict", "tidy_top"]
 
 _MAX_DEPTH: Final = 32
 """Deepest model/container nesting read directly (stream chunks nest about six levels)."""
@@ -105,13 +106,16 @@ Field = tuple[str, str, frozenset[type] | None]
 
 
 class _Plan:
-    """How to read one pydantic class: `read(obj, depth)` gives its dump (every field), `read_top`
+    """How to read one pydantic class (`fields`: what it declares; `top_fields`: those a chunk's own
+    dump keeps): `read(obj, depth)` gives its dump (every field), `read_top`
     the same for the chunk itself (without google-genai's client-side fields, as `sdk_json` leaves
     them out); `genai` says it is google-genai's (dumped in Python mode, bytes as base64 text)."""
 
-    __slots__ = ("genai", "read", "read_top")
+    __slots__ = ("fields", "genai", "read", "read_top", "top_fields")
 
     def __init__(self, fields: tuple[Field, ...], top_fields: tuple[Field, ...], genai: bool) -> None:
+        self.fields = fields
+        self.top_fields = top_fields
         self.genai = genai
         self.read = _reader(fields, genai)
         self.read_top = self.read if top_fields == fields else _reader(top_fields, genai)
@@ -196,7 +200,7 @@ def _model_types(annotation: Any, out: set[type]) -> bool:
     return all(_model_types(arg, out) for arg in typing.get_args(annotation))
 
 
-def _plan_of(kind: type) -> _Plan | None:
+def plan_of(kind: type) -> _Plan | None:
     """The reading plan for an SDK class, or None when a field-by-field read may differ from its
     dump (custom serializers, computed or excluded fields, not pydantic's own model_dump)."""
     try:
@@ -283,7 +287,7 @@ def _value(value: Any, allowed: frozenset[type] | None, genai: bool, depth: int)
             out[key] = _value(item, allowed, genai, depth + 1)
         return out
     if allowed is None or kind in allowed:
-        plan = _plan_of(kind)
+        plan = plan_of(kind)
         if plan is not None and plan.genai == genai:
             return plan.read(value, depth + 1)
     if isinstance(value, Enum):
@@ -309,14 +313,20 @@ def _extras(out: dict[str, Any], extra: Mapping[Any, Any], genai: bool, depth: i
 def sdk_chunk(obj: Any) -> dict[str, Any] | None:
     """`sdk_json(obj)` for a stream chunk read field by field, or None for a type this module does
     not read (the caller dumps it); Unsnappable for a value inside it that cannot be read exactly."""
-    plan = _plan_of(type(obj))
+    plan = plan_of(type(obj))
     if plan is None:
         return None
     try:
         data = plan.read_top(obj, 0)
     except (KeyError, AttributeError, TypeError) as exc:  # an object not shaped as its class says
         raise Unsnappable(str(exc)) from exc
-    if plan.genai:
+    return tidy_top(data, plan.genai)
+
+
+def tidy_top(data: dict[str, Any], genai: bool) -> dict[str, Any]:
+    """A chunk's top-level read finished as `sdk_json` finishes its dump: google-genai's client-side
+    fields and the SDK stream helpers' additions dropped (in place; `data` is returned)."""
+    if genai:
         for key in _GENAI_CLIENT_KEYS:
             data.pop(key, None)
         return data

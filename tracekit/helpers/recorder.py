@@ -24,6 +24,7 @@ from tracekit.helpers import registry
 from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers._json import encode_json
+from tracekit.helpers._shapes import TAKERS, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
@@ -347,10 +348,11 @@ def _all_text(record: LLMCallRecord) -> bool:
 _TEXT_OR_NONE = frozenset((str, type(None)))
 
 
-_CLEAN, _CLEANED, _UNREADABLE, _SKIP = range(4)
+_CLEAN, _CLEANED, _UNREADABLE, _SKIP, _FAST = range(5)
 """How `add` kept a chunk: a fresh copy holding plain JSON only (a dict copied, an SDK object read);
 a value made storable at once (frozen, with its notes); an object that is no payload (the exception
-and its repr); a derived SDK helper event (not kept)."""
+and its repr); a derived SDK helper event (not kept); an SDK object of a known shape (the tuple of
+its values headed by the function rebuilding its read, see `_shapes`)."""
 
 
 class _OddTime:
@@ -434,6 +436,18 @@ class StreamRecorder:
         self._start: float | None = clock()
         self._started_at: datetime | None = _aware(now(), "now()")
 
+    @property
+    def identified(self) -> bool:
+        """Whether the stream's API is known (given, or detected from a folded chunk): `finish()`
+        can then always build a record."""
+        return self._adapter is not None
+
+    def stop_clock(self) -> None:
+        """Read the clock now and let `finish()` see that time whenever it runs: the call ended now
+        (a stream whose record is finished later, off the caller's path)."""
+        at = self._clock()
+        self._clock = lambda: at
+
     def _use(self, adapter: VendorAdapter) -> None:
         self._adapter = adapter
         self._state = adapter.new_stream_state()
@@ -450,12 +464,13 @@ class StreamRecorder:
         """Take one chunk (dict or SDK object) received at `received_at` (monotonic seconds).
 
         Only what must happen at arrival happens here: the arrival time is taken and an immutable
-        snapshot of the chunk kept (see `_snapshot`), so changing the chunk afterwards does not
-        change the record. Folding, storability checks and their notes, timing and the chunk list
-        are done in `finish()`, where an unreadable chunk is noted; with `strict=True` each chunk
-        is folded at once and a problem raises from `add`. The SDK stream helpers' own events are
-        recognised: openai's ChunkEvent is unwrapped, the derived events (`content.delta`,
-        anthropic `text`, ...) are skipped (not counted as chunks)."""
+        snapshot of the chunk kept (see `_snapshot`; an SDK chunk of a shape seen before, such as
+        the run of text deltas, is kept as a tuple of its values, see `_shapes`), so changing the
+        chunk afterwards does not change the record. Folding, storability checks and their notes,
+        timing and the chunk list are done in `finish()`, where an unreadable chunk is noted; with
+        `strict=True` each chunk is folded at once and a problem raises from `add`. The SDK stream
+        helpers' own events are recognised: openai's ChunkEvent is unwrapped, the derived events
+        (`content.delta`, anthropic `text`, ...) are skipped (not counted as chunks)."""
         if self._record is not None:
             if self._strict:
                 raise RecordingError("add() after finish(): make a new StreamRecorder for each call")
@@ -477,26 +492,21 @@ class StreamRecorder:
             except (Unsnappable, RecursionError):
                 form, payload = self._slow_snapshot(chunk)
         else:
-            try:
-                data = sdk_chunk(chunk)
-                form = _CLEAN
-            except Exception:  # Unsnappable, or an object unlike its class: read through its dump
-                data = None
-            if data is None:
-                form, payload = self._dumped(chunk)
+            payload = None
+            takers = TAKERS.get(type(chunk))
+            if takers is not None:  # a shape seen before: its values in a tuple (see `_shapes`)
+                for take in takers:
+                    payload = take(chunk)
+                    if payload is not None:
+                        if take is not takers[0]:
+                            promote(type(chunk), take)
+                        break
+            if payload is not None:
+                form = _FAST
+            else:
+                form, payload = self._read(chunk)
                 if form == _SKIP:
                     return
-            else:
-                payload = data
-                kind = data.get("type")
-                if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
-                    unwrapped = chunk_of(data)
-                    if unwrapped is None:
-                        return
-                    if type(unwrapped) is dict:
-                        payload = unwrapped
-                    else:
-                        form, payload = self._slow_snapshot(unwrapped)
         if type(received_at) is float and received_at - received_at == 0.0:
             at: Any = received_at  # the common case, checked inline (hot path)
         elif received_at is None:
@@ -507,6 +517,27 @@ class StreamRecorder:
         self._pending.append((form, payload, at))
         if self._strict:
             self._drain()
+
+    def _read(self, chunk: Any) -> tuple[int, Any]:
+        """The snapshot of an SDK object of a shape not seen before: read field by field (and its
+        shape learnt for the next chunks) or, failing that, through its dump; (_SKIP, None) for a
+        derived helper event."""
+        try:
+            data = sdk_chunk(chunk)
+        except Exception:  # Unsnappable, or an object unlike its class: read through its dump
+            data = None
+        if data is None:
+            return self._dumped(chunk)
+        kind = data.get("type")
+        if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
+            unwrapped = chunk_of(data)
+            if unwrapped is None:
+                return _SKIP, None
+            if type(unwrapped) is dict:
+                return _CLEAN, unwrapped
+            return self._slow_snapshot(unwrapped)
+        learn(chunk, data)
+        return _CLEAN, data
 
     def _dumped(self, chunk: Any) -> tuple[int, Any]:
         """The snapshot of an object not read field by field: its vendor JSON through `to_mapping`
@@ -583,6 +614,8 @@ class StreamRecorder:
             self._last = at
         if form == _CLEAN:
             chunk = payload
+        elif form == _FAST:
+            chunk = payload[0](payload)
         else:
             frozen, notes = payload
             chunk = thaw_dict(frozen) if type(frozen) is bytes else frozen

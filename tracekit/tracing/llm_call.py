@@ -364,6 +364,45 @@ class LLMCall:
         else:
             context.run(self._emit, record)
 
+    def end_later(self) -> None:
+        """`end()` for a stream that reached its end, finished off the caller's path: a pending
+        event goes into the trace now (where `end()` puts its event) and the chunks are folded at
+        its first use, exactly as `end()` folds them (tracing/pending.py). Strict tracers (which must
+        raise at the call), capture_content=False (the content must not be kept) and a stream whose
+        API is not known yet finish at once, through `end()`."""
+        recorder = self._recorder
+        if (
+            self.done
+            or recorder is None
+            or self.tracer.strict
+            or not self.spec.capture_content
+            or not recorder.identified
+        ):
+            self.end()
+            return
+        self.done = True
+        end = time.perf_counter()
+        recorder.stop_clock()
+        event = pending_event(partial(self._stream_event, recorder, end))
+        try:
+            context = self._context
+            if context is None:
+                self.tracer.record_event(event)
+            else:
+                context.run(self.tracer.record_event, event)
+        except Exception as exc:
+            report_problem(self.tracer, "could not record the LLM call event", exc)
+
+    def _stream_event(self, recorder: StreamRecorder, end: float) -> LMCAISEvent:
+        """The event `end()` would have recorded for the stream (see `end_later`). Never raises: a
+        record that cannot be finished leaves the problem in the event's metadata (logged)."""
+        try:
+            return self._event_of(recorder.finish())
+        except Exception as exc:
+            # logged, never raised: this runs inside whatever first reads the event
+            logger.warning("tracekit: could not finish the stream's record: %s: %s", type(exc).__name__, exc)
+            return self._note_event(exc, end)
+
     def _new_recorder(self, obj: Any, strict_api: bool = True) -> StreamRecorder | None:
         provider, api_type = _infer_api(self.spec, self.request, obj)
         if provider is None and strict_api:

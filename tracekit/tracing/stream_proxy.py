@@ -65,7 +65,7 @@ class StreamProxy(_Forwarding):
         try:
             chunk = self._tk_next()
         except StopIteration:
-            self._tk_call.end()
+            self._tk_call.end_later()
             raise
         except BaseException as exc:
             self._tk_call.end(outcome_of(exc), exc)
@@ -116,7 +116,7 @@ class AsyncStreamProxy(_Forwarding):
         try:
             chunk = await self._tk_anext()
         except StopAsyncIteration:
-            self._tk_call.end()
+            self._tk_call.end_later()
             raise
         except BaseException as exc:
             self._tk_call.end(outcome_of(exc), exc)
