@@ -383,7 +383,8 @@ class LLMCall:
         self.done = True
         end = time.perf_counter()
         recorder.stop_clock()
-        event = pending_event(partial(self._stream_event, recorder, end))
+        self._end = end
+        event = pending_event(self._stream_event)
         try:
             context = self._context
             if context is None:
@@ -393,10 +394,12 @@ class LLMCall:
         except Exception as exc:
             report_problem(self.tracer, "could not record the LLM call event", exc)
 
-    def _stream_event(self, recorder: StreamRecorder, end: float) -> LMCAISEvent:
+    def _stream_event(self) -> LMCAISEvent:
         """The event `end()` would have recorded for the stream (see `end_later`). Never raises: a
         record that cannot be finished leaves the problem in the event's metadata (logged)."""
+        recorder, end = self._recorder, self._end
         try:
+            assert recorder is not None  # end_later defers only a call with a recorder
             return self._event_of(recorder.finish())
         except Exception as exc:
             # logged, never raised: this runs inside whatever first reads the event
