@@ -302,10 +302,11 @@ class _Numbers:
 
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Parse JSON text (NaN/Infinity refused) and validate it into `cls`; raises InvalidDataError."""
-    data = _fast_loads(text)
+    raw = _utf8(text)
+    data = _NOT_PARSED if raw is None else _fast_loads(raw)
     # a long run of digits (a number past 64 bits?), text orjson refuses, or nesting deeper than
     # to_json writes: the reference path below parses, validates and checks it as to_json would
-    if data is not _NOT_PARSED and type(data) is dict and not _nests_deeper_than(text, MAX_DEPTH):
+    if data is not _NOT_PARSED and type(data) is dict and not bytes_nest_deeper_than(raw, MAX_DEPTH):
         target = _fast_target(cls, data)
         decode = None if target is None else decoder.decoder(target, False)
         if decode is not None:
@@ -351,6 +352,28 @@ def _nests_deeper_than(text: str | bytes, limit: int) -> bool:
         return False
     brackets = _NOT_BRACKETS.sub("", _STR_TOKENS.sub("", plain))
     return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
+
+
+_NOT_SHAPE = bytes(range(256)).translate(None, b'"[]{}')
+_PARENS = bytes.maketrans(b"[]{}", b"()()")
+
+
+def bytes_nest_deeper_than(raw: bytes, limit: int) -> bool:
+    """`_nests_deeper_than` of valid JSON held as UTF-8 bytes, in a few C-level passes: escaped
+    backslashes and quotes dropped, everything but quotes and brackets dropped, string contents
+    dropped, then `limit` rounds each removing the innermost bracket pairs (what is left nests deeper)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    shape = raw.translate(_PARENS, _NOT_SHAPE).replace(b'""', b"")  # empty or adjacent strings
+    if b'"' in shape:
+        shape = b"".join(shape.split(b'"')[::2])
+    for _ in range(limit):
+        if not shape:
+            return False
+        shape = shape.replace(b"()", b"")
+    return bool(shape)
 
 
 def from_trusted_json(cls: type[T], text: str | bytes) -> T:
@@ -400,18 +423,24 @@ _BIG_INT = b"0" * 19
 keeps it exact, so text with such a run of digits is parsed by the standard library."""
 
 
+def _utf8(text: Any) -> bytes | None:
+    """`text` as UTF-8 bytes, or None when it is neither str nor bytes or holds a lone surrogate."""
+    kind = type(text)
+    if kind is bytes:
+        return typing.cast(bytes, text)
+    if kind is str:
+        try:
+            return typing.cast(str, text).encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    return None
+
+
 def _fast_loads(text: Any) -> Any:
     """orjson's parse of `text`, or _NOT_PARSED when it might differ from json.loads (big
     integers), or fails (lone surrogate escapes, NaN, invalid text: json.loads decides)."""
-    kind = type(text)
-    if kind is str:
-        try:
-            raw = text.encode("utf-8")
-        except UnicodeEncodeError:
-            return _NOT_PARSED
-    elif kind is bytes:
-        raw = text
-    else:
+    raw = _utf8(text)
+    if raw is None:
         return _NOT_PARSED
     if _BIG_INT in raw.translate(_DIGIT_RUNS):
         return _NOT_PARSED
