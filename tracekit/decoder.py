@@ -45,6 +45,9 @@ class _Unknown(Exception):
 _CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00").fullmatch
 """The datetime text tracekit writes (`encoder.format_datetime`); any other form is fully validated."""
 
+_MISSING: Any = object()
+"""A key absent from the dict (None is a value a field may hold)."""
+
 _DECODERS: dict[tuple[type, bool], Decoder | None] = {}
 _BUILDING: set[tuple[type, bool]] = set()
 _BUILD_LOCK = threading.RLock()
@@ -90,6 +93,8 @@ class _Gen:
             "_iso": datetime.fromisoformat,
             "_valid": model.is_valid_unicode,
             "_event": decode_event,
+            "_new": object.__new__,
+            "_M": _MISSING,
         }
 
     def name(self, value: Any) -> str:
@@ -239,57 +244,114 @@ def _build(cls: type, trusted: bool) -> Decoder | None:
 
 
 def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[str, Any]]:
-    """The decoder's source and namespace: values converted in the dict, then `cls(**d)`. Checked
-    decoders work on the dict itself (fresh from the parser); trusted ones on a copy (the store
-    puts one event's dict both in its timestep and in the history).
-
-    Checked: every key must be a field (or an event's `event_type`), every value pass its test.
-    Trusted: only the fields whose JSON value is not the field's value are looked at."""
+    """The decoder's source and namespace. Checked decoders first check (and convert in place)
+    every key of the dict, fresh from the parser: each must be a field (or an event's
+    `event_type`) and its value pass its test. Both then build the object without its
+    constructor (object.__new__ and one slot store per field: the values are already what the
+    constructor would keep, so __post_init__'s conversions have nothing to do); trusted decoders
+    convert while building and leave the caller's dict alone (the store puts one event's dict both
+    in its timestep and in the history). Frozen and user-defined classes go through their
+    constructor (see `_built_directly`)."""
     gen = _Gen(trusted)
     event = issubclass(cls, model.BaseEvent)
+    fields = dataclasses.fields(cls)
     body: list[str] = []
     if trusted:
-        body.append("d = d.copy()")  # the caller's dict may be shared (an event in two lists)
-        if event:
-            body.append("d.pop('event_type', None)")
-        for f in dataclasses.fields(cls):
-            convert = _lines(gen, hints[f.name])
-            if convert:
-                body.append(f"v = d.get({f.name!r})")
-                body.append("if v is not None:")
-                body.extend("    " + line for line in convert)
-                body.append(f"    d[{f.name!r}] = v")
+        known = frozenset(f.name for f in fields) | ({"event_type"} if event else set())
+        body.append(f"if not d.keys() <= {gen.name(known)}: raise _D")
     else:
         body.append("if type(d) is not dict: raise _D")
         if event:
             body.append("if 'event_type' in d: del d['event_type']")
-        # One code per distinct (statements, nullable) among the fields: the loop looks the key's
-        # code up and runs that code's statements, so a key costs a lookup and a few compares.
-        codes: dict[tuple[tuple[str, ...], bool], int] = {}
-        per_field: dict[str, int] = {}
-        for f in dataclasses.fields(cls):
-            hint = hints[f.name]
-            nullable = _nullable(hint) or hint is Any
-            statements = tuple(_lines(gen, hint))
-            code = codes.setdefault((statements, nullable), 2 * len(codes) + 2 + int(nullable))
-            per_field[f.name] = code
-        body.append("for k, v in d.items():")
-        body.append(f"    c = {gen.name(per_field)}[k]")
-        body.append("    if v is None:")
-        body.append("        if c & 1: continue")
-        body.append("        raise _D")
-        uses = list(per_field.values())
-        ordered = sorted(codes.items(), key=lambda item: -uses.count(item[1]))  # most used first
-        for index, ((statements, _allows_none), code) in enumerate(ordered):
-            keyword = "if" if index == 0 else "elif"
-            body.append(f"    {keyword} c == {code}:")
-            lines = list(statements) or ["pass"]
-            if any("v = " in line for line in statements):
-                lines.append("d[k] = v")
-            body.extend("        " + line for line in lines)
-    body.append(f"return {gen.name(cls)}(**d)")
+        _check_loop(gen, cls, hints, body)
+    if not _built_directly(cls):
+        if trusted:
+            body.append("d = d.copy()")
+            if event:
+                body.append("d.pop('event_type', None)")
+            for f in fields:
+                convert = _lines(gen, hints[f.name])
+                if convert:
+                    body.append(f"v = d.get({f.name!r})")
+                    body.append("if v is not None:")
+                    body.extend("    " + line for line in convert)
+                    body.append(f"    d[{f.name!r}] = v")
+        body.append(f"return {gen.name(cls)}(**d)")
+    else:
+        body.append(f"o = _new({gen.name(cls)})")
+        for f in fields:
+            body.extend(_store(gen, f, _lines(gen, hints[f.name]) if trusted else []))
+        body.append("return o")
     source = "def decode(d):\n" + "\n".join("    " + line for line in body) + "\n"
     return source, dict(gen.names)
+
+
+def _built_directly(cls: type) -> bool:
+    """Whether decoders build `cls` slot by slot: tracekit's own mutable classes, whose
+    __post_init__ only converts values a decoder never produces (epoch seconds, str content).
+    Frozen classes and user-defined classes (an __init__ or __post_init__ of their own) go
+    through the constructor."""
+    return cls.__module__ == model.__name__ and not cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def _store(gen: _Gen, f: dataclasses.Field[Any], convert: list[str]) -> list[str]:
+    """Statements setting slot `f` of `o` from `d`: the converted value when present and not
+    None, None when None, the field's default when absent (a required field absent: KeyError)."""
+    name = f.name
+    if f.default is None:
+        default = "None"
+    elif f.default is not dataclasses.MISSING:
+        default = gen.name(f.default)  # dataclasses allow only immutable constants here
+    elif f.default_factory is list:
+        default = "[]"
+    elif f.default_factory is dict:
+        default = "{}"
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f"{gen.name(f.default_factory)}()"
+    else:
+        default = None
+    if not convert:
+        if default is None:
+            return [f"o.{name} = d[{name!r}]"]
+        if not default.endswith(")") and not default.endswith("]") and not default.endswith("}"):
+            return [f"o.{name} = d.get({name!r}, {default})"]
+        return [f"v = d.get({name!r}, _M)", f"o.{name} = {default} if v is _M else v"]
+    lines = [f"v = d[{name!r}]" if default is None else f"v = d.get({name!r}, _M)"]
+    if default is not None:
+        lines += ["if v is _M:", f"    v = {default}", "elif v is not None:"]
+    else:
+        lines.append("if v is not None:")
+    lines.extend("    " + line for line in convert)
+    lines.append(f"o.{name} = v")
+    return lines
+
+
+def _check_loop(gen: _Gen, cls: type, hints: dict[str, Any], body: list[str]) -> None:
+    """The checked decoder's loop over the dict's keys. One code per distinct (statements,
+    nullable) among the fields: the loop looks the key's code up and runs that code's statements,
+    so a key costs a lookup and a few compares (an unknown key: KeyError)."""
+    codes: dict[tuple[tuple[str, ...], bool], int] = {}
+    per_field: dict[str, int] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        nullable = _nullable(hint) or hint is Any
+        statements = tuple(_lines(gen, hint))
+        code = codes.setdefault((statements, nullable), 2 * len(codes) + 2 + int(nullable))
+        per_field[f.name] = code
+    body.append("for k, v in d.items():")
+    body.append(f"    c = {gen.name(per_field)}[k]")
+    body.append("    if v is None:")
+    body.append("        if c & 1: continue")
+    body.append("        raise _D")
+    uses = list(per_field.values())
+    ordered = sorted(codes.items(), key=lambda item: -uses.count(item[1]))  # most used first
+    for index, ((statements, _allows_none), code) in enumerate(ordered):
+        keyword = "if" if index == 0 else "elif"
+        body.append(f"    {keyword} c == {code}:")
+        lines = list(statements) or ["pass"]
+        if any("v = " in line for line in statements):
+            lines.append("d[k] = v")
+        body.extend("        " + line for line in lines)
 
 
 def _nullable(hint: Any) -> bool:
