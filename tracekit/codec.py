@@ -146,12 +146,25 @@ def to_dict(obj: model._Record) -> dict[str, Any]:
     return encode(obj, compact=False)
 
 
+_TEXT_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
 def to_json(obj: model._Record) -> str:
     """Compact JSON text: fields still at their defaults (None, empty lists, ...) are left out and
     `from_json` restores them, so the round trip stays exact at a fraction of the size. Raises
     SerializationError (path, value, fix) for anything that would not read back equal."""
     # The memo writes a record held twice (an event in its timestep and in event_history) once.
-    return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
+    # First the writers for orjson's text (datetimes formatted by orjson, ids not checked for lone
+    # surrogates: orjson refuses them); whatever orjson refuses or spells differently is written
+    # again the checked way, which gives the text or names the problem.
+    data = encode(obj, compact=True, memo={}, text=True)
+    try:
+        out = orjson.dumps(data, option=_TEXT_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
+        out = None
+    if out is None or b"0.0000" in out or (b"e-" in out and _SHORT_EXPONENT(out) is not None):
+        return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
+    return out.decode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
