@@ -71,9 +71,11 @@ def main() -> None:
             n,
             rounds,
         )
-        write, write_before, write_base = figures["write"], figures["write_before"], figures["write_base"]
-        read, read_before, trusted = figures["read"], figures["read_before"], figures["trusted"]
-        read_base, orjson_write, orjson_read = figures["read_base"], figures["orjson_write"], figures["orjson_read"]
+        write, write_before, write_base = (figures[k] for k in ("write", "write_before", "write_base"))
+        read, read_before, trusted = (figures[k] for k in ("read", "read_before", "trusted"))
+        read_base, orjson_write, orjson_read = (
+            figures[k] for k in ("read_base", "orjson_write", "orjson_read")
+        )
         print(f"{label} ({len(text.encode()):,} bytes of JSON):")
         print(
             f"  to_json      {write:7.1f} us | previous {write_before:7.1f} us: speed-up "

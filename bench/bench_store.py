@@ -1,6 +1,6 @@
 """Store benchmarks: save throughput vs the raw libSQL limit, and streaming over 1M calls.
 
-    .venv/bin/python bench/bench_store.py [--sessions 50] [--calls 1000000] [--skip-million]
+    .venv/bin/python bench/bench_store.py [--sessions 50] [--calls 1000000] [--skip-million | --only-calls]
 
 1. Saving sessions of 100 timesteps x (LLM event with one call record + environment event + 2
    messages) through `save_session`, 1 and 4 saves in flight, embedded (file:) and against a local
@@ -326,10 +326,14 @@ def main(argv: list[str] | None = None) -> None:
         "--calls", type=int, default=1_000_000, help="llm_calls rows for iter_call_records (default 1M)"
     )
     parser.add_argument("--skip-million", action="store_true", help="only run the save benchmark")
+    parser.add_argument(
+        "--only-calls", action="store_true", help="only run the iter_call_records benchmark (part 2)"
+    )
     args: Any = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tracekit-bench-") as tmp:
         work = Path(tmp)
-        asyncio.run(bench_saves(args.sessions, work))
+        if not args.only_calls:
+            asyncio.run(bench_saves(args.sessions, work))
         if not args.skip_million:
             asyncio.run(bench_million(args.calls, work))
 

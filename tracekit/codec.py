@@ -28,14 +28,14 @@ import json
 import math
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from tracekit import decoder, model
-from tracekit.encoder import INT64_MAX, INT64_MIN, MAX_DEPTH, encode, format_datetime
+from tracekit.encoder import INT64_MAX, INT64_MIN, MAX_DEPTH, encode, format_datetime, text_data
 from tracekit.errors import FieldProblem, InvalidDataError, SerializationError
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "loads",
     "to_dict",
     "to_json",
+    "trusted_json_reader",
 ]
 
 T = TypeVar("T")
@@ -157,9 +158,9 @@ def to_json(obj: model._Record) -> str:
     # First the writers for orjson's text (datetimes formatted by orjson, ids not checked for lone
     # surrogates: orjson refuses them); whatever orjson refuses or spells differently is written
     # again the checked way, which gives the text or names the problem.
-    data = encode(obj, compact=True, memo={}, text=True)
+    data = text_data(obj)
     try:
-        out = orjson.dumps(data, option=_TEXT_OPTIONS)
+        out = None if data is None else orjson.dumps(data, option=_TEXT_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
         out = None
     if out is None or b"0.0000" in out or (b"e-" in out and _SHORT_EXPONENT(out) is not None):
@@ -319,7 +320,7 @@ def from_json(cls: type[T], text: str | bytes) -> T:
     data = _NOT_PARSED if raw is None else _fast_loads(raw)
     # a long run of digits (a number past 64 bits?), text orjson refuses, or nesting deeper than
     # to_json writes: the reference path below parses, validates and checks it as to_json would
-    if data is not _NOT_PARSED and type(data) is dict and not bytes_nest_deeper_than(raw, MAX_DEPTH):
+    if raw is not None and type(data) is dict and not bytes_nest_deeper_than(raw, MAX_DEPTH):
         target = _fast_target(cls, data)
         decode = None if target is None else decoder.decoder(target, False)
         if decode is not None:
@@ -407,6 +408,27 @@ def from_trusted_json(cls: type[T], text: str | bytes) -> T:
             except Exception:  # a damaged row: the full validation names what is wrong
                 pass
     return from_json(cls, text)
+
+
+def trusted_json_reader(cls: type[T]) -> Callable[[str | bytes], T]:
+    """`from_trusted_json(cls, text)` as a function of `text` alone, with the class's decoder
+    looked up once (the store's bulk reads: one call per row). `cls` is not an event class."""
+    decode = decoder.decoder(cls, True)
+    digits, big, loads = _DIGIT_RUNS, _BIG_INT, orjson.loads
+
+    def read(text: str | bytes) -> T:
+        if decode is not None:
+            try:
+                raw = text.encode("utf-8") if type(text) is str else text
+                if big not in raw.translate(digits):
+                    data = loads(raw)
+                    if type(data) is dict:
+                        return typing.cast(T, decode(data))
+            except Exception:  # a lone surrogate, text orjson refuses, a damaged row: the full path
+                pass
+        return from_trusted_json(cls, text)
+
+    return read
 
 
 def from_trusted_dict(cls: type[T], data: Mapping[str, Any]) -> T:

@@ -45,9 +45,6 @@ class _Unknown(Exception):
 _CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00").fullmatch
 """The datetime text tracekit writes (`encoder.format_datetime`); any other form is fully validated."""
 
-_MISSING: Any = object()
-"""A key absent from the dict (None is a value a field may hold)."""
-
 _DECODERS: dict[tuple[type, bool], Decoder | None] = {}
 _BUILDING: set[tuple[type, bool]] = set()
 _BUILD_LOCK = threading.RLock()
@@ -94,7 +91,6 @@ class _Gen:
             "_valid": model.is_valid_unicode,
             "_event": decode_event,
             "_new": object.__new__,
-            "_M": _MISSING,
         }
 
     def name(self, value: Any) -> str:
@@ -310,20 +306,18 @@ def _store(gen: _Gen, f: dataclasses.Field[Any], convert: list[str]) -> list[str
         default = f"{gen.name(f.default_factory)}()"
     else:
         default = None
+    key = repr(name)
     if not convert:
         if default is None:
-            return [f"o.{name} = d[{name!r}]"]
-        if not default.endswith(")") and not default.endswith("]") and not default.endswith("}"):
-            return [f"o.{name} = d.get({name!r}, {default})"]
-        return [f"v = d.get({name!r}, _M)", f"o.{name} = {default} if v is _M else v"]
-    lines = [f"v = d[{name!r}]" if default is None else f"v = d.get({name!r}, _M)"]
-    if default is not None:
-        lines += ["if v is _M:", f"    v = {default}", "elif v is not None:"]
-    else:
-        lines.append("if v is not None:")
-    lines.extend("    " + line for line in convert)
-    lines.append(f"o.{name} = v")
-    return lines
+            return [f"o.{name} = d[{key}]"]
+        return [f"o.{name} = d[{key}] if {key} in d else {default}"]  # `in`: no call when absent
+    if default is None:
+        lines = [f"v = d[{key}]", "if v is not None:"]
+        lines.extend("    " + line for line in convert)
+        return [*lines, f"o.{name} = v"]
+    lines = [f"if {key} in d:", f"    v = d[{key}]", "    if v is not None:"]
+    lines.extend("        " + line for line in convert)
+    return [*lines, f"    o.{name} = v", "else:", f"    o.{name} = {default}"]
 
 
 def _check_loop(gen: _Gen, cls: type, hints: dict[str, Any], body: list[str]) -> None:

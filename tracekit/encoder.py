@@ -27,7 +27,7 @@ from pydantic.functional_validators import AfterValidator
 from tracekit import encoder_gen, model
 from tracekit.errors import SerializationError
 
-__all__ = ["INT64_MAX", "INT64_MIN", "MAX_DEPTH", "encode", "format_datetime"]
+__all__ = ["INT64_MAX", "INT64_MIN", "MAX_DEPTH", "encode", "format_datetime", "text_data"]
 
 MAX_DEPTH = 100
 """How many lists/dicts a free-form value (metadata, raw payloads, tool arguments) may nest."""
@@ -646,6 +646,22 @@ def _walk_record(obj: Any, walk: _Walk) -> dict[str, Any]:
     if memo is not None:
         memo[id(obj)] = out
     return out
+
+
+def text_data(obj: Any) -> dict[str, Any] | None:
+    """`encode(obj, compact=True, memo={}, text=True)` with no checks around it, or None when it
+    refuses something or `obj` is not a record (non-event) whose text writer is built: the caller
+    then encodes again without `text`, which reports the problem with its path."""
+    writer = _TEXT_WRITERS.get(type(obj))
+    if writer is None or isinstance(obj, model.BaseEvent):
+        try:
+            return encode(obj, compact=True, memo={}, text=True)
+        except SerializationError:
+            return None
+    try:
+        return writer(obj, _Walk(True, {}, True, True))
+    except _PathError:
+        return None
 
 
 def encode(
