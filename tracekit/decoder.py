@@ -2,13 +2,18 @@
 
 Each record class gets two decoders, generated once from its type hints (the hints pydantic
 builds the full validation from) as straight-line Python:
-- checked, for foreign text (`from_json`): accepts only values whose reading is certain (exact
-  JSON types, datetimes in the fixed-width UTC form tracekit writes, known literals, no unknown
-  keys) and builds exactly what the full validation builds; anything else raises `Decline`, and
-  the caller re-runs the full validation, which reports the problem with its field path;
+- checked, for foreign text (`from_json`, on orjson's parse: its strings hold no lone
+  surrogate): accepts only values whose reading is certain (exact JSON types, datetimes in the
+  fixed-width UTC form tracekit writes, known literals, no unknown keys) and builds exactly what
+  the full validation builds; anything else raises `Decline`, and the caller re-runs the full
+  validation, which reports the problem with its field path;
 - trusted, for rows tracekit wrote itself (the store's reads): no check at all, only what turns
   JSON back into the record (nested records, events by `event_type`, datetimes, ints written
   for float fields back to floats). Any failure there also falls back to the full validation.
+
+tracekit's own mutable classes are built slot by slot (object.__new__, one store per field, no
+__init__ or __post_init__ call: the values are already what they would keep); frozen and
+user-defined classes through their constructor.
 
 A class whose field types the generator does not know (a user event with an exotic field) gets
 no decoder: reading it always takes the full validation.
@@ -88,7 +93,6 @@ class _Gen:
             "_D": Decline,
             "_canon": _CANONICAL,
             "_iso": datetime.fromisoformat,
-            "_valid": model.is_valid_unicode,
             "_event": decode_event,
             "_new": object.__new__,
         }
@@ -151,7 +155,9 @@ def _lines(gen: _Gen, hint: Any) -> list[str]:
         if base is str and any(
             isinstance(extra, AfterValidator) and extra.func is model._valid_unicode for extra in extras
         ):
-            return ["if type(v) is not str or not (v.isascii() or _valid(v)): raise _D"] if checked else []
+            # no lone surrogate to look for: checked decoders read orjson's output, and orjson
+            # refuses lone surrogate escapes (from_json then takes the full validation)
+            return ["if type(v) is not str: raise _D"] if checked else []
         if base is datetime:
             if checked:
                 return ["if type(v) is not str or _canon(v) is None: raise _D", "v = _iso(v)"]
@@ -189,13 +195,7 @@ def _lines(gen: _Gen, hint: Any) -> list[str]:
             return ["if type(v) is not dict: raise _D"] if checked else []
         key_args = typing.get_args(key)
         if typing.get_origin(key) is typing.Annotated and key_args and key_args[0] is str:
-            if checked:
-                return [
-                    "if type(v) is not dict: raise _D",
-                    "for x in v:",
-                    "    if not (x.isascii() or _valid(x)): raise _D",
-                ]
-            return []
+            return ["if type(v) is not dict: raise _D"] if checked else []  # keys: as KeyText above
         raise _Unknown(hint)
     if origin is list and len(args) == 1:
         item = args[0]
@@ -251,16 +251,17 @@ def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[
     gen = _Gen(trusted)
     event = issubclass(cls, model.BaseEvent)
     fields = dataclasses.fields(cls)
-    body: list[str] = []
-    if trusted:
+    body: list[str] = [] if trusted else ["if type(d) is not dict: raise _D"]
+    if _built_directly(cls):
         known = frozenset(f.name for f in fields) | ({"event_type"} if event else set())
         body.append(f"if not d.keys() <= {gen.name(known)}: raise _D")
+        body.append(f"o = _new({gen.name(cls)})")
+        for f in fields:
+            hint = hints[f.name]
+            nullable = trusted or _nullable(hint) or hint is Any
+            body.extend(_store(gen, f, _lines(gen, hint), nullable))
+        body.append("return o")
     else:
-        body.append("if type(d) is not dict: raise _D")
-        if event:
-            body.append("if 'event_type' in d: del d['event_type']")
-        _check_loop(gen, cls, hints, body)
-    if not _built_directly(cls):
         if trusted:
             body.append("d = d.copy()")
             if event:
@@ -272,12 +273,11 @@ def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[
                     body.append("if v is not None:")
                     body.extend("    " + line for line in convert)
                     body.append(f"    d[{f.name!r}] = v")
+        else:
+            if event:
+                body.append("if 'event_type' in d: del d['event_type']")
+            _check_loop(gen, cls, hints, body)
         body.append(f"return {gen.name(cls)}(**d)")
-    else:
-        body.append(f"o = _new({gen.name(cls)})")
-        for f in fields:
-            body.extend(_store(gen, f, _lines(gen, hints[f.name]) if trusted else []))
-        body.append("return o")
     source = "def decode(d):\n" + "\n".join("    " + line for line in body) + "\n"
     return source, dict(gen.names)
 
@@ -290,9 +290,10 @@ def _built_directly(cls: type) -> bool:
     return cls.__module__ == model.__name__ and not cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
 
 
-def _store(gen: _Gen, f: dataclasses.Field[Any], convert: list[str]) -> list[str]:
-    """Statements setting slot `f` of `o` from `d`: the converted value when present and not
-    None, None when None, the field's default when absent (a required field absent: KeyError)."""
+def _store(gen: _Gen, f: dataclasses.Field[Any], convert: list[str], nullable: bool) -> list[str]:
+    """Statements setting slot `f` of `o` from `d`: the value checked and converted by `convert`
+    when present and not None; None when None (or raise _D when not `nullable`); the field's
+    default when absent (a required field absent: KeyError)."""
     name = f.name
     if f.default is None:
         default = "None"
@@ -307,17 +308,18 @@ def _store(gen: _Gen, f: dataclasses.Field[Any], convert: list[str]) -> list[str
     else:
         default = None
     key = repr(name)
-    if not convert:
+    if not convert and nullable:
         if default is None:
             return [f"o.{name} = d[{key}]"]
         return [f"o.{name} = d[{key}] if {key} in d else {default}"]  # `in`: no call when absent
+    lines = [f"v = d[{key}]", "if v is not None:"]
+    lines.extend("    " + line for line in convert or ["pass"])
+    if not nullable:
+        lines.append("else: raise _D")
+    lines.append(f"o.{name} = v")
     if default is None:
-        lines = [f"v = d[{key}]", "if v is not None:"]
-        lines.extend("    " + line for line in convert)
-        return [*lines, f"o.{name} = v"]
-    lines = [f"if {key} in d:", f"    v = d[{key}]", "    if v is not None:"]
-    lines.extend("        " + line for line in convert)
-    return [*lines, f"    o.{name} = v", "else:", f"    o.{name} = {default}"]
+        return lines
+    return [f"if {key} in d:", *("    " + line for line in lines), "else:", f"    o.{name} = {default}"]
 
 
 def _check_loop(gen: _Gen, cls: type, hints: dict[str, Any], body: list[str]) -> None:

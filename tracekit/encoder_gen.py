@@ -24,7 +24,7 @@ from pydantic.functional_validators import AfterValidator
 
 from tracekit import model
 
-__all__ = ["Redo", "clean", "clean_dict", "compact_source", "values_clean"]
+__all__ = ["Redo", "clean", "clean_dict", "compact_source", "text_clean", "values_clean"]
 
 
 class Redo(Exception):
@@ -97,9 +97,32 @@ def values_clean(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
             if inner >= max_depth or not values_clean(item, inner, max_depth):
                 return False
             continue
-        if not clean(item, inner, max_depth):
+        if not text_clean(item, inner, max_depth):
             return False
     return True
+
+
+def text_clean(value: Any, depth: int, max_depth: int) -> bool:
+    """`clean` for orjson's text: dicts checked by `values_clean` (keys left to orjson)."""
+    kind = type(value)
+    if kind is dict:
+        return depth < max_depth and values_clean(value, depth, max_depth)
+    if kind is list:
+        if depth >= max_depth:
+            return False
+        inner = depth + 1
+        for item in value:
+            item_kind = type(item)
+            if item_kind is str or item_kind is int or item_kind is bool or item is None:
+                continue
+            if item_kind is float:
+                if item - item != 0.0:
+                    return False
+                continue
+            if not text_clean(item, inner, max_depth):
+                return False
+        return True
+    return clean(value, depth, max_depth)
 
 
 class _Unknown(Exception):
@@ -232,7 +255,7 @@ def compact_source(
             **base_names,
             "_Redo": Redo,
             "_redo": redo,
-            "_clean": clean,
+            "_clean": text_clean if text else clean,
             "_clean_dict": values_clean if text else clean_dict,
             "_datetime": datetime,
             "_UTC": UTC,
