@@ -9,8 +9,8 @@ Each figure is printed beside, in the same run:
   alone costs, without walking the dataclasses or validating).
 `read trusted` is how the store reads rows it wrote itself (`codec.from_trusted_json`); the last
 line is what orjson (the runtime dependency) does alone against the standard library.
-Times are process CPU time (best of ROUNDS), so other processes on a shared machine disturb
-them less than wall time would.
+Times are process CPU time (best of ROUNDS interleaved rounds), so other processes on a shared
+machine disturb them less than wall time would.
 Run: .venv/bin/python bench/bench_codec.py [ROUNDS]
 """
 
@@ -31,15 +31,18 @@ import tracekit as tk
 from tracekit import codec, encoder
 
 
-def per_call_us(fn: Callable[[], Any], n: int, rounds: int) -> float:
-    """Best of `rounds` runs of `n` calls, in microseconds of process CPU time per call."""
-    best = float("inf")
+def per_call_us(fns: dict[str, Callable[[], Any]], n: int, rounds: int) -> dict[str, float]:
+    """Best of `rounds` runs of `n` calls of each function, in microseconds of process CPU time per
+    call. The rounds are interleaved (each round runs every function once), so a change of load
+    on a shared machine moves a figure and its baselines together."""
+    best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
-        start = time.process_time()
-        for _ in range(n):
-            fn()
-        best = min(best, time.process_time() - start)
-    return best / n * 1e6
+        for name, fn in fns.items():
+            start = time.process_time()
+            for _ in range(n):
+                fn()
+            best[name] = min(best[name], time.process_time() - start)
+    return {name: value / n * 1e6 for name, value in best.items()}
 
 
 def main() -> None:
@@ -53,19 +56,26 @@ def main() -> None:
         assert cls.from_json(text) == obj == codec.from_trusted_json(cls, text)
         data = json.loads(text)
 
-        write = per_call_us(obj.to_json, n, rounds)
-        write_before = per_call_us(
-            lambda o=obj: codec.dumps(encoder.encode(o, compact=True, fast=False)), n, rounds
+        figures = per_call_us(
+            {
+                "write": obj.to_json,
+                "write_before": lambda o=obj: codec.dumps(encoder.encode(o, compact=True, fast=False)),
+                "write_base": lambda d=data: json.dumps(d, ensure_ascii=False, separators=(",", ":")),
+                "read": lambda t=text, c=cls: c.from_json(t),
+                "read_before": lambda t=text, c=cls: codec._from_json_validated(c, t),
+                "trusted": lambda t=text, c=cls: codec.from_trusted_json(c, t),
+                "read_base": lambda t=text: json.loads(t),
+                "orjson_write": lambda d=data: orjson.dumps(d),
+                "orjson_read": lambda t=text: orjson.loads(t),
+            },
+            n,
+            rounds,
         )
-        write_base = per_call_us(
-            lambda d=data: json.dumps(d, ensure_ascii=False, separators=(",", ":")), n, rounds
+        write, write_before, write_base = (figures[k] for k in ("write", "write_before", "write_base"))
+        read, read_before, trusted = (figures[k] for k in ("read", "read_before", "trusted"))
+        read_base, orjson_write, orjson_read = (
+            figures[k] for k in ("read_base", "orjson_write", "orjson_read")
         )
-        read = per_call_us(lambda t=text, c=cls: c.from_json(t), n, rounds)
-        read_before = per_call_us(lambda t=text, c=cls: codec._from_json_validated(c, t), n, rounds)
-        trusted = per_call_us(lambda t=text, c=cls: codec.from_trusted_json(c, t), n, rounds)
-        read_base = per_call_us(lambda t=text: json.loads(t), n, rounds)
-        orjson_write = per_call_us(lambda d=data: orjson.dumps(d), n, rounds)
-        orjson_read = per_call_us(lambda t=text: orjson.loads(t), n, rounds)
         print(f"{label} ({len(text.encode()):,} bytes of JSON):")
         print(
             f"  to_json      {write:7.1f} us | previous {write_before:7.1f} us: speed-up "

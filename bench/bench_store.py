@@ -1,6 +1,6 @@
 """Store benchmarks: save throughput vs the raw libSQL limit, and streaming over 1M calls.
 
-    .venv/bin/python bench/bench_store.py [--sessions 50] [--calls 1000000] [--skip-million] [--rounds 3]
+    .venv/bin/python bench/bench_store.py [--sessions 50] [--calls 1000000] [--rounds 3] [--skip-million | --only-calls]
 
 1. Saving sessions of 100 timesteps x (LLM event with one call record + environment event + 2
    messages) through `save_session`, 1 and 4 saves in flight, embedded (file:) and against a local
@@ -374,10 +374,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="paired rounds (limit, then store) per save figure (default 3)"
     )
+    parser.add_argument(
+        "--only-calls", action="store_true", help="only run the iter_call_records benchmark (part 2)"
+    )
     args: Any = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tracekit-bench-") as tmp:
         work = Path(tmp)
-        asyncio.run(bench_saves(args.sessions, args.rounds, work))
+        if not args.only_calls:
+            asyncio.run(bench_saves(args.sessions, args.rounds, work))
         if not args.skip_million:
             asyncio.run(bench_million(args.calls, work))
 

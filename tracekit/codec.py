@@ -28,14 +28,14 @@ import json
 import math
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from tracekit import decoder, model
-from tracekit.encoder import INT64_MAX, INT64_MIN, MAX_DEPTH, encode, format_datetime
+from tracekit.encoder import INT64_MAX, INT64_MIN, MAX_DEPTH, encode, format_datetime, text_data
 from tracekit.errors import FieldProblem, InvalidDataError, SerializationError
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "loads",
     "to_dict",
     "to_json",
+    "trusted_json_reader",
 ]
 
 T = TypeVar("T")
@@ -146,12 +147,25 @@ def to_dict(obj: model._Record) -> dict[str, Any]:
     return encode(obj, compact=False)
 
 
+_TEXT_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
 def to_json(obj: model._Record) -> str:
     """Compact JSON text: fields still at their defaults (None, empty lists, ...) are left out and
     `from_json` restores them, so the round trip stays exact at a fraction of the size. Raises
     SerializationError (path, value, fix) for anything that would not read back equal."""
     # The memo writes a record held twice (an event in its timestep and in event_history) once.
-    return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
+    # First the writers for orjson's text (datetimes formatted by orjson, ids not checked for lone
+    # surrogates: orjson refuses them); whatever orjson refuses or spells differently is written
+    # again the checked way, which gives the text or names the problem.
+    data = text_data(obj)
+    try:
+        out = None if data is None else orjson.dumps(data, option=_TEXT_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
+        out = None
+    if out is None or b"0.0000" in out or (b"e-" in out and _SHORT_EXPONENT(out) is not None):
+        return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
+    return out.decode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,10 +316,11 @@ class _Numbers:
 
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Parse JSON text (NaN/Infinity refused) and validate it into `cls`; raises InvalidDataError."""
-    data = _fast_loads(text)
+    raw = _utf8(text)
+    data = _NOT_PARSED if raw is None else _fast_loads(raw)
     # a long run of digits (a number past 64 bits?), text orjson refuses, or nesting deeper than
     # to_json writes: the reference path below parses, validates and checks it as to_json would
-    if data is not _NOT_PARSED and type(data) is dict and not _nests_deeper_than(text, MAX_DEPTH):
+    if raw is not None and type(data) is dict and not bytes_nest_deeper_than(raw, MAX_DEPTH):
         target = _fast_target(cls, data)
         decode = None if target is None else decoder.decoder(target, False)
         if decode is not None:
@@ -353,6 +368,28 @@ def _nests_deeper_than(text: str | bytes, limit: int) -> bool:
     return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
 
 
+_NOT_SHAPE = bytes(range(256)).translate(None, b'"[]{}')
+_PARENS = bytes.maketrans(b"[]{}", b"()()")
+
+
+def bytes_nest_deeper_than(raw: bytes, limit: int) -> bool:
+    """`_nests_deeper_than` of valid JSON held as UTF-8 bytes, in a few C-level passes: escaped
+    backslashes and quotes dropped, everything but quotes and brackets dropped, string contents
+    dropped, then `limit` rounds each removing the innermost bracket pairs (what is left nests deeper)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    shape = raw.translate(_PARENS, _NOT_SHAPE).replace(b'""', b"")  # empty or adjacent strings
+    if b'"' in shape:
+        shape = b"".join(shape.split(b'"')[::2])
+    for _ in range(limit):
+        if not shape:
+            return False
+        shape = shape.replace(b"()", b"")
+    return bool(shape)
+
+
 def from_trusted_json(cls: type[T], text: str | bytes) -> T:
     """Read JSON that tracekit wrote itself (the store's rows) without re-checking every field;
     text that does not decode that way (a damaged row) goes through `from_json`'s full checks."""
@@ -371,6 +408,27 @@ def from_trusted_json(cls: type[T], text: str | bytes) -> T:
             except Exception:  # a damaged row: the full validation names what is wrong
                 pass
     return from_json(cls, text)
+
+
+def trusted_json_reader(cls: type[T]) -> Callable[[str | bytes], T]:
+    """`from_trusted_json(cls, text)` as a function of `text` alone, with the class's decoder
+    looked up once (the store's bulk reads: one call per row). `cls` is not an event class."""
+    decode = decoder.decoder(cls, True)
+    digits, big, loads = _DIGIT_RUNS, _BIG_INT, orjson.loads
+
+    def read(text: str | bytes) -> T:
+        if decode is not None:
+            try:
+                raw = text.encode("utf-8") if type(text) is str else text
+                if big not in raw.translate(digits):
+                    data = loads(raw)
+                    if type(data) is dict:
+                        return typing.cast(T, decode(data))
+            except Exception:  # a lone surrogate, text orjson refuses, a damaged row: the full path
+                pass
+        return from_trusted_json(cls, text)
+
+    return read
 
 
 def from_trusted_dict(cls: type[T], data: Mapping[str, Any]) -> T:
@@ -400,18 +458,24 @@ _BIG_INT = b"0" * 19
 keeps it exact, so text with such a run of digits is parsed by the standard library."""
 
 
+def _utf8(text: Any) -> bytes | None:
+    """`text` as UTF-8 bytes, or None when it is neither str nor bytes or holds a lone surrogate."""
+    kind = type(text)
+    if kind is bytes:
+        return typing.cast(bytes, text)
+    if kind is str:
+        try:
+            return typing.cast(str, text).encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    return None
+
+
 def _fast_loads(text: Any) -> Any:
     """orjson's parse of `text`, or _NOT_PARSED when it might differ from json.loads (big
     integers), or fails (lone surrogate escapes, NaN, invalid text: json.loads decides)."""
-    kind = type(text)
-    if kind is str:
-        try:
-            raw = text.encode("utf-8")
-        except UnicodeEncodeError:
-            return _NOT_PARSED
-    elif kind is bytes:
-        raw = text
-    else:
+    raw = _utf8(text)
+    if raw is None:
         return _NOT_PARSED
     if _BIG_INT in raw.translate(_DIGIT_RUNS):
         return _NOT_PARSED

@@ -2,13 +2,18 @@
 
 Each record class gets two decoders, generated once from its type hints (the hints pydantic
 builds the full validation from) as straight-line Python:
-- checked, for foreign text (`from_json`): accepts only values whose reading is certain (exact
-  JSON types, datetimes in the fixed-width UTC form tracekit writes, known literals, no unknown
-  keys) and builds exactly what the full validation builds; anything else raises `Decline`, and
-  the caller re-runs the full validation, which reports the problem with its field path;
+- checked, for foreign text (`from_json`, on orjson's parse: its strings hold no lone
+  surrogate): accepts only values whose reading is certain (exact JSON types, datetimes in the
+  fixed-width UTC form tracekit writes, known literals, no unknown keys) and builds exactly what
+  the full validation builds; anything else raises `Decline`, and the caller re-runs the full
+  validation, which reports the problem with its field path;
 - trusted, for rows tracekit wrote itself (the store's reads): no check at all, only what turns
   JSON back into the record (nested records, events by `event_type`, datetimes, ints written
   for float fields back to floats). Any failure there also falls back to the full validation.
+
+tracekit's own mutable classes are built slot by slot (object.__new__, one store per field, no
+__init__ or __post_init__ call: the values are already what they would keep); frozen and
+user-defined classes through their constructor.
 
 A class whose field types the generator does not know (a user event with an exotic field) gets
 no decoder: reading it always takes the full validation.
@@ -88,8 +93,8 @@ class _Gen:
             "_D": Decline,
             "_canon": _CANONICAL,
             "_iso": datetime.fromisoformat,
-            "_valid": model.is_valid_unicode,
             "_event": decode_event,
+            "_new": object.__new__,
         }
 
     def name(self, value: Any) -> str:
@@ -150,7 +155,9 @@ def _lines(gen: _Gen, hint: Any) -> list[str]:
         if base is str and any(
             isinstance(extra, AfterValidator) and extra.func is model._valid_unicode for extra in extras
         ):
-            return ["if type(v) is not str or not (v.isascii() or _valid(v)): raise _D"] if checked else []
+            # no lone surrogate to look for: checked decoders read orjson's output, and orjson
+            # refuses lone surrogate escapes (from_json then takes the full validation)
+            return ["if type(v) is not str: raise _D"] if checked else []
         if base is datetime:
             if checked:
                 return ["if type(v) is not str or _canon(v) is None: raise _D", "v = _iso(v)"]
@@ -188,13 +195,7 @@ def _lines(gen: _Gen, hint: Any) -> list[str]:
             return ["if type(v) is not dict: raise _D"] if checked else []
         key_args = typing.get_args(key)
         if typing.get_origin(key) is typing.Annotated and key_args and key_args[0] is str:
-            if checked:
-                return [
-                    "if type(v) is not dict: raise _D",
-                    "for x in v:",
-                    "    if not (x.isascii() or _valid(x)): raise _D",
-                ]
-            return []
+            return ["if type(v) is not dict: raise _D"] if checked else []  # keys: as KeyText above
         raise _Unknown(hint)
     if origin is list and len(args) == 1:
         item = args[0]
@@ -239,57 +240,114 @@ def _build(cls: type, trusted: bool) -> Decoder | None:
 
 
 def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[str, Any]]:
-    """The decoder's source and namespace: values converted in the dict, then `cls(**d)`. Checked
-    decoders work on the dict itself (fresh from the parser); trusted ones on a copy (the store
-    puts one event's dict both in its timestep and in the history).
-
-    Checked: every key must be a field (or an event's `event_type`), every value pass its test.
-    Trusted: only the fields whose JSON value is not the field's value are looked at."""
+    """The decoder's source and namespace. Checked decoders first check (and convert in place)
+    every key of the dict, fresh from the parser: each must be a field (or an event's
+    `event_type`) and its value pass its test. Both then build the object without its
+    constructor (object.__new__ and one slot store per field: the values are already what the
+    constructor would keep, so __post_init__'s conversions have nothing to do); trusted decoders
+    convert while building and leave the caller's dict alone (the store puts one event's dict both
+    in its timestep and in the history). Frozen and user-defined classes go through their
+    constructor (see `_built_directly`)."""
     gen = _Gen(trusted)
     event = issubclass(cls, model.BaseEvent)
-    body: list[str] = []
-    if trusted:
-        body.append("d = d.copy()")  # the caller's dict may be shared (an event in two lists)
-        if event:
-            body.append("d.pop('event_type', None)")
-        for f in dataclasses.fields(cls):
-            convert = _lines(gen, hints[f.name])
-            if convert:
-                body.append(f"v = d.get({f.name!r})")
-                body.append("if v is not None:")
-                body.extend("    " + line for line in convert)
-                body.append(f"    d[{f.name!r}] = v")
-    else:
-        body.append("if type(d) is not dict: raise _D")
-        if event:
-            body.append("if 'event_type' in d: del d['event_type']")
-        # One code per distinct (statements, nullable) among the fields: the loop looks the key's
-        # code up and runs that code's statements, so a key costs a lookup and a few compares.
-        codes: dict[tuple[tuple[str, ...], bool], int] = {}
-        per_field: dict[str, int] = {}
-        for f in dataclasses.fields(cls):
+    fields = dataclasses.fields(cls)
+    body: list[str] = [] if trusted else ["if type(d) is not dict: raise _D"]
+    if _built_directly(cls):
+        known = frozenset(f.name for f in fields) | ({"event_type"} if event else set())
+        body.append(f"if not d.keys() <= {gen.name(known)}: raise _D")
+        body.append(f"o = _new({gen.name(cls)})")
+        for f in fields:
             hint = hints[f.name]
-            nullable = _nullable(hint) or hint is Any
-            statements = tuple(_lines(gen, hint))
-            code = codes.setdefault((statements, nullable), 2 * len(codes) + 2 + int(nullable))
-            per_field[f.name] = code
-        body.append("for k, v in d.items():")
-        body.append(f"    c = {gen.name(per_field)}[k]")
-        body.append("    if v is None:")
-        body.append("        if c & 1: continue")
-        body.append("        raise _D")
-        uses = list(per_field.values())
-        ordered = sorted(codes.items(), key=lambda item: -uses.count(item[1]))  # most used first
-        for index, ((statements, _allows_none), code) in enumerate(ordered):
-            keyword = "if" if index == 0 else "elif"
-            body.append(f"    {keyword} c == {code}:")
-            lines = list(statements) or ["pass"]
-            if any("v = " in line for line in statements):
-                lines.append("d[k] = v")
-            body.extend("        " + line for line in lines)
-    body.append(f"return {gen.name(cls)}(**d)")
+            nullable = trusted or _nullable(hint) or hint is Any
+            body.extend(_store(gen, f, _lines(gen, hint), nullable))
+        body.append("return o")
+    else:
+        if trusted:
+            body.append("d = d.copy()")
+            if event:
+                body.append("d.pop('event_type', None)")
+            for f in fields:
+                convert = _lines(gen, hints[f.name])
+                if convert:
+                    body.append(f"v = d.get({f.name!r})")
+                    body.append("if v is not None:")
+                    body.extend("    " + line for line in convert)
+                    body.append(f"    d[{f.name!r}] = v")
+        else:
+            if event:
+                body.append("if 'event_type' in d: del d['event_type']")
+            _check_loop(gen, cls, hints, body)
+        body.append(f"return {gen.name(cls)}(**d)")
     source = "def decode(d):\n" + "\n".join("    " + line for line in body) + "\n"
     return source, dict(gen.names)
+
+
+def _built_directly(cls: type) -> bool:
+    """Whether decoders build `cls` slot by slot: tracekit's own mutable classes, whose
+    __post_init__ only converts values a decoder never produces (epoch seconds, str content).
+    Frozen classes and user-defined classes (an __init__ or __post_init__ of their own) go
+    through the constructor."""
+    return cls.__module__ == model.__name__ and not cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def _store(gen: _Gen, f: dataclasses.Field[Any], convert: list[str], nullable: bool) -> list[str]:
+    """Statements setting slot `f` of `o` from `d`: the value checked and converted by `convert`
+    when present and not None; None when None (or raise _D when not `nullable`); the field's
+    default when absent (a required field absent: KeyError)."""
+    name = f.name
+    if f.default is None:
+        default = "None"
+    elif f.default is not dataclasses.MISSING:
+        default = gen.name(f.default)  # dataclasses allow only immutable constants here
+    elif f.default_factory is list:
+        default = "[]"
+    elif f.default_factory is dict:
+        default = "{}"
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f"{gen.name(f.default_factory)}()"
+    else:
+        default = None
+    key = repr(name)
+    if not convert and nullable:
+        if default is None:
+            return [f"o.{name} = d[{key}]"]
+        return [f"o.{name} = d[{key}] if {key} in d else {default}"]  # `in`: no call when absent
+    lines = [f"v = d[{key}]", "if v is not None:"]
+    lines.extend("    " + line for line in convert or ["pass"])
+    if not nullable:
+        lines.append("else: raise _D")
+    lines.append(f"o.{name} = v")
+    if default is None:
+        return lines
+    return [f"if {key} in d:", *("    " + line for line in lines), "else:", f"    o.{name} = {default}"]
+
+
+def _check_loop(gen: _Gen, cls: type, hints: dict[str, Any], body: list[str]) -> None:
+    """The checked decoder's loop over the dict's keys. One code per distinct (statements,
+    nullable) among the fields: the loop looks the key's code up and runs that code's statements,
+    so a key costs a lookup and a few compares (an unknown key: KeyError)."""
+    codes: dict[tuple[tuple[str, ...], bool], int] = {}
+    per_field: dict[str, int] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        nullable = _nullable(hint) or hint is Any
+        statements = tuple(_lines(gen, hint))
+        code = codes.setdefault((statements, nullable), 2 * len(codes) + 2 + int(nullable))
+        per_field[f.name] = code
+    body.append("for k, v in d.items():")
+    body.append(f"    c = {gen.name(per_field)}[k]")
+    body.append("    if v is None:")
+    body.append("        if c & 1: continue")
+    body.append("        raise _D")
+    uses = list(per_field.values())
+    ordered = sorted(codes.items(), key=lambda item: -uses.count(item[1]))  # most used first
+    for index, ((statements, _allows_none), code) in enumerate(ordered):
+        keyword = "if" if index == 0 else "elif"
+        body.append(f"    {keyword} c == {code}:")
+        lines = list(statements) or ["pass"]
+        if any("v = " in line for line in statements):
+            lines.append("d[k] = v")
+        body.extend("        " + line for line in lines)
 
 
 def _nullable(hint: Any) -> bool:

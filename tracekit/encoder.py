@@ -27,7 +27,7 @@ from pydantic.functional_validators import AfterValidator
 from tracekit import encoder_gen, model
 from tracekit.errors import SerializationError
 
-__all__ = ["INT64_MAX", "INT64_MIN", "MAX_DEPTH", "encode", "format_datetime"]
+__all__ = ["INT64_MAX", "INT64_MIN", "MAX_DEPTH", "encode", "format_datetime", "text_data"]
 
 MAX_DEPTH = 100
 """How many lists/dicts a free-form value (metadata, raw payloads, tool arguments) may nest."""
@@ -75,14 +75,18 @@ class _PathError(Exception):
 
 class _Walk:
     """One write: leave defaults out (compact) or not, optionally remember each encoded record,
-    and whether compact records go through their generated writers (encoder_gen.py)."""
+    whether compact records go through their generated writers (encoder_gen.py), and whether
+    those are the writers for orjson's text (`text`: see `encode`)."""
 
-    __slots__ = ("compact", "fast", "memo")
+    __slots__ = ("compact", "fast", "memo", "text")
 
-    def __init__(self, compact: bool, memo: dict[int, dict[str, Any]] | None, fast: bool = True) -> None:
+    def __init__(
+        self, compact: bool, memo: dict[int, dict[str, Any]] | None, fast: bool = True, text: bool = False
+    ) -> None:
         self.compact = compact
         self.memo = memo
         self.fast = fast and compact
+        self.text = text and self.fast
 
 
 _Check = Callable[[Any, _Walk], Any]
@@ -511,26 +515,29 @@ def _plain_default(f: dataclasses.Field[Any]) -> Any:
 
 def _encode_record(obj: Any, walk: _Walk) -> dict[str, Any]:
     if walk.fast:
-        writer = _WRITERS.get(type(obj))
+        writer = (_TEXT_WRITERS if walk.text else _WRITERS).get(type(obj))
         if writer is None:
-            writer = _writer(type(obj))
+            writer = _writer(type(obj), walk.text)
         return writer(obj, walk)
     return _walk_record(obj, walk)
 
 
 _Writer = Callable[[Any, _Walk], dict[str, Any]]
 _WRITERS: dict[type, _Writer] = {}
-_PENDING: dict[type, _Writer] = {}
+_TEXT_WRITERS: dict[type, _Writer] = {}
+_PENDING: dict[tuple[type, bool], _Writer] = {}
 _BUILD_LOCK = threading.RLock()
 
 
-def _writer(cls: type) -> _Writer:
-    """The generated compact writer of `cls` (built on first use under a lock, then cached)."""
-    writer = _WRITERS.get(cls)
+def _writer(cls: type, text: bool = False) -> _Writer:
+    """The generated compact writer of `cls` (built on first use under a lock, then cached);
+    `text`: the one for orjson's text (see `encode`)."""
+    writers = _TEXT_WRITERS if text else _WRITERS
+    writer = writers.get(cls)
     if writer is not None:
         return writer
     with _BUILD_LOCK:
-        writer = _WRITERS.get(cls) or _PENDING.get(cls)
+        writer = writers.get(cls) or _PENDING.get((cls, text))
         if writer is not None:  # built meanwhile, or a class nested in itself being built here
             return writer
         plan = _plan(cls)
@@ -539,7 +546,7 @@ def _writer(cls: type) -> _Writer:
         def late(obj: Any, walk: _Walk) -> dict[str, Any]:  # called only once `holder` is filled
             return holder[0](obj, walk)
 
-        _PENDING[cls] = late
+        _PENDING[cls, text] = late
         try:
             source, names = encoder_gen.compact_source(
                 cls,
@@ -547,15 +554,16 @@ def _writer(cls: type) -> _Writer:
                 plan.event_type,
                 plan.row,
                 {"_slow": _slow_field, "_event": _check_event, "_PathError": _PathError, "_MAX": MAX_DEPTH},
-                _writer,
+                lambda record: _writer(record, text),
                 _NO_DEFAULT,
+                text,
             )
             exec(compile(source, f"<tracekit writer of {cls.__qualname__}>", "exec"), names)
             built: _Writer = names["write"]
         finally:
-            del _PENDING[cls]
+            del _PENDING[cls, text]
         holder.append(built)
-        _WRITERS[cls] = built
+        writers[cls] = built
         return built
 
 
@@ -640,6 +648,22 @@ def _walk_record(obj: Any, walk: _Walk) -> dict[str, Any]:
     return out
 
 
+def text_data(obj: Any) -> dict[str, Any] | None:
+    """`encode(obj, compact=True, memo={}, text=True)` with no checks around it, or None when it
+    refuses something or `obj` is not a record (non-event) whose text writer is built: the caller
+    then encodes again without `text`, which reports the problem with its path."""
+    writer = _TEXT_WRITERS.get(type(obj))
+    if writer is None or isinstance(obj, model.BaseEvent):
+        try:
+            return encode(obj, compact=True, memo={}, text=True)
+        except SerializationError:
+            return None
+    try:
+        return writer(obj, _Walk(True, {}, True, True))
+    except _PathError:
+        return None
+
+
 def encode(
     obj: Any,
     *,
@@ -647,6 +671,7 @@ def encode(
     memo: dict[int, dict[str, Any]] | None = None,
     root: str | None = None,
     fast: bool = True,
+    text: bool = False,
 ) -> dict[str, Any]:
     """`obj` as a JSON-ready dict, checked all the way down; SerializationError names the field
     path (from `root`, default the class name), the value and the fix. `compact` leaves out fields
@@ -654,14 +679,19 @@ def encode(
     and call record (the records the store keeps as rows) and encodes a shared one once.
     Compact writes go through generated writers (encoder_gen.py) and share free-form lists and
     dicts with `obj` instead of copying them; `fast=False` takes the field-by-field walk for every
-    record (the reference the writers are tested and benchmarked against)."""
+    record (the reference the writers are tested and benchmarked against).
+
+    `text=True` (compact only) is for orjson's text alone: aware UTC datetimes with a non-zero
+    microsecond stay datetime objects (orjson writes the text `format_datetime` gives) and KeyText
+    is not checked for lone surrogates (orjson refuses them): a caller whose orjson write fails
+    must encode again without `text`."""
     if not isinstance(obj, model._Record):
         raise SerializationError(
             f"expected a tracekit record, got {type(obj).__name__} {_short(obj)}; "
             "pass a record such as a SessionTrace",
             value=obj,
         )
-    walk = _Walk(compact, memo, fast)
+    walk = _Walk(compact, memo, fast, text)
     try:
         if isinstance(obj, model.BaseEvent):
             data: dict[str, Any] = _check_event(obj, walk)

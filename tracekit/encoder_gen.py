@@ -24,7 +24,7 @@ from pydantic.functional_validators import AfterValidator
 
 from tracekit import model
 
-__all__ = ["Redo", "clean", "clean_dict", "compact_source"]
+__all__ = ["Redo", "clean", "clean_dict", "compact_source", "text_clean", "values_clean"]
 
 
 class Redo(Exception):
@@ -81,6 +81,50 @@ def clean_dict(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
     return True
 
 
+def values_clean(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
+    """`clean_dict` without the key check, for orjson's text: orjson refuses any key but a str
+    (a str subclass too), and the caller then writes again the checked way."""
+    inner = depth + 1
+    for item in value.values():
+        item_kind = type(item)
+        if item_kind is str or item_kind is int or item_kind is bool or item is None:
+            continue
+        if item_kind is float:
+            if item - item != 0.0:
+                return False
+            continue
+        if item_kind is dict:
+            if inner >= max_depth or not values_clean(item, inner, max_depth):
+                return False
+            continue
+        if not text_clean(item, inner, max_depth):
+            return False
+    return True
+
+
+def text_clean(value: Any, depth: int, max_depth: int) -> bool:
+    """`clean` for orjson's text: dicts checked by `values_clean` (keys left to orjson)."""
+    kind = type(value)
+    if kind is dict:
+        return depth < max_depth and values_clean(value, depth, max_depth)
+    if kind is list:
+        if depth >= max_depth:
+            return False
+        inner = depth + 1
+        for item in value:
+            item_kind = type(item)
+            if item_kind is str or item_kind is int or item_kind is bool or item is None:
+                continue
+            if item_kind is float:
+                if item - item != 0.0:
+                    return False
+                continue
+            if not text_clean(item, inner, max_depth):
+                return False
+        return True
+    return clean(value, depth, max_depth)
+
+
 class _Unknown(Exception):
     """No shortcut for this field type: the field always goes through the walk."""
 
@@ -118,20 +162,23 @@ class _Names:
         return key
 
 
-def _shortcut(hint: Any, names: _Names, record_writer: Callable[[type], Any]) -> tuple[str, str]:
-    """(test, expression): when `test` holds for the present value `v`, the walk writes `expression`."""
+def _shortcut(
+    hint: Any, names: _Names, record_writer: Callable[[type], Any], text: bool = False
+) -> tuple[str, str]:
+    """(test, expression): when `test` holds for the present value `v`, the walk writes `expression`
+    (`text`: for orjson's text, see encoder.encode)."""
     if _is_event(hint):
         return "True", "_event(v, w)"
     if _is_key_text(hint):
-        return "type(v) is str and (v.isascii() or _valid(v))", "v"
+        return ("type(v) is str", "v") if text else ("type(v) is str and (v.isascii() or _valid(v))", "v")
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is typing.Annotated:
-        return _shortcut(args[0], names, record_writer)
+        return _shortcut(args[0], names, record_writer, text)
     if origin is Union or origin is types.UnionType:
         rest = [arg for arg in args if arg is not type(None)]
         if len(rest) == 1:
-            return _shortcut(rest[0], names, record_writer)
+            return _shortcut(rest[0], names, record_writer, text)
         if set(rest) == {str, dict[str, Any]}:
             return "type(v) is str or (type(v) is dict and _clean_dict(v, 0, _MAX))", "v"
         raise _Unknown(hint)
@@ -144,8 +191,9 @@ def _shortcut(hint: Any, names: _Names, record_writer: Callable[[type], Any]) ->
     if hint is float:
         return "type(v) is float and v - v == 0.0", "v"
     if hint is datetime:
-        # isoformat() without timespec is much faster and gives the same text when microsecond != 0
-        return "type(v) is _datetime and v.tzinfo is _UTC and v.microsecond", "v.isoformat()"
+        # isoformat() without timespec is much faster and gives the same text when microsecond != 0,
+        # and so does orjson (the datetime itself is left for it when writing text)
+        return "type(v) is _datetime and v.tzinfo is _UTC and v.microsecond", "v" if text else "v.isoformat()"
     if hint is Any:
         return "_clean(v, 0, _MAX)", "v"
     if origin is Literal:
@@ -156,6 +204,8 @@ def _shortcut(hint: Any, names: _Names, record_writer: Callable[[type], Any]) ->
         if args[0] is str:
             return "type(v) is dict and _clean_dict(v, 0, _MAX)", "v"
         if _is_key_text(args[0]):
+            if text:
+                return "type(v) is dict and _clean_dict(v, 0, _MAX)", "v"
             return "type(v) is dict and _clean_dict(v, 0, _MAX) and all(map(_valid, v))", "v"
         raise _Unknown(hint)
     if origin is list and len(args) == 1:
@@ -193,18 +243,20 @@ def compact_source(
     base_names: dict[str, Any],
     record_writer: Callable[[type], Any],
     no_default: Any,
+    text: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The source of `write(o, w)` for `cls` and its globals. `fields` are the walk's plan fields
     (name, fast type, record class, nullable, check, plain default or `no_default`, default
-    type); `base_names` binds _slow (the walk's code for one field), _event, _PathError and _MAX."""
+    type); `base_names` binds _slow (the walk's code for one field), _event, _PathError and _MAX;
+    `text`: the writer for orjson's text (encoder.encode's `text`)."""
     hints = typing.get_type_hints(cls, include_extras=True)
     names = _Names(
         {
             **base_names,
             "_Redo": Redo,
             "_redo": redo,
-            "_clean": clean,
-            "_clean_dict": clean_dict,
+            "_clean": text_clean if text else clean,
+            "_clean_dict": values_clean if text else clean_dict,
             "_datetime": datetime,
             "_UTC": UTC,
             "_valid": model.is_valid_unicode,
@@ -220,7 +272,7 @@ def compact_source(
         spec = names.add(field)
         body.append(f"v = o.{name}")
         try:
-            test, expression = _shortcut(hints[name], names, record_writer)
+            test, expression = _shortcut(hints[name], names, record_writer, text)
         except _Unknown:
             body.append(f"_slow(out, {spec}, v, w)")
             continue

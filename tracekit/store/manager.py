@@ -630,6 +630,7 @@ class TursoManager:
                 conditions.append(f"c.{column} = ?" if column == "session_id" else f"+c.{column} = ?")
                 params.append(value)
         key: tuple[str, int, int] | None = None
+        read = codec.trusted_json_reader(LLMCallRecord)  # rows this store wrote: no field re-checked
         while True:
             page_where = list(conditions)
             page_params = list(params)
@@ -644,8 +645,8 @@ class TursoManager:
                 "ORDER BY c.session_id, c.event_index, c.call_index LIMIT ?",
                 [*page_params, page_size],
             )
-            for row in result.rows:  # rows this store wrote: no field re-checked (damage still is)
-                yield codec.from_trusted_json(LLMCallRecord, row[3])
+            for row in result.rows:  # a damaged row still goes through the full checks
+                yield read(row[3])
             if len(result.rows) < page_size:
                 return
             last = result.rows[-1]
