@@ -35,6 +35,7 @@ __all__ = [
     "ExactSum",
     "Merged",
     "Summary",
+    "combined",
     "load",
     "merge",
     "session_summary",
@@ -329,6 +330,27 @@ class Merged:
             if count:
                 counts[i] += count
                 sums[i].add(mantissa, exponent)
+
+
+def combined(parts: Iterable[Merged]) -> Merged:
+    """One Merged holding the sums of `parts` (the total of the groups: integer adds, no Fractions)."""
+    total = Merged()
+    numbers, counts, sums, tools = total.numbers, total.counts, total.sums, total.tools
+    for part in parts:
+        total.versions |= part.versions
+        total.models |= part.models
+        total.providers |= part.providers
+        total.unpriced_models |= part.unpriced_models
+        for name, count in part.tools.items():
+            tools[name] = tools.get(name, 0) + count
+        for i, value in enumerate(part.numbers):
+            if value is not None:
+                held = numbers[i]
+                numbers[i] = value if held is None else held + value
+        for i in range(4):
+            counts[i] += part.counts[i]
+            sums[i].add(part.sums[i].mantissa, part.sums[i].exponent)
+    return total
 
 
 def merge(summaries: Iterable[Summary], key_of: Any) -> dict[str | None, Merged]:
