@@ -11,7 +11,8 @@ timed).
 
 Printed, min / median of `--runs` runs, each beside its baseline measured in the same run:
 - every grouping of `aggregate` (None, model, provider, agent, session, timestep), against a bare
-  `SELECT count(*), sum(input_tokens) FROM llm_calls` through the same connection;
+  `SELECT count(*), sum(input_tokens) FROM llm_calls` through the same connection: wall time, and
+  the process's CPU time (both threads: the caller's and the database's), steadier on a shared machine;
 - `TursoManager(url).open()` of the existing, current database, against the bare sqlite3 connect +
   `PRAGMA user_version` + close of the same file (and the pre-v3 open sequence, interleaved).
 """
@@ -86,18 +87,27 @@ async def bench(path: Path, runs: int, spool: Path, groupings: tuple[Any, ...] =
         count = (await db.execute("SELECT count(*) AS n FROM llm_calls"))[0]["n"]
         print(f"aggregate over {count:,} stored calls (min / median of {runs} runs; ratio to baseline)")
         base: list[float] = []
+        base_cpu: list[float] = []
         times: dict[Any, list[float]] = {by: [] for by in groupings}
+        cpu: dict[Any, list[float]] = {by: [] for by in groupings}
         for _run in range(runs):
+            started = time.process_time()
             seconds, _ = await _timed(lambda: db.execute("SELECT count(*), sum(input_tokens) FROM llm_calls"))
+            base_cpu.append(time.process_time() - started)
             base.append(seconds)
             for by in groupings:
+                started = time.process_time()
                 seconds, result = await _timed(lambda: db.aggregate(by=by))  # noqa: B023
+                cpu[by].append(time.process_time() - started)
                 times[by].append(seconds)
                 assert result.total.call_count == count
-        print(f"  baseline SELECT count(*), sum(input_tokens): {_fmt(base)}")
+        print(f"  baseline SELECT count(*), sum(input_tokens): {_fmt(base)} | CPU {_fmt(base_cpu)}")
         for by in groupings:
             ratio = min(times[by]) / min(base)
-            print(f"  aggregate(by={by!r:11s}) {_fmt(times[by])}  ({ratio:.1f}x baseline; target <= 1 s)")
+            print(
+                f"  aggregate(by={by!r:11s}) {_fmt(times[by])}  ({ratio:.1f}x baseline; target <= 1 s) "
+                f"| CPU {_fmt(cpu[by])} ({min(cpu[by]) / min(base_cpu):.1f}x)"
+            )
 
     opens: list[float] = []
     raw: list[float] = []
