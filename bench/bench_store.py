@@ -1,6 +1,7 @@
 """Store benchmarks: save throughput vs the raw libSQL limit, and streaming over 1M calls.
 
-    .venv/bin/python bench/bench_store.py [--sessions 50] [--calls 1000000] [--rounds 3] [--skip-million | --only-calls]
+    .venv/bin/python bench/bench_store.py [--sessions 50] [--calls 1000000] [--rounds 3]
+        [--skip-million | --only-calls]
 
 1. Saving sessions of 100 timesteps x (LLM event with one call record + environment event + 2
    messages) through `save_session`, 1 and 4 saves in flight, embedded (file:) and against a local
