@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, Union
 
@@ -46,29 +46,15 @@ def clean(value: Any, depth: int, max_depth: int) -> bool:
     if kind is dict:
         return depth < max_depth and clean_dict(value, depth, max_depth)
     if kind is list:
-        if depth >= max_depth:
-            return False
-        inner = depth + 1
-        for item in value:
-            item_kind = type(item)
-            if item_kind is str or item_kind is int or item_kind is bool or item is None:
-                continue
-            if item_kind is float:
-                if item - item != 0.0:
-                    return False
-                continue
-            if not clean(item, inner, max_depth):
-                return False
-        return True
+        return depth < max_depth and _items_clean(value, depth + 1, max_depth, clean)
     return False
 
 
-def clean_dict(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
-    """Whether the dict `value` at `depth` has str keys and clean values (at depth + 1)."""
-    inner = depth + 1
-    for key, item in value.items():
-        if type(key) is not str:
-            return False
+def _items_clean(
+    items: Iterable[Any], inner: int, max_depth: int, nested: Callable[[Any, int, int], bool]
+) -> bool:
+    """Whether every item (at depth `inner`) is a plain scalar or a container `nested` finds clean."""
+    for item in items:
         item_kind = type(item)
         if item_kind is str or item_kind is int or item_kind is bool or item is None:
             continue
@@ -76,30 +62,23 @@ def clean_dict(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
             if item - item != 0.0:
                 return False
             continue
-        if not clean(item, inner, max_depth):
+        if not nested(item, inner, max_depth):
             return False
     return True
+
+
+def clean_dict(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
+    """Whether the dict `value` at `depth` has str keys and clean values (at depth + 1)."""
+    for key in value:
+        if type(key) is not str:
+            return False
+    return _items_clean(value.values(), depth + 1, max_depth, clean)
 
 
 def values_clean(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
     """`clean_dict` without the key check, for orjson's text: orjson refuses any key but a str
     (a str subclass too), and the caller then writes again the checked way."""
-    inner = depth + 1
-    for item in value.values():
-        item_kind = type(item)
-        if item_kind is str or item_kind is int or item_kind is bool or item is None:
-            continue
-        if item_kind is float:
-            if item - item != 0.0:
-                return False
-            continue
-        if item_kind is dict:
-            if inner >= max_depth or not values_clean(item, inner, max_depth):
-                return False
-            continue
-        if not text_clean(item, inner, max_depth):
-            return False
-    return True
+    return _items_clean(value.values(), depth + 1, max_depth, text_clean)
 
 
 def text_clean(value: Any, depth: int, max_depth: int) -> bool:
@@ -108,20 +87,7 @@ def text_clean(value: Any, depth: int, max_depth: int) -> bool:
     if kind is dict:
         return depth < max_depth and values_clean(value, depth, max_depth)
     if kind is list:
-        if depth >= max_depth:
-            return False
-        inner = depth + 1
-        for item in value:
-            item_kind = type(item)
-            if item_kind is str or item_kind is int or item_kind is bool or item is None:
-                continue
-            if item_kind is float:
-                if item - item != 0.0:
-                    return False
-                continue
-            if not text_clean(item, inner, max_depth):
-                return False
-        return True
+        return depth < max_depth and _items_clean(value, depth + 1, max_depth, text_clean)
     return clean(value, depth, max_depth)
 
 

@@ -234,48 +234,32 @@ def _build(
             break
     if outcome is None:
         outcome = "error" if error is not None else parts.outcome
-    if req is None:
-        return LLMCallRecord(
-            call_id=call_id or _new_call_id(),
-            api_type=adapter.API_TYPE,
-            provider=adapter.PROVIDER,
-            model_name=parts.model_name or "",
-            response_id=parts.response_id,
-            output_messages=parts.output_messages,
-            outputs=parts.outputs,
-            output_text=parts.output_text,
-            reasoning_text=parts.reasoning_text,
-            refusal=parts.refusal,
-            output_tool_calls=parts.output_tool_calls,
-            usage=parts.usage,
-            finish_reason=parts.finish_reason,
-            outcome=outcome,
-            error=error,
-            safety=parts.safety,
-        )
-    return LLMCallRecord(
-        call_id=call_id or _new_call_id(),
-        api_type=adapter.API_TYPE,
-        provider=adapter.PROVIDER,
-        model_name=parts.model_name or req.model_name or "",
-        request_params=req.request_params,
-        input_messages=req.input_messages,
-        input_text=req.input_text,
-        tool_choice=req.tool_choice,
-        tools=req.tools,
-        response_id=parts.response_id,
-        output_messages=parts.output_messages,
-        outputs=parts.outputs,
-        output_text=parts.output_text,
-        reasoning_text=parts.reasoning_text,
-        refusal=parts.refusal,
-        output_tool_calls=parts.output_tool_calls,
-        usage=parts.usage,
-        finish_reason=parts.finish_reason,
-        outcome=outcome,
-        error=error,
-        safety=parts.safety,
-    )
+    fields: dict[str, Any] = {
+        "call_id": call_id or _new_call_id(),
+        "api_type": adapter.API_TYPE,
+        "provider": adapter.PROVIDER,
+        "model_name": parts.model_name or "",
+        "response_id": parts.response_id,
+        "output_messages": parts.output_messages,
+        "outputs": parts.outputs,
+        "output_text": parts.output_text,
+        "reasoning_text": parts.reasoning_text,
+        "refusal": parts.refusal,
+        "output_tool_calls": parts.output_tool_calls,
+        "usage": parts.usage,
+        "finish_reason": parts.finish_reason,
+        "outcome": outcome,
+        "error": error,
+        "safety": parts.safety,
+    }
+    if req is not None:  # without a request the record's own defaults stand
+        fields["model_name"] = parts.model_name or req.model_name or ""
+        fields["request_params"] = req.request_params
+        fields["input_messages"] = req.input_messages
+        fields["input_text"] = req.input_text
+        fields["tool_choice"] = req.tool_choice
+        fields["tools"] = req.tools
+    return LLMCallRecord(**fields)
 
 
 def record_from_response(

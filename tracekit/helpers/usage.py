@@ -296,29 +296,22 @@ def from_gemini(usage: Mapping[str, Any], path: str = "usageMetadata", problems:
     )
 
 
+def _either(usage: dict[str, Any], rest_name: str, sdk_name: str) -> Any:
+    """The count under its REST name, else under the SDK's name (absent or null: the next)."""
+    value = usage.get(rest_name)
+    return usage.get(sdk_name) if value is None else value
+
+
 def _gemini_fast(usage: dict[str, Any]) -> LLMUsage | None:
     """from_gemini's hot path (every response and stream chunk): each count read as `_count` reads
     it (the REST name, else the SDK name, when the first is absent or null); plain ints whose sums
     fit 64 bits give what the checked path gives, None sends the rest through it."""
-    get = usage.get
-    prompt = get("promptTokenCount")
-    if prompt is None:
-        prompt = get("prompt_token_count")
-    tool_use = get("toolUsePromptTokenCount")
-    if tool_use is None:
-        tool_use = get("tool_use_prompt_token_count")
-    candidates = get("candidatesTokenCount")
-    if candidates is None:
-        candidates = get("candidates_token_count")
-    thoughts = get("thoughtsTokenCount")
-    if thoughts is None:
-        thoughts = get("thoughts_token_count")
-    vendor_total = get("totalTokenCount")
-    if vendor_total is None:
-        vendor_total = get("total_token_count")
-    cached = get("cachedContentTokenCount")
-    if cached is None:
-        cached = get("cached_content_token_count")
+    prompt = _either(usage, "promptTokenCount", "prompt_token_count")
+    tool_use = _either(usage, "toolUsePromptTokenCount", "tool_use_prompt_token_count")
+    candidates = _either(usage, "candidatesTokenCount", "candidates_token_count")
+    thoughts = _either(usage, "thoughtsTokenCount", "thoughts_token_count")
+    vendor_total = _either(usage, "totalTokenCount", "total_token_count")
+    cached = _either(usage, "cachedContentTokenCount", "cached_content_token_count")
     if not _plain_counts((prompt, tool_use, candidates, thoughts, vendor_total, cached)):
         return None
     input_tokens = None if prompt is None else prompt + (tool_use or 0)
