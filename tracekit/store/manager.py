@@ -700,14 +700,16 @@ class TursoManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> str:
         """Create an experiment and return its id (a new random id unless given)."""
-        experiment_id = experiment_id or new_id()
+        name_text = _text(name, "name", optional=False)
+        description = _text(description, "description")
+        experiment_id = _text(experiment_id, "experiment_id") or new_id()
         db = await self._ready()
         await db.execute(
             "INSERT INTO experiments (experiment_id, name, description, created_at, metadata_json) "
             "VALUES (?, ?, ?, ?, ?)",
             [
                 experiment_id,
-                name,
+                name_text,
                 description,
                 codec.format_datetime(datetime.now(UTC)),
                 _metadata_json(metadata),
@@ -760,7 +762,7 @@ class TursoManager:
             [
                 session_id,
                 _finite(total_reward, "total_reward"),
-                achievements_count,
+                _count(achievements_count, "achievements_count"),
                 codec.format_datetime(datetime.now(UTC)),
                 _metadata_json(metadata),
             ],
@@ -784,10 +786,10 @@ class TursoManager:
             "metadata_json) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING reward_id",
             [
                 session_id,
-                event_index,
+                _count(event_index, "event_index"),
                 _finite(reward_value, "reward_value"),
-                reward_type,
-                key,
+                _text(reward_type, "reward_type"),
+                _text(key, "key"),
                 codec.format_datetime(datetime.now(UTC)),
                 _metadata_json(metadata),
             ],
@@ -946,6 +948,35 @@ def _check_free_form(value: Any, path: str, depth: int) -> None:
                 value=key,
             )
         _check_free_form(item, f"{path}.{key}", depth + 1)
+
+
+def _text(value: Any, name: str, *, optional: bool = True) -> str | None:
+    """`value` as plain text (None where it may be absent), else refused before anything is
+    written: a number or other object would be stored as something that does not read back equal."""
+    if value is None and optional:
+        return None
+    if isinstance(value, str):
+        return str.__str__(value)  # a str subclass (an enum member) is stored as its text
+    expected = "text or None" if optional else "text"
+    raise SerializationError(
+        f"{name} must be {expected}, got {type(value).__name__} {value!r:.60}; pass a str",
+        path=name,
+        value=value,
+    )
+
+
+def _count(value: Any, name: str) -> int | None:
+    """`value` as a 64-bit int or None, else refused before anything is written."""
+    if value is None:
+        return None
+    if type(value) is bool or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise SerializationError(
+            f"{name} must be an int within 64 bits or None, got {type(value).__name__} {value!r:.60}; "
+            "pass an int",
+            path=name,
+            value=value,
+        )
+    return int(value)
 
 
 def _finite(value: float, name: str) -> float:
