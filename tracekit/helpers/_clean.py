@@ -3,7 +3,8 @@ replaced, and each replacement is named so the recorder can report it in `record
 
 Replaced: non-finite floats (NaN, Infinity) by their JSON-ish text; integers outside SQLite's
 64-bit range by their decimal text; values nested deeper than `MAX_DEPTH` by None; anything that
-is not a JSON value (a set, an arbitrary object, a non-string key) by its short repr. SDK values
+is not a JSON value (a set, an arbitrary object, a key with no text of its own) by its short repr;
+a key of a str subclass or an enum member with a text value is kept as that text. SDK values
 with an exact JSON form (enum members, bytes, datetimes, pydantic models) are converted silently,
 as the SDK's own JSON mode would. `clean` copies only what it changes, so a clean payload costs one
 walk and no allocation.
@@ -157,11 +158,27 @@ def clean(value: Any, path: str, notes: list[dict[str, Any]], depth: int = 0) ->
     return text
 
 
+def _key_text(key: Any, mapping: Mapping[Any, Any], out: dict[str, Any] | None) -> str | None:
+    """A non-str key's exact JSON text (a str subclass's own text, an enum member's text value),
+    or None when it has none or another key of `mapping` already stands for that text."""
+    if isinstance(key, str):
+        text: Any = str.__str__(key)  # no other key of the mapping equals it: it would be this key
+    else:
+        text = json_ready(key)
+        if type(text) is not str or text in mapping:
+            return None
+    if out is not None and text in out:
+        return None
+    return str(text)
+
+
 def _clean_mapping(value: Mapping[Any, Any], path: str, notes: list[dict[str, Any]], depth: int) -> Any:
     out: dict[str, Any] | None = None if type(value) is dict else {}
     for position, (key, item) in enumerate(value.items()):
         if type(key) is str:
             name = key
+        elif (text := _key_text(key, value, out)) is not None:
+            name = text  # a str subclass or an enum member: its text, silently, as SDK JSON writes it
         else:
             name = short_repr(key)
             notes.append({"path": f"{path}.{name}", "value": name, "replaced_by": "text key"})
