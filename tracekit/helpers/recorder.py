@@ -23,6 +23,8 @@ from tracekit.errors import InvalidArgumentError, RecordingError, TracekitError,
 from tracekit.helpers import registry
 from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
+from tracekit.helpers._dict_shapes import DICT_TAKERS, learn_dict, promote_dict
+from tracekit.helpers._dict_shapes import PER_STREAM as DICT_PER_STREAM
 from tracekit.helpers._json import encode_json
 from tracekit.helpers._shapes import TAKERS, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
@@ -335,8 +337,9 @@ _TEXT_OR_NONE = frozenset((str, type(None)))
 _CLEAN, _CLEANED, _UNREADABLE, _SKIP, _FAST = range(5)
 """How `add` kept a chunk: a fresh copy holding plain JSON only (a dict copied, an SDK object read);
 a value made storable at once (frozen, with its notes); an object that is no payload (the exception
-and its repr); a derived SDK helper event (not kept); an SDK object of a known shape (the tuple of
-its values headed by the function rebuilding its read, see `_shapes`)."""
+and its repr); a derived SDK helper event (not kept); an SDK object or plain dict of a known shape
+(the tuple of its values headed by the function rebuilding its read or copy, see `_shapes` and
+`_dict_shapes`)."""
 
 
 class _OddTime:
@@ -370,6 +373,7 @@ class StreamRecorder:
         "_first_content",
         "_folded",
         "_last",
+        "_learnt",
         "_notes",
         "_pending",
         "_record",
@@ -417,6 +421,7 @@ class StreamRecorder:
         self._last: float | None = None
         self._record: LLMCallRecord | None = None
         self._timed = True
+        self._learnt = 0  # dict shapes this stream tried to learn (see `_dict_shapes`)
         self._start: float | None = clock()
         self._started_at: datetime | None = _aware(now(), "now()")
 
@@ -448,12 +453,13 @@ class StreamRecorder:
         """Take one chunk (dict or SDK object) received at `received_at` (monotonic seconds).
 
         Only what must happen at arrival happens here: the arrival time is taken and an immutable
-        snapshot of the chunk kept (see `_snapshot`; an SDK chunk of a shape seen before, such as
-        the run of text deltas, is kept as a tuple of its values, see `_shapes`), so changing the
-        chunk afterwards does not change the record. Folding, storability checks and their notes,
-        timing and the chunk list are done in `finish()`, where an unreadable chunk is noted; with
-        `strict=True` each chunk is folded at once and a problem raises from `add`. The SDK stream
-        helpers' own events are recognised: openai's ChunkEvent is unwrapped, the derived events
+        snapshot of the chunk kept (see `_snapshot`; an SDK or dict chunk of a shape seen before, such
+        as the run of text deltas, is kept as a tuple of its values, see `_shapes` and
+        `_dict_shapes`), so changing the chunk afterwards does not change the record. Folding,
+        storability checks and their notes, timing and the chunk list are done in `finish()`, where
+        an unreadable chunk is noted; with `strict=True` each chunk is folded at once and a problem
+        raises from `add`. The SDK stream helpers' own events are recognised: openai's ChunkEvent is
+        unwrapped, the derived events
         (`content.delta`, anthropic `text`, ...) are skipped (not counted as chunks)."""
         if self._record is not None:
             if self._strict:
@@ -464,17 +470,39 @@ class StreamRecorder:
         payload: Any
         if type(chunk) is dict:
             kind = chunk.get("type")
+            keys: tuple[Any, ...] | None = None
+            payload = None
             if type(kind) is str and (kind in DERIVED_EVENT_TYPES or kind == "chunk"):
                 unwrapped = chunk_of(chunk)
                 if unwrapped is None:
                     return
                 chunk = unwrapped
-            try:
-                if type(chunk) is not dict:
-                    raise Unsnappable("not a plain dict")
-                form, payload = _CLEAN, copy_json(chunk)
-            except (Unsnappable, RecursionError):
-                form, payload = self._slow_snapshot(chunk)
+            else:
+                keys = tuple(chunk)
+                dict_takers = DICT_TAKERS.get(keys)
+                if dict_takers is not None:  # a shape seen before: its leaves in a tuple (`_dict_shapes`)
+                    for dict_take in dict_takers:
+                        payload = dict_take(chunk)
+                        if payload is not None:
+                            if dict_take is not dict_takers[0]:
+                                promote_dict(keys, dict_take)
+                            break
+            if payload is not None:
+                form = _FAST
+            else:
+                try:
+                    if type(chunk) is not dict:
+                        raise Unsnappable("not a plain dict")
+                    form, payload = _CLEAN, copy_json(chunk)
+                except (Unsnappable, RecursionError):
+                    form, payload = self._slow_snapshot(chunk)
+                if (
+                    form == _CLEAN
+                    and keys is not None
+                    and self._learnt < DICT_PER_STREAM
+                    and learn_dict(keys, chunk, payload)
+                ):
+                    self._learnt += 1
         else:
             payload = None
             takers = TAKERS.get(type(chunk))

@@ -1,0 +1,188 @@
+"""Plain-dict stream chunks of a shape seen before, kept as a tuple of their leaf values: the fast
+path of `StreamRecorder.add` for dicts (raw HTTP / SSE JSON, the recorded fixtures).
+
+Most chunks of a stream have the shape of the one before (a text delta: the same keys in the same
+order at every level, the same value types, one choice; only the text differs). The first chunk of
+a shape is copied by `_snapshot.copy_json`; from it two functions are generated for that shape
+(as `_shapes` does for SDK objects): `take(chunk)` checks that a dict has exactly that shape (the
+keys and their order at every level, list lengths, the exact type of every value: str, bool, None,
+64-bit int, finite float) and returns its leaf values in a tuple, headed by `build`;
+`build(values)` rebuilds, in fresh containers, the very dict `copy_json` gives for it. The leaves
+are immutable, so the tuple is a snapshot: changing the caller's dict later cannot reach the
+record. A dict of any other shape gets None and takes the exact path. A shape is installed only when
+its rebuild of the chunk it was learnt from equals `copy_json`'s copy of it (compared by repr: key
+order, and 1 / 1.0 / True, all count).
+
+Shapes are found by the chunk's top-level keys (a tuple, in order); the number of shapes per key,
+of keys, and of shapes one stream may teach are capped, so ever-new shapes stop costing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from tracekit.helpers._clean import INT64_MAX, INT64_MIN
+
+__all__ = ["DICT_TAKERS", "forget", "learn_dict", "promote_dict"]
+
+DictTaker = Callable[[dict[str, Any]], "tuple[Any, ...] | None"]
+
+DICT_TAKERS: dict[tuple[str, ...], tuple[DictTaker, ...]] = {}
+"""Per top-level key tuple: the shapes learnt so far, most recently used first (read on the hot path)."""
+_TRIES: dict[tuple[str, ...], int] = {}
+"""Per top-level key tuple: how many shapes were tried."""
+_MAX_SHAPES: Final = 8
+_MAX_TRIES: Final = 32
+_MAX_KEYS: Final = 256
+"""Most top-level key tuples kept: a process seeing ever-new chunk keys stops learning."""
+PER_STREAM: Final = 8
+"""Most shapes one stream tries to learn (`StreamRecorder` counts them)."""
+_MAX_DEPTH: Final = 8
+"""Deepest nesting taken (vendor chunks nest about six levels); deeper chunks take the exact path."""
+_MAX_LIST: Final = 8
+"""Longest list taken element by element (a chunk's choices, candidates or parts)."""
+_MAX_LEAVES: Final = 64
+
+
+class _GiveUp(Exception):
+    """The chunk holds something this module does not take; its shape is not learnt."""
+
+
+class _Writer:
+    """The source of one shape's `take` and `build`, written while walking the dict it is learnt from."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.leaves: list[str] = []
+        self.count = 0
+        self.names: dict[str, Any] = {}
+
+    def var(self) -> str:
+        self.count += 1
+        return f"v{self.count}"
+
+    def name(self, value: Any) -> str:
+        self.count += 1
+        key = f"K{self.count}"
+        self.names[key] = value
+        return key
+
+    def leaf(self, var: str) -> str:
+        self.leaves.append(var)
+        if len(self.leaves) > _MAX_LEAVES:
+            raise _GiveUp("too many values")
+        return f"t[{len(self.leaves)}]"
+
+    def mapping(self, var: str, value: dict[Any, Any], depth: int, top: bool) -> str:
+        """Check a dict's keys in order (the caller checked its type); returns its build expression."""
+        if depth > _MAX_DEPTH:
+            raise _GiveUp("nested too deep")
+        keys = tuple(value)
+        if any(type(key) is not str for key in keys):
+            raise _GiveUp("a key that is not text")
+        if not keys:
+            if not top:
+                self.lines.append(f"    if {var}: return None")
+            return "{}"
+        if not top:  # the top level's keys were matched when its shapes were looked up
+            self.lines.append(f"    if tuple({var}) != {self.name(keys)}: return None")
+        names = [self.var() for _ in keys]
+        self.lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {var}.values()")
+        parts = [f"{key!r}: {self.value(v, value[key], depth)}" for key, v in zip(keys, names, strict=True)]
+        return "{" + ", ".join(parts) + "}"
+
+    def value(self, var: str, x: Any, depth: int) -> str:
+        """Check one value's exact type as `copy_json` takes it; returns its build expression."""
+        kind = type(x)
+        lines = self.lines
+        if x is None:
+            lines.append(f"    if {var} is not None: return None")
+            return "None"
+        if kind is str or kind is bool:
+            lines.append(f"    if type({var}) is not {kind.__name__}: return None")
+            return self.leaf(var)
+        if kind is int and INT64_MIN <= x <= INT64_MAX:
+            lines.append(
+                f"    if type({var}) is not int or not {INT64_MIN} <= {var} <= {INT64_MAX}: return None"
+            )
+            return self.leaf(var)
+        if kind is float and x - x == 0.0:
+            lines.append(f"    if type({var}) is not float or {var} - {var} != 0.0: return None")
+            return self.leaf(var)
+        if kind is dict:
+            lines.append(f"    if type({var}) is not dict: return None")
+            return self.mapping(var, x, depth + 1, False)
+        if kind is list:
+            if len(x) > _MAX_LIST or depth >= _MAX_DEPTH:
+                raise _GiveUp("long or deep list")
+            lines.append(f"    if type({var}) is not list or len({var}) != {len(x)}: return None")
+            if not x:
+                return "[]"
+            names = [self.var() for _ in x]
+            lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {var}")
+            return (
+                "["
+                + ", ".join(self.value(v, item, depth + 1) for v, item in zip(names, x, strict=True))
+                + "]"
+            )
+        raise _GiveUp(f"a {kind.__name__} value")
+
+
+def _compile(chunk: dict[str, Any]) -> DictTaker | None:
+    writer = _Writer()
+    try:
+        expr = writer.mapping("d", chunk, 0, True)
+    except _GiveUp:
+        return None
+    source = "\n".join(
+        [
+            f"def build(t):\n    return {expr}",
+            # every name `take` reads is a default argument: a local, the cheapest load
+            f"def take(d, type=type, tuple=tuple, len=len, str=str, int=int, float=float, bool=bool, "
+            f"list=list, dict=dict, build=build{''.join(f', {key}={key}' for key in writer.names)}):",
+            *writer.lines,
+            f"    return (build, {''.join(var + ', ' for var in writer.leaves)})",
+        ]
+    )
+    # the source holds only keys written with repr(), and names it defines
+    exec(source, writer.names)
+    take: DictTaker = writer.names["take"]
+    return take
+
+
+def learn_dict(keys: tuple[str, ...], chunk: dict[str, Any], copied: dict[str, Any]) -> bool:
+    """Learn the shape of `chunk`, a dict whose top-level keys are `keys` and that `copy_json` just
+    copied as `copied`, unless enough shapes are known; True when a shape was tried. Never raises."""
+    tries = _TRIES.get(keys)
+    if tries is None:
+        if len(_TRIES) >= _MAX_KEYS:
+            return False
+        tries = 0
+    if tries >= _MAX_TRIES or len(DICT_TAKERS.get(keys, ())) >= _MAX_SHAPES:
+        return False
+    _TRIES[keys] = tries + 1
+    try:
+        take = _compile(chunk)
+        if take is None:
+            return True
+        snap = take(chunk)
+        if snap is None or repr(snap[0](snap)) != repr(copied):
+            return True
+    except Exception:  # a shape that cannot be written: its chunks keep the exact path
+        return True
+    DICT_TAKERS[keys] = (take, *DICT_TAKERS.get(keys, ()))
+    return True
+
+
+def promote_dict(keys: tuple[str, ...], take: DictTaker) -> None:
+    """Put `take` first among the shapes of its keys: the next chunk likely has the shape just taken."""
+    takers = DICT_TAKERS.get(keys, ())
+    if take in takers:
+        DICT_TAKERS[keys] = (take, *(other for other in takers if other is not take))
+
+
+def forget() -> None:
+    """Drop every shape learnt (tests start from a known state with it)."""
+    DICT_TAKERS.clear()
+    _TRIES.clear()
