@@ -199,3 +199,26 @@ def test_changed_dicts_are_refused_or_rebuilt_exactly(base: int, data: st.DataOb
         except Unsnappable:  # refused by the exact path too: it takes the slow path
             return
         assert exact != repr(original)  # a refused chunk differs from the learnt one
+
+
+class _Key(str):
+    """A str subclass used as a dict key (as a `StrEnum` member would be)."""
+
+
+def _rekeyed(value: Any) -> Any:
+    if type(value) is dict:
+        return {_Key(key): _rekeyed(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_rekeyed(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_str_subclass_keys_on_a_learnt_shape_give_the_exact_record(vendor: str) -> None:
+    """Chunks keyed by a str subclass match a shape learnt from plain keys (the key tuples compare
+    equal) and give the exact path's record: the keys' text, no notes."""
+    chunks = [_rekeyed(chunk) for chunk in load(vendor, TEXT_STREAMS[vendor])]
+    expected = exact_record(chunks).to_json()
+    record_of(load(vendor, TEXT_STREAMS[vendor]))  # learns the shapes from plain keys
+    assert all(taken(chunk) is not None for chunk in chunks)
+    assert record_of(chunks).to_json() == expected
