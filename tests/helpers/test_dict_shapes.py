@@ -8,13 +8,13 @@ keys in the same order, the same value types, fresh containers.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shape_checks import first_taken, rebuilt
 from test_recorder_snapshot import load, mutate_dict, record_of, recorder
 
 from tracekit.helpers import _dict_shapes
@@ -36,16 +36,7 @@ TEXT_STREAMS = {
 
 def taken(chunk: dict[str, Any]) -> tuple[Any, ...] | None:
     """What the fast path keeps for `chunk`: the first learnt shape of its top-level keys that takes it."""
-    for take in _dict_shapes.DICT_TAKERS.get(tuple(chunk), ()):
-        snap = take(chunk)
-        if snap is not None:
-            return snap
-    return None
-
-
-def rebuilt(snap: tuple[Any, ...]) -> Any:
-    build: Callable[[tuple[Any, ...]], Any] = snap[0]
-    return build(snap)
+    return first_taken(_dict_shapes.DICT_TAKERS.get(tuple(chunk), ()), chunk)
 
 
 def exact_record(chunks: list[Any]) -> LLMCallRecord:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import copy
 import enum
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shape_checks import first_taken, rebuilt
 from test_recorder_snapshot import load, mutate_model, record_of, recorder, sdk_objects
 
 from tracekit.helpers import _shapes
@@ -41,16 +41,7 @@ TEXT_STREAMS = {
 
 def taken(obj: Any) -> tuple[Any, ...] | None:
     """What the fast path keeps for `obj`: the first learnt shape of its class that takes it."""
-    for take in _shapes.TAKERS.get(type(obj), ()):
-        snap = take(obj)
-        if snap is not None:
-            return snap
-    return None
-
-
-def rebuilt(snap: tuple[Any, ...]) -> Any:
-    build: Callable[[tuple[Any, ...]], Any] = snap[0]
-    return build(snap)
+    return first_taken(_shapes.TAKERS.get(type(obj), ()), obj)
 
 
 def read(obj: Any) -> str | None:
