@@ -399,15 +399,8 @@ def from_trusted_json(cls: type[T], text: str | bytes) -> T:
             data = json.loads(text, parse_constant=_reject_constant, parse_float=_Numbers().as_float)
         except (ValueError, TypeError, RecursionError):
             return from_json(cls, text)
-    if type(data) is dict:
-        target = _fast_target(cls, data)
-        decode = None if target is None else decoder.decoder(target, True)
-        if decode is not None:
-            try:
-                return typing.cast(T, decode(data))
-            except Exception:  # a damaged row: the full validation names what is wrong
-                pass
-    return from_json(cls, text)
+    record = _trusted(cls, data)
+    return from_json(cls, text) if record is None else record
 
 
 def trusted_json_reader(cls: type[T]) -> Callable[[str | bytes], T]:
@@ -434,14 +427,23 @@ def trusted_json_reader(cls: type[T]) -> Callable[[str | bytes], T]:
 def from_trusted_dict(cls: type[T], data: Mapping[str, Any]) -> T:
     """`from_trusted_json` for data already parsed (the store reassembles a trace from its rows);
     data that does not decode that way (a damaged row) goes through `from_dict`'s full checks."""
-    target = _fast_target(cls, data) if type(data) is dict else None
+    record = _trusted(cls, data)
+    return from_dict(cls, data) if record is None else record
+
+
+def _trusted(cls: type[T], data: Any) -> T | None:
+    """`data` decoded without re-checking its fields, or None when it does not decode that way (a
+    damaged row: the caller's full validation then names what is wrong)."""
+    if type(data) is not dict:
+        return None
+    target = _fast_target(cls, data)
     decode = None if target is None else decoder.decoder(target, True)
-    if decode is not None:
-        try:
-            return typing.cast(T, decode(data))
-        except Exception:  # a damaged row: the full validation names what is wrong
-            pass
-    return from_dict(cls, data)
+    if decode is None:
+        return None
+    try:
+        return typing.cast(T, decode(data))
+    except Exception:
+        return None
 
 
 def loads(text: str | bytes) -> Any:
