@@ -37,10 +37,10 @@ from tracekit.model import (
     Outcome,
     RuntimeEvent,
     SessionTimeStep,
-    TimeRecord,
     ToolCallSpec,
     utc_now,
 )
+from tracekit.tracing.values import call_event
 
 if TYPE_CHECKING:
     from tracekit.tracer import SessionTracer
@@ -338,19 +338,7 @@ def record_llm_metrics(
                 session.trace.session_id,
             )
         return existing
-    usage = record.usage
-    event = LMCAISEvent(
-        system_instance_id=agent or "",
-        time_record=TimeRecord(event_time=record.started_at or utc_now()),
-        model_name=record.model_name,
-        provider=record.provider,
-        input_tokens=None if usage is None else usage.input_tokens,
-        output_tokens=None if usage is None else usage.output_tokens,
-        total_tokens=None if usage is None else usage.total_tokens,
-        latency_ms=record.latency_ms,
-        call_records=[record],
-    )
-    tracer.record_event(event)
+    tracer.record_event(call_event(record, agent or "", record.started_at or utc_now()))
     return record
 
 

@@ -29,6 +29,7 @@ from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord
 from tracekit.tracing.capture import drop_content, snapshot
 from tracekit.tracing.context import ACTIVE
 from tracekit.tracing.pending import pending_event
+from tracekit.tracing.values import call_event
 
 if TYPE_CHECKING:
     from tracekit.model import SessionTrace
@@ -439,18 +440,7 @@ class LLMCall:
         record.metadata["agent_id"] = spec.agent
         if not spec.capture_content:
             drop_content(record)
-        usage = record.usage
-        return LMCAISEvent(
-            system_instance_id=spec.agent,
-            time_record=TimeRecord(event_time=record.started_at or self.started_at),
-            model_name=record.model_name,
-            provider=record.provider,
-            input_tokens=None if usage is None else usage.input_tokens,
-            output_tokens=None if usage is None else usage.output_tokens,
-            total_tokens=None if usage is None else usage.total_tokens,
-            latency_ms=record.latency_ms,
-            call_records=[record],
-        )
+        return call_event(record, spec.agent, record.started_at or self.started_at)
 
 
 def _text_matches(result: Any) -> bool:

@@ -9,12 +9,27 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from tracekit.errors import InvalidArgumentError, SerializationError
-from tracekit.model import BaseEvent, SessionMessageContent, SessionTrace
+from tracekit.model import (
+    BaseEvent,
+    LLMCallRecord,
+    LMCAISEvent,
+    SessionMessageContent,
+    SessionTrace,
+    TimeRecord,
+)
 
-__all__ = ["check_json", "check_mapping", "check_optional_str", "event_index", "message_content"]
+__all__ = [
+    "call_event",
+    "check_json",
+    "check_mapping",
+    "check_optional_str",
+    "event_index",
+    "message_content",
+]
 
 
 def message_content(content: Any) -> SessionMessageContent:
@@ -80,4 +95,21 @@ def event_index(trace: SessionTrace, event: BaseEvent | int) -> int:
     raise InvalidArgumentError(
         f"{type(event).__name__} {event.system_instance_id!r} was not recorded in session "
         f"{trace.session_id!r}; record_event() it first"
+    )
+
+
+def call_event(record: LLMCallRecord, agent: str, event_time: datetime) -> LMCAISEvent:
+    """The LMCAISEvent holding one call record, its model, tokens and latency copied from it (the
+    decorators' and the wire receiver's events are built the same way)."""
+    usage = record.usage
+    return LMCAISEvent(
+        system_instance_id=agent,
+        time_record=TimeRecord(event_time=event_time),
+        model_name=record.model_name,
+        provider=record.provider,
+        input_tokens=None if usage is None else usage.input_tokens,
+        output_tokens=None if usage is None else usage.output_tokens,
+        total_tokens=None if usage is None else usage.total_tokens,
+        latency_ms=record.latency_ms,
+        call_records=[record],
     )
