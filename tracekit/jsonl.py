@@ -1,7 +1,10 @@
 """Traces as JSON Lines: one `SessionTrace.to_json()` per line, for `tracekit export` / `import`.
 
 Export streams the matching sessions one at a time; import validates every line before it
-saves anything (a bad line names its number and the field), then saves in atomic batches.
+saves anything (a bad line names its number and the field), then saves in atomic batches. The
+rewards and experiment link a SessionTracer recorded travel inside each trace's session_metadata:
+import stores them in the reward tables and experiments again (each reward once, by its key), so
+`list_sessions(min_reward=...)` and `export-sft --min-reward` see them in the new store.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from tracekit.errors import InvalidDataError, SerializationError
 from tracekit.model import SessionTrace
 from tracekit.report.stats import Progress, SessionFilters, iter_sessions
 from tracekit.store.manager import TursoManager
+from tracekit.tracing.carried import carried, store_carried
 
 __all__ = ["ImportResult", "export_jsonl", "import_jsonl", "read_jsonl"]
 
@@ -49,7 +53,9 @@ def read_jsonl(lines: Iterable[str], source: str = "<input>") -> list[SessionTra
         if not line.strip():
             continue
         try:
-            traces.append(SessionTrace.from_json(line))
+            trace = SessionTrace.from_json(line)
+            carried(trace.session_metadata)  # a malformed reward is refused before anything is saved
+            traces.append(trace)
         except InvalidDataError as exc:
             raise InvalidDataError(f"SessionTrace ({source} line {number})", exc.problems) from None
         except SerializationError as exc:
@@ -64,11 +70,14 @@ async def import_jsonl(
     batch_size: int = 100,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Save `traces` in atomic batches of `batch_size` (a session already stored is replaced)."""
+    """Save `traces` in atomic batches of `batch_size` (a session already stored is replaced), then
+    the rewards and experiment links each carries (stored once: importing again adds none)."""
     done = 0
     for start in range(0, len(traces), batch_size):
         batch = traces[start : start + batch_size]
         await db.save_sessions(batch)
+        for trace in batch:
+            await store_carried(db, trace.session_id, carried(trace.session_metadata))
         done += len(batch)
         if progress is not None:
             progress(done, len(traces))

@@ -38,10 +38,11 @@ from tracekit.model import (
     new_id,
 )
 from tracekit.store.manager import TursoManager
+from tracekit.tracing.carried import REWARD_KEY
 from tracekit.tracing.context import ACTIVE, Active, SessionScope, StepScope, live
 from tracekit.tracing.hooks import Hook, Hooks, HookSpec
 from tracekit.tracing.values import check_mapping, check_optional_str, event_index, message_content
-from tracekit.tracing.writer import REWARD_KEY, FlushResult, TraceWriter
+from tracekit.tracing.writer import FlushResult, TraceWriter
 
 __all__ = ["FlushResult", "SessionTracer", "current_session", "current_timestep", "current_tracer"]
 

@@ -31,21 +31,17 @@ from concurrent.futures import thread as _futures_thread  # noqa: F401 - see the
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tracekit.errors import NotFoundError, StoreConnectionError, StoreError
+from tracekit.errors import InvalidDataError, StoreConnectionError, StoreError
 from tracekit.model import SessionTrace
 from tracekit.store.manager import TursoManager
+from tracekit.tracing.carried import carried, store_carried
 from tracekit.tracing.hooks import Hooks
 
-__all__ = ["EXPERIMENT_KEY", "REWARD_KEY", "FlushResult", "TraceWriter"]
+__all__ = ["FlushResult", "TraceWriter"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-REWARD_KEY = "tracekit_reward"
-"""session_metadata entries {REWARD_KEY: {...}} are rewards the writer stores after the trace."""
-EXPERIMENT_KEY = "tracekit_experiment"
-"""A session_metadata entry {EXPERIMENT_KEY: id} links the saved session to that experiment."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -359,7 +355,7 @@ class TraceWriter:
                 self._hooks.emit("after_save", trace, "spooled")
             return
         for trace in batch:
-            if not await self._after_saved(trace.session_id, trace.metadata, trace.session_metadata):
+            if not await self._after_saved(trace.session_id, trace.session_metadata):
                 self._spool_here(trace, count=False)  # its rewards/link are retried with the replay
         self._count("written", len(batch))
         self._done(len(batch))
@@ -395,61 +391,23 @@ class TraceWriter:
         its breaker closed): store their rewards and experiment links, and count them."""
         latest = {trace.session_id: trace for trace in traces}  # in spool order: the later wins
         for sid, trace in latest.items():
-            await self._after_saved(sid, trace.metadata, trace.session_metadata)
+            await self._after_saved(sid, trace.session_metadata)
         self._count("replayed", len(latest))
 
     def _back_off(self) -> None:
         self._next_replay_at = time.monotonic() + self._backoff_s
         self._backoff_s = min(self._backoff_s * 2, self._max_replay_interval_s)
 
-    async def _after_saved(
-        self, sid: str, metadata: Mapping[str, Any], session_metadata: list[dict[str, Any]] | None
-    ) -> bool:
+    async def _after_saved(self, sid: str, session_metadata: list[dict[str, Any]] | None) -> bool:
         """Store a saved trace's rewards (each once, by key) and experiment link; False on a
         connection failure (the caller spools the trace so this is retried on replay)."""
-        rewards = [e[REWARD_KEY] for e in session_metadata or () if isinstance(e, dict) and REWARD_KEY in e]
-        experiments = [
-            e[EXPERIMENT_KEY] for e in session_metadata or () if isinstance(e, dict) and EXPERIMENT_KEY in e
-        ]
         try:
-            for experiment_id in experiments:
-                await self._link(str(experiment_id), sid)
-            if rewards:
-                await self._add_rewards(sid, rewards)
+            await store_carried(self.store, sid, carried(session_metadata))
         except StoreConnectionError:
             return False
-        except StoreError as exc:
+        except (StoreError, InvalidDataError) as exc:
             log.error("session %r was saved but its rewards/experiment were not: %s", sid, exc)
         return True
-
-    async def _link(self, experiment_id: str, sid: str) -> None:
-        try:
-            await self.store.link_session(experiment_id, sid)
-        except NotFoundError:
-            with contextlib.suppress(StoreError):  # created meanwhile by another writer
-                await self.store.create_experiment(experiment_id, experiment_id=experiment_id)
-            await self.store.link_session(experiment_id, sid)
-
-    async def _add_rewards(self, sid: str, rewards: list[dict[str, Any]]) -> None:
-        stored = await self.store.get_rewards(sid)
-        seen = {r["metadata"].get("tracekit_reward_key") for r in [*stored["outcome"], *stored["event"]]}
-        for reward in rewards:
-            if reward["reward_key"] in seen:
-                continue
-            meta = {**reward.get("metadata", {}), "tracekit_reward_key": reward["reward_key"]}
-            if reward["kind"] == "outcome":
-                await self.store.add_outcome_reward(
-                    sid, reward["value"], achievements_count=reward.get("achievements_count"), metadata=meta
-                )
-            else:
-                await self.store.add_event_reward(
-                    sid,
-                    reward["value"],
-                    event_index=reward.get("event_index"),
-                    reward_type=reward.get("reward_type"),
-                    key=reward.get("key"),
-                    metadata=meta,
-                )
 
 
 def _spooled_sessions(store: TursoManager) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]] | None]]:
