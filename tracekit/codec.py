@@ -67,7 +67,15 @@ _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _PASSTHROUGH = (
     orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
-_SHORT_EXPONENT = re.compile(rb"[0-9]e-[0-9](?![0-9])").search
+_RESPELLING = re.compile(rb"(?<![0-9])0\.0000[0-9]|[0-9]e-[0-9](?![0-9])").search
+
+
+def _respelled(out: bytes) -> bool:
+    """Whether orjson's `out` may spell a float otherwise than Python's repr: below 1e-4 orjson
+    writes "0.00001" where repr writes "1e-05" (a number token starting "0.0000" and a digit, never
+    preceded by a digit: a timestamp's ":40.000000" is), and "1e-7" where repr writes "1e-07" (a
+    digit, "e-", one digit and no further digit). Two C scans first; the regex only when one hits."""
+    return (b"0.0000" in out or b"e-" in out) and _RESPELLING(out) is not None
 
 
 def _orjson_text(data: Any) -> str | None:
@@ -79,7 +87,7 @@ def _orjson_text(data: Any) -> str | None:
         out = orjson.dumps(data, option=_PASSTHROUGH)
     except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
         return None
-    if b"0.0000" in out or (b"e-" in out and _SHORT_EXPONENT(out) is not None):
+    if _respelled(out):
         return None
     return out.decode("utf-8")
 
@@ -163,7 +171,7 @@ def to_json(obj: model._Record) -> str:
         out = None if data is None else orjson.dumps(data, option=_TEXT_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
         out = None
-    if out is None or b"0.0000" in out or (b"e-" in out and _SHORT_EXPONENT(out) is not None):
+    if out is None or _respelled(out):
         return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
     return out.decode("utf-8")
 
