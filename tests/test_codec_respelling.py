@@ -38,9 +38,9 @@ def test_zero_microsecond_record_is_written_by_the_fast_path() -> None:
     """A record whose times have zero microseconds gets orjson's text, equal to the reference text."""
     when = datetime(2026, 5, 1, 12, 16, 40, tzinfo=UTC)
     record = tk.ToolCallResult(call_id="c", started_at=when, completed_at=when, duration_ms=0.0)
-    data = encoder.text_data(record)
-    assert data is not None
-    out = orjson.dumps(data, option=codec._TEXT_OPTIONS)
+    written = encoder.text_data(record)
+    assert written is not None
+    out = orjson.dumps(written[0], option=codec._TEXT_OPTIONS)
     assert out.decode() == '{"call_id":"c","started_at":"2026-05-01T12:16:40.000000+00:00",' + (
         '"completed_at":"2026-05-01T12:16:40.000000+00:00","duration_ms":0.0}'
     )

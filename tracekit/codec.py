@@ -166,14 +166,18 @@ def to_json(obj: model._Record) -> str:
     # First the writers for orjson's text (datetimes formatted by orjson, ids not checked for lone
     # surrogates: orjson refuses them); whatever orjson refuses or spells differently is written
     # again the checked way, which gives the text or names the problem.
-    data = text_data(obj)
-    try:
-        out = None if data is None else orjson.dumps(data, option=_TEXT_OPTIONS)
-    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
-        out = None
-    if out is None or _respelled(out):
-        return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
-    return out.decode("utf-8")
+    written = text_data(obj)
+    if written is not None:
+        data, unsure = written
+        try:
+            out = orjson.dumps(data, option=_TEXT_OPTIONS)
+        except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
+            pass
+        else:
+            # the text writers leave floats below 1e-4 to the walk: only then can orjson's text differ
+            if not (unsure and _respelled(out)):
+                return out.decode("utf-8")
+    return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
 
 
 # ---------------------------------------------------------------------------------------------
