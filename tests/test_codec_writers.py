@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from factories import T0, build_call_record, build_trace
+from hostile import UnregisteredEnv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -120,3 +121,26 @@ def test_full_record_and_trace_are_not_screened() -> None:
         assert written is not None
         assert written[1] is False
         assert obj.to_json() == _reference(obj)
+
+
+def test_an_unregistered_subclass_is_refused_after_its_parent_was_written() -> None:
+    """Once an EnvironmentEvent has been written (its writer called directly from then on), an
+    unregistered subclass in the same place is still refused with the walk's message and path."""
+    time = tk.TimeRecord(event_time=T0)
+    parent = tk.SessionTrace(
+        session_id="s",
+        created_at=T0,
+        event_history=[tk.EnvironmentEvent(system_instance_id="e", time_record=time)],
+    )
+    assert parent.to_json() == _reference(parent)
+    assert codec.dumps(encoder.encode(parent, compact=True, memo={})) == _reference(parent)
+    child = tk.SessionTrace(
+        session_id="s",
+        created_at=T0,
+        event_history=[UnregisteredEnv(system_instance_id="u", time_record=time)],
+    )
+    expected = _written(lambda: _reference(child))
+    assert expected[0] == "refused"
+    assert expected[2] == "event_history.0"
+    assert _written(child.to_json) == expected
+    assert _written(lambda: codec.dumps(encoder.encode(child, compact=True, memo={}))) == expected

@@ -345,7 +345,26 @@ def _record_check(cls: type[model._Record]) -> _Check:
     return check
 
 
+_EVENT_WRITERS: dict[type, Callable[[Any, _Walk], dict[str, Any]]] = {}
+_TEXT_EVENT_WRITERS: dict[type, Callable[[Any, _Walk], dict[str, Any]]] = {}
+_REGISTRY_CHANGES = [0]
+
+
+def _registry_changed() -> None:
+    """Forget which event classes were found registered: an event_type may now name another class."""
+    _REGISTRY_CHANGES[0] += 1
+    _EVENT_WRITERS.clear()
+    _TEXT_EVENT_WRITERS.clear()
+
+
+model._registry_listeners.append(_registry_changed)
+
+
 def _check_event(value: Any, walk: _Walk) -> Any:
+    """An event, checked to be of the class registered for its event_type, and encoded. The
+    generated writers call the writer of an event class this has found registered directly
+    (`_EVENT_WRITERS`, emptied whenever a class is registered)."""
+    changes = _REGISTRY_CHANGES[0]
     if not isinstance(value, model.BaseEvent):
         raise _wrong("an event", value, "pass an instance of a registered BaseEvent subclass")
     cls = value.__class__  # not type(): reading it completes an event recorded lazily (tracing/pending)
@@ -366,6 +385,12 @@ def _check_event(value: Any, walk: _Walk) -> Any:
             value,
             fix,
         )
+    if walk.fast and type(value) is cls:
+        writers = _TEXT_EVENT_WRITERS if walk.text else _EVENT_WRITERS
+        writers[cls] = writer = _writer(cls, walk.text)
+        if _REGISTRY_CHANGES[0] != changes:  # registered meanwhile: the check above may be stale
+            writers.pop(cls, None)
+        return writer(value, walk)
     return _encode_record(value, walk)
 
 
@@ -555,6 +580,7 @@ def _writer(cls: type, text: bool = False) -> _Writer:
                 {
                     "_slow": _slow_text if text else _slow_field,
                     "_event": _check_event,
+                    "_events": _TEXT_EVENT_WRITERS if text else _EVENT_WRITERS,
                     "_PathError": _PathError,
                     "_MAX": MAX_DEPTH,
                 },

@@ -239,8 +239,8 @@ def _shortcut(
 ) -> tuple[str, str]:
     """(test, expression): when `test` holds for the present value `v`, the walk writes `expression`
     (`text`: for orjson's text, see encoder.encode)."""
-    if _is_event(hint):
-        return "True", "_event(v, w)"
+    if _is_event(hint):  # the writer of a class found registered, else the full check
+        return "True", "(_events.get(type(v)) or _event)(v, w)"
     if _is_key_text(hint):
         return ("type(v) is str", "v") if text else ("type(v) is str and (v.isascii() or _valid(v))", "v")
     origin = typing.get_origin(hint)
@@ -285,7 +285,7 @@ def _shortcut(
     if origin is list and len(args) == 1:
         item = args[0]
         if _is_event(item):
-            return "type(v) is list", "[_event(x, w) for x in v]"
+            return "type(v) is list", "[(_events.get(type(x)) or _event)(x, w) for x in v]"
         if _is_record(item):
             writer = names.add(record_writer(item))
             cls = names.add(item)
@@ -460,7 +460,7 @@ def compact_source(
     """The source of `write(o0, w)` for `cls` and its globals. `plan_of(cls)` gives the walk's plan
     of a class: its fields (name, fast type, record class, nullable, check, plain default or
     `no_default`, default type), event_type and whether it is a row; `base_names` binds _slow (the
-    walk's code for one field), _event, _PathError and _MAX; `record_writer(cls)` is the writer of
+    walk's code for one field), _event, _events (event class -> writer), _PathError and _MAX; `record_writer(cls)` is the writer of
     a record not written inline; `text`: the writer for orjson's text (encoder.encode's `text`)."""
     names = _Names(
         {
