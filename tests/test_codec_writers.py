@@ -4,6 +4,7 @@ floats orjson spells otherwise, which are the only reason a text is screened."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -144,3 +145,17 @@ def test_an_unregistered_subclass_is_refused_after_its_parent_was_written() -> N
     assert expected[2] == "event_history.0"
     assert _written(child.to_json) == expected
     assert _written(lambda: codec.dumps(encoder.encode(child, compact=True, memo={}))) == expected
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(st.datetimes(timezones=st.just(UTC)).map(lambda d: d.replace(microsecond=0)))
+def test_whole_second_utc_times_take_the_shortcut_with_the_walks_text(when: datetime) -> None:
+    """A UTC time with zero microseconds, from year 1 to 9999, is written with ".000000" by
+    to_json and by the store's walk exactly as the walk writes it, and needs no screen."""
+    record = tk.ToolCallResult(call_id="c", started_at=when, completed_at=when)
+    assert encoder.encode(record, compact=True, memo={}) == encoder.encode(record, compact=True, fast=False)
+    assert record.to_json() == _reference(record)
+    assert f'"started_at":"{codec.format_datetime(when)}"' in record.to_json()
+    written = encoder.text_data(record)
+    assert written is not None
+    assert written[1] is False

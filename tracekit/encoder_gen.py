@@ -266,8 +266,12 @@ def _shortcut(
         return "type(v) is float and v - v == 0.0", "v"
     if hint is datetime:
         # isoformat() without timespec is much faster and gives the same text when microsecond != 0,
-        # and so does orjson (the datetime itself is left for it when writing text)
-        return "type(v) is _datetime and v.tzinfo is _UTC and v.microsecond", "v" if text else "v.isoformat()"
+        # and so does orjson (the datetime itself is left for it when writing text); a whole second
+        # takes the timespec (its text has ".000000", which neither writes by default)
+        whole = "v.isoformat(timespec='microseconds')"
+        return "type(v) is _datetime and v.tzinfo is _UTC", (
+            f"v if v.microsecond else {whole}" if text else f"v.isoformat() if v.microsecond else {whole}"
+        )
     if hint is Any:
         return "_clean(v, 0, _MAX)", "v"
     if origin is Literal:
