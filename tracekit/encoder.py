@@ -508,7 +508,7 @@ def _plan(cls: type) -> _Plan:
 
 def _build_plan(cls: type) -> _Plan:
     try:
-        hints = typing.get_type_hints(cls, include_extras=True)
+        hints = encoder_gen.type_hints(cls)
     except Exception as exc:  # any failure to resolve annotations (NameError, TypeError, ...)
         raise SerializationError(
             f"cannot resolve the field types of {cls.__qualname__} ({exc}); define the class at module "

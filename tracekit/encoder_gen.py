@@ -40,6 +40,7 @@ __all__ = [
     "dicts_clean",
     "text_clean",
     "text_dicts_clean",
+    "type_hints",
     "values_clean",
 ]
 
@@ -222,6 +223,18 @@ def _is_key_text(hint: Any) -> bool:
     )
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def type_hints(cls: type) -> dict[str, Any]:
+    """`typing.get_type_hints(cls, include_extras=True)`, resolved once per class (resolving the
+    string annotations compiles each one, and a writer looks at every class it writes inline)."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls, include_extras=True)
+    return hints
+
+
 class _Names:
     """The generated module's globals."""
 
@@ -343,7 +356,7 @@ class _Emitter:
     def record(self, cls: type, depth: int) -> list[str]:
         """Lines writing `o{depth}` (a `cls`) into a new dict `out{depth}`."""
         fields, event_type, row = self.plan_of(cls)
-        hints = typing.get_type_hints(cls, include_extras=True)
+        hints = type_hints(cls)
         o, out = f"o{depth}", f"out{depth}"
         body: list[str] = []
         if row:
@@ -464,8 +477,9 @@ def compact_source(
     """The source of `write(o0, w)` for `cls` and its globals. `plan_of(cls)` gives the walk's plan
     of a class: its fields (name, fast type, record class, nullable, check, plain default or
     `no_default`, default type), event_type and whether it is a row; `base_names` binds _slow (the
-    walk's code for one field), _event, _events (event class -> writer), _PathError and _MAX; `record_writer(cls)` is the writer of
-    a record not written inline; `text`: the writer for orjson's text (encoder.encode's `text`)."""
+    walk's code for one field), _event, _events (event class -> writer), _PathError and _MAX;
+    `record_writer(cls)` is the writer of a record not written inline; `text`: the writer for
+    orjson's text (encoder.encode's `text`)."""
     names = _Names(
         {
             **base_names,
