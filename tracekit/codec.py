@@ -67,15 +67,31 @@ _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _PASSTHROUGH = (
     orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
-_RESPELLING = re.compile(rb"(?<![0-9])0\.0000[0-9]|[0-9]e-[0-9](?![0-9])").search
 
 
 def _respelled(out: bytes) -> bool:
     """Whether orjson's `out` may spell a float otherwise than Python's repr: below 1e-4 orjson
-    writes "0.00001" where repr writes "1e-05" (a number token starting "0.0000" and a digit, never
+    writes "0.00001" where repr writes "1e-05" (a number starting "0.0000" and a digit, never
     preceded by a digit: a timestamp's ":40.000000" is), and "1e-7" where repr writes "1e-07" (a
-    digit, "e-", one digit and no further digit). Two C scans first; the regex only when one hits."""
-    return (b"0.0000" in out or b"e-" in out) and _RESPELLING(out) is not None
+    digit, "e-", one digit and no further digit). C-level finds; Python looks only at their hits."""
+    end = len(out)
+    at = out.find(b"0.0000")
+    while at != -1:
+        if (at == 0 or not 48 <= out[at - 1] <= 57) and at + 6 < end and 48 <= out[at + 6] <= 57:
+            return True
+        at = out.find(b"0.0000", at + 1)
+    at = out.find(b"e-")
+    while at != -1:
+        if (
+            at > 0
+            and 48 <= out[at - 1] <= 57
+            and at + 2 < end
+            and 48 <= out[at + 2] <= 57
+            and (at + 3 == end or not 48 <= out[at + 3] <= 57)
+        ):
+            return True
+        at = out.find(b"e-", at + 2)
+    return False
 
 
 def _orjson_text(data: Any) -> str | None:
