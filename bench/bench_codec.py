@@ -7,8 +7,11 @@ Each figure is printed beside, in the same run:
   validation (`codec._from_json_validated`). "speed-up" = previous / now;
 - json.dumps of the already-built dict and json.loads of the text (what the standard library
   alone costs, without walking the dataclasses or validating).
-`read trusted` is how the store reads rows it wrote itself (`codec.from_trusted_json`); the last
-line is what orjson (the runtime dependency) does alone against the standard library.
+`read trusted` is how the store reads rows it wrote itself (`codec.from_trusted_json`); the next
+line is what orjson (the runtime dependency) does alone against the standard library. Last, the
+store's walk (`codec.encode(trace, compact=True, memo={})`, what `trace_rows` builds its rows from)
+on a 100-step session as bench_store.py saves it, beside the field-by-field walk (`fast=False`,
+the previous path) on the same session.
 Times are process CPU time (best of ROUNDS interleaved rounds), so other processes on a shared
 machine disturb them less than wall time would.
 Run: .venv/bin/python bench/bench_codec.py [ROUNDS]
@@ -26,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import orjson
 from factories import build_call_record, build_trace
+from store.storebuilders import make_trace
 
 import tracekit as tk
 from tracekit import codec, encoder
@@ -94,6 +98,23 @@ def main() -> None:
             f"faster than json.dumps), loads {orjson_read:.1f} us ({read_base / orjson_read:.1f}x faster "
             "than json.loads)"
         )
+    session = make_trace("bench-walk", steps=100, seed=1, created=1.0)
+    walk = codec.encode(session, compact=True, memo={})
+    assert walk == encoder.encode(session, compact=True, memo={}, fast=False)
+    figures = per_call_us(
+        {
+            "walk": lambda: codec.encode(session, compact=True, memo={}),
+            "walk_before": lambda: encoder.encode(session, compact=True, memo={}, fast=False),
+        },
+        20,
+        rounds,
+    )
+    print("store walk of a 100-step session (what trace_rows builds its rows from):")
+    walk_ms, before_ms = figures["walk"] / 1e3, figures["walk_before"] / 1e3
+    print(
+        f"  encode       {walk_ms:7.2f} ms | field-by-field walk {before_ms:7.2f} ms: "
+        f"speed-up {before_ms / walk_ms:4.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -67,7 +67,31 @@ _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _PASSTHROUGH = (
     orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
-_SHORT_EXPONENT = re.compile(rb"[0-9]e-[0-9](?![0-9])").search
+
+
+def _respelled(out: bytes) -> bool:
+    """Whether orjson's `out` may spell a float otherwise than Python's repr: below 1e-4 orjson
+    writes "0.00001" where repr writes "1e-05" (a number starting "0.0000" and a digit, never
+    preceded by a digit: a timestamp's ":40.000000" is), and "1e-7" where repr writes "1e-07" (a
+    digit, "e-", one digit and no further digit). C-level finds; Python looks only at their hits."""
+    end = len(out)
+    at = out.find(b"0.0000")
+    while at != -1:
+        if (at == 0 or not 48 <= out[at - 1] <= 57) and at + 6 < end and 48 <= out[at + 6] <= 57:
+            return True
+        at = out.find(b"0.0000", at + 1)
+    at = out.find(b"e-")
+    while at != -1:
+        if (
+            at > 0
+            and 48 <= out[at - 1] <= 57
+            and at + 2 < end
+            and 48 <= out[at + 2] <= 57
+            and (at + 3 == end or not 48 <= out[at + 3] <= 57)
+        ):
+            return True
+        at = out.find(b"e-", at + 2)
+    return False
 
 
 def _orjson_text(data: Any) -> str | None:
@@ -79,7 +103,7 @@ def _orjson_text(data: Any) -> str | None:
         out = orjson.dumps(data, option=_PASSTHROUGH)
     except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
         return None
-    if b"0.0000" in out or (b"e-" in out and _SHORT_EXPONENT(out) is not None):
+    if _respelled(out):
         return None
     return out.decode("utf-8")
 
@@ -158,14 +182,18 @@ def to_json(obj: model._Record) -> str:
     # First the writers for orjson's text (datetimes formatted by orjson, ids not checked for lone
     # surrogates: orjson refuses them); whatever orjson refuses or spells differently is written
     # again the checked way, which gives the text or names the problem.
-    data = text_data(obj)
-    try:
-        out = None if data is None else orjson.dumps(data, option=_TEXT_OPTIONS)
-    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
-        out = None
-    if out is None or b"0.0000" in out or (b"e-" in out and _SHORT_EXPONENT(out) is not None):
-        return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
-    return out.decode("utf-8")
+    written = text_data(obj)
+    if written is not None:
+        data, unsure = written
+        try:
+            out = orjson.dumps(data, option=_TEXT_OPTIONS)
+        except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
+            pass
+        else:
+            # the text writers leave floats below 1e-4 to the walk: only then can orjson's text differ
+            if not (unsure and _respelled(out)):
+                return out.decode("utf-8")
+    return dumps_encoded(encode(obj, compact=True, memo={}), root=type(obj).__name__)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -76,9 +76,10 @@ class _PathError(Exception):
 class _Walk:
     """One write: leave defaults out (compact) or not, optionally remember each encoded record,
     whether compact records go through their generated writers (encoder_gen.py), and whether
-    those are the writers for orjson's text (`text`: see `encode`)."""
+    those are the writers for orjson's text (`text`: see `encode`). `unsure`: a text writer left a
+    field to the walk, so orjson's text must be screened for floats it spells otherwise."""
 
-    __slots__ = ("compact", "fast", "memo", "text")
+    __slots__ = ("compact", "fast", "memo", "text", "unsure")
 
     def __init__(
         self, compact: bool, memo: dict[int, dict[str, Any]] | None, fast: bool = True, text: bool = False
@@ -87,6 +88,7 @@ class _Walk:
         self.memo = memo
         self.fast = fast and compact
         self.text = text and self.fast
+        self.unsure = False
 
 
 _Check = Callable[[Any, _Walk], Any]
@@ -343,7 +345,26 @@ def _record_check(cls: type[model._Record]) -> _Check:
     return check
 
 
+_EVENT_WRITERS: dict[type, Callable[[Any, _Walk], dict[str, Any]]] = {}
+_TEXT_EVENT_WRITERS: dict[type, Callable[[Any, _Walk], dict[str, Any]]] = {}
+_REGISTRY_CHANGES = [0]
+
+
+def _registry_changed() -> None:
+    """Forget which event classes were found registered: an event_type may now name another class."""
+    _REGISTRY_CHANGES[0] += 1
+    _EVENT_WRITERS.clear()
+    _TEXT_EVENT_WRITERS.clear()
+
+
+model._registry_listeners.append(_registry_changed)
+
+
 def _check_event(value: Any, walk: _Walk) -> Any:
+    """An event, checked to be of the class registered for its event_type, and encoded. The
+    generated writers call the writer of an event class this has found registered directly
+    (`_EVENT_WRITERS`, emptied whenever a class is registered)."""
+    changes = _REGISTRY_CHANGES[0]
     if not isinstance(value, model.BaseEvent):
         raise _wrong("an event", value, "pass an instance of a registered BaseEvent subclass")
     cls = value.__class__  # not type(): reading it completes an event recorded lazily (tracing/pending)
@@ -364,6 +385,12 @@ def _check_event(value: Any, walk: _Walk) -> Any:
             value,
             fix,
         )
+    if walk.fast and type(value) is cls:
+        writers = _TEXT_EVENT_WRITERS if walk.text else _EVENT_WRITERS
+        writers[cls] = writer = _writer(cls, walk.text)
+        if _REGISTRY_CHANGES[0] != changes:  # registered meanwhile: the check above may be stale
+            writers.pop(cls, None)
+        return writer(value, walk)
     return _encode_record(value, walk)
 
 
@@ -481,7 +508,7 @@ def _plan(cls: type) -> _Plan:
 
 def _build_plan(cls: type) -> _Plan:
     try:
-        hints = typing.get_type_hints(cls, include_extras=True)
+        hints = encoder_gen.type_hints(cls)
     except Exception as exc:  # any failure to resolve annotations (NameError, TypeError, ...)
         raise SerializationError(
             f"cannot resolve the field types of {cls.__qualname__} ({exc}); define the class at module "
@@ -540,7 +567,6 @@ def _writer(cls: type, text: bool = False) -> _Writer:
         writer = writers.get(cls) or _PENDING.get((cls, text))
         if writer is not None:  # built meanwhile, or a class nested in itself being built here
             return writer
-        plan = _plan(cls)
         holder: list[_Writer] = []
 
         def late(obj: Any, walk: _Walk) -> dict[str, Any]:  # called only once `holder` is filled
@@ -550,10 +576,14 @@ def _writer(cls: type, text: bool = False) -> _Writer:
         try:
             source, names = encoder_gen.compact_source(
                 cls,
-                plan.fields,
-                plan.event_type,
-                plan.row,
-                {"_slow": _slow_field, "_event": _check_event, "_PathError": _PathError, "_MAX": MAX_DEPTH},
+                _plan_parts,
+                {
+                    "_slow": _slow_text if text else _slow_field,
+                    "_event": _check_event,
+                    "_events": _TEXT_EVENT_WRITERS if text else _EVENT_WRITERS,
+                    "_PathError": _PathError,
+                    "_MAX": MAX_DEPTH,
+                },
                 lambda record: _writer(record, text),
                 _NO_DEFAULT,
                 text,
@@ -565,6 +595,12 @@ def _writer(cls: type, text: bool = False) -> _Writer:
         holder.append(built)
         writers[cls] = built
         return built
+
+
+def _plan_parts(cls: type) -> tuple[tuple[tuple[Any, ...], ...], str | None, bool]:
+    """What a generated writer needs of `cls`'s plan: its fields, event_type and whether it is a row."""
+    plan = _plan(cls)
+    return plan.fields, plan.event_type, plan.row
 
 
 def _slow_field(out: dict[str, Any], field: tuple[Any, ...], value: Any, walk: _Walk) -> None:
@@ -588,6 +624,13 @@ def _slow_field(out: dict[str, Any], field: tuple[Any, ...], value: Any, walk: _
     except _PathError as exc:
         exc.path.append(name)
         raise
+
+
+def _slow_text(out: dict[str, Any], field: tuple[Any, ...], value: Any, walk: _Walk) -> None:
+    """`_slow_field` for the writers of orjson's text: the value may hold a float below 1e-4
+    (which orjson spells otherwise), so the text is marked for the screen."""
+    walk.unsure = True
+    _slow_field(out, field, value, walk)
 
 
 def _walk_record(obj: Any, walk: _Walk) -> dict[str, Any]:
@@ -648,20 +691,23 @@ def _walk_record(obj: Any, walk: _Walk) -> dict[str, Any]:
     return out
 
 
-def text_data(obj: Any) -> dict[str, Any] | None:
-    """`encode(obj, compact=True, memo={}, text=True)` with no checks around it, or None when it
-    refuses something or `obj` is not a record (non-event) whose text writer is built: the caller
-    then encodes again without `text`, which reports the problem with its path."""
-    writer = _TEXT_WRITERS.get(type(obj))
-    if writer is None or isinstance(obj, model.BaseEvent):
-        try:
-            return encode(obj, compact=True, memo={}, text=True)
-        except SerializationError:
-            return None
-    try:
-        return writer(obj, _Walk(True, {}, True, True))
-    except _PathError:
+def text_data(obj: Any) -> tuple[dict[str, Any], bool] | None:
+    """`encode(obj, compact=True, memo={}, text=True)` with no checks around it, and whether its
+    text must be screened for floats orjson spells otherwise (a field was left to the walk); None
+    when it refuses something or `obj` is not a record: the caller then encodes again without
+    `text`, which reports the problem with its path."""
+    if not isinstance(obj, model._Record):
         return None
+    walk = _Walk(True, {}, True, True)
+    try:
+        if isinstance(obj, model.BaseEvent):
+            data: dict[str, Any] = _check_event(obj, walk)
+        else:
+            writer = _TEXT_WRITERS.get(type(obj)) or _writer(type(obj), True)
+            data = writer(obj, walk)
+    except (_PathError, SerializationError):  # SerializationError: a class no writer can be built for
+        return None
+    return data, walk.unsure
 
 
 def encode(

@@ -5,7 +5,12 @@ right (a str in a str field, a finite float, an aware UTC datetime, a record of 
 field's class, free-form JSON made of str/int/float/bool/None/list/dict within MAX_DEPTH): it
 copies them into the output without a call per field. Any other value, and any refusal, goes to
 the walk's own code for that field (`slow`), which gives the same answer with the field path:
-the generated code only ever takes a shortcut to the result the walk would give.
+the generated code only ever takes a shortcut to the result the walk would give. Records a field
+holds (alone or in a list) are written inline in the same function, not by a call per record,
+unless the memo keeps them (rows) or they nest in themselves.
+
+The writers for orjson's text also leave floats below 1e-4 to the walk (orjson writes "0.00001"
+where Python writes "1e-05"); the walk then marks the text, and only marked text is screened.
 
 Free-form values are checked, not copied: the output holds the record's own lists and dicts
 (to_json and the store turn it into text at once).
@@ -14,9 +19,10 @@ Free-form values are checked, not copied: the output holds the record's own list
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, Union
 
@@ -24,7 +30,19 @@ from pydantic.functional_validators import AfterValidator
 
 from tracekit import model
 
-__all__ = ["Redo", "clean", "clean_dict", "compact_source", "text_clean", "values_clean"]
+__all__ = [
+    "Redo",
+    "all_int64",
+    "all_str",
+    "clean",
+    "clean_dict",
+    "compact_source",
+    "dicts_clean",
+    "text_clean",
+    "text_dicts_clean",
+    "type_hints",
+    "values_clean",
+]
 
 
 class Redo(Exception):
@@ -46,25 +64,8 @@ def clean(value: Any, depth: int, max_depth: int) -> bool:
     if kind is dict:
         return depth < max_depth and clean_dict(value, depth, max_depth)
     if kind is list:
-        return depth < max_depth and _items_clean(value, depth + 1, max_depth, clean)
+        return depth < max_depth and _list_clean(value, depth + 1, max_depth)
     return False
-
-
-def _items_clean(
-    items: Iterable[Any], inner: int, max_depth: int, nested: Callable[[Any, int, int], bool]
-) -> bool:
-    """Whether every item (at depth `inner`) is a plain scalar or a container `nested` finds clean."""
-    for item in items:
-        item_kind = type(item)
-        if item_kind is str or item_kind is int or item_kind is bool or item is None:
-            continue
-        if item_kind is float:
-            if item - item != 0.0:
-                return False
-            continue
-        if not nested(item, inner, max_depth):
-            return False
-    return True
 
 
 def clean_dict(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
@@ -72,23 +73,129 @@ def clean_dict(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
     for key in value:
         if type(key) is not str:
             return False
-    return _items_clean(value.values(), depth + 1, max_depth, clean)
+    inner = depth + 1
+    for item in value.values():
+        kind = type(item)
+        if kind is str or kind is int or item is None or kind is bool:
+            continue
+        if kind is float:
+            if item - item != 0.0:
+                return False
+        elif kind is dict:
+            if inner >= max_depth or not clean_dict(item, inner, max_depth):
+                return False
+        elif kind is not list or inner >= max_depth or not _list_clean(item, inner + 1, max_depth):
+            return False
+    return True
+
+
+def _list_clean(value: list[Any], inner: int, max_depth: int) -> bool:
+    """Whether every item of a list (items at depth `inner`) is clean."""
+    for item in value:
+        kind = type(item)
+        if kind is str or kind is int or item is None or kind is bool:
+            continue
+        if kind is float:
+            if item - item != 0.0:
+                return False
+        elif kind is dict:
+            if inner >= max_depth or not clean_dict(item, inner, max_depth):
+                return False
+        elif kind is not list or inner >= max_depth or not _list_clean(item, inner + 1, max_depth):
+            return False
+    return True
+
+
+_TINY = 1e-4
+"""orjson spells a float otherwise than Python's repr only below this magnitude ("0.00001" for
+1e-05): the text writers leave such floats to the walk, which marks the text for the scan."""
 
 
 def values_clean(value: dict[Any, Any], depth: int, max_depth: int) -> bool:
     """`clean_dict` without the key check, for orjson's text: orjson refuses any key but a str
-    (a str subclass too), and the caller then writes again the checked way."""
-    return _items_clean(value.values(), depth + 1, max_depth, text_clean)
+    (a str subclass too), and the caller then writes again the checked way. Floats orjson spells
+    otherwise (below 1e-4) are not clean here, so the walk writes them and marks the text."""
+    inner = depth + 1
+    for item in value.values():
+        kind = type(item)
+        if kind is str or kind is int or item is None or kind is bool:
+            continue
+        if kind is float:
+            if item - item != 0.0 or (-_TINY < item < _TINY and item != 0.0):
+                return False
+        elif kind is dict:
+            if inner >= max_depth or not values_clean(item, inner, max_depth):
+                return False
+        elif kind is not list or inner >= max_depth or not _text_list_clean(item, inner + 1, max_depth):
+            return False
+    return True
+
+
+def _text_list_clean(value: list[Any], inner: int, max_depth: int) -> bool:
+    """`_list_clean` for orjson's text (see `values_clean`)."""
+    for item in value:
+        kind = type(item)
+        if kind is str or kind is int or item is None or kind is bool:
+            continue
+        if kind is float:
+            if item - item != 0.0 or (-_TINY < item < _TINY and item != 0.0):
+                return False
+        elif kind is dict:
+            if inner >= max_depth or not values_clean(item, inner, max_depth):
+                return False
+        elif kind is not list or inner >= max_depth or not _text_list_clean(item, inner + 1, max_depth):
+            return False
+    return True
 
 
 def text_clean(value: Any, depth: int, max_depth: int) -> bool:
-    """`clean` for orjson's text: dicts checked by `values_clean` (keys left to orjson)."""
+    """`clean` for orjson's text: dicts checked by `values_clean` (keys left to orjson), floats
+    below 1e-4 left to the walk."""
     kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return bool(value - value == 0.0) and not (-_TINY < value < _TINY and value != 0.0)
     if kind is dict:
         return depth < max_depth and values_clean(value, depth, max_depth)
     if kind is list:
-        return depth < max_depth and _items_clean(value, depth + 1, max_depth, text_clean)
-    return clean(value, depth, max_depth)
+        return depth < max_depth and _text_list_clean(value, depth + 1, max_depth)
+    return False
+
+
+def all_str(value: list[Any]) -> bool:
+    """Whether every item is a str."""
+    for item in value:  # noqa: SIM110 - a loop: all() over a generator costs more on short lists
+        if type(item) is not str:
+            return False
+    return True
+
+
+def all_int64(value: list[Any]) -> bool:
+    """Whether every item is an int within 64 bits."""
+    for item in value:
+        if type(item) is not int or not -9223372036854775808 <= item <= 9223372036854775807:
+            return False
+    return True
+
+
+def dicts_clean(value: list[Any], max_depth: int) -> bool:
+    """Whether every item of a list[dict[str, Any]] field is a clean dict."""
+    for item in value:  # noqa: SIM110 - a loop: all() over a generator costs more on short lists
+        if type(item) is not dict or not clean_dict(item, 0, max_depth):
+            return False
+    return True
+
+
+def text_dicts_clean(value: list[Any], max_depth: int) -> bool:
+    """`dicts_clean` for orjson's text (see `values_clean`)."""
+    for item in value:  # noqa: SIM110 - a loop: all() over a generator costs more on short lists
+        if type(item) is not dict or not values_clean(item, 0, max_depth):
+            return False
+    return True
+
+
+_WORD_V = re.compile(r"\bv\b")
 
 
 class _Unknown(Exception):
@@ -116,6 +223,18 @@ def _is_key_text(hint: Any) -> bool:
     )
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def type_hints(cls: type) -> dict[str, Any]:
+    """`typing.get_type_hints(cls, include_extras=True)`, resolved once per class (resolving the
+    string annotations compiles each one, and a writer looks at every class it writes inline)."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls, include_extras=True)
+    return hints
+
+
 class _Names:
     """The generated module's globals."""
 
@@ -133,8 +252,8 @@ def _shortcut(
 ) -> tuple[str, str]:
     """(test, expression): when `test` holds for the present value `v`, the walk writes `expression`
     (`text`: for orjson's text, see encoder.encode)."""
-    if _is_event(hint):
-        return "True", "_event(v, w)"
+    if _is_event(hint):  # the writer of a class found registered, else the full check
+        return "True", "(_events.get(type(v)) or _event)(v, w)"
     if _is_key_text(hint):
         return ("type(v) is str", "v") if text else ("type(v) is str and (v.isascii() or _valid(v))", "v")
     origin = typing.get_origin(hint)
@@ -155,11 +274,17 @@ def _shortcut(
     if hint is int:
         return "type(v) is int and -9223372036854775808 <= v <= 9223372036854775807", "v"
     if hint is float:
+        if text:  # floats orjson spells otherwise (below 1e-4) go to the walk, which marks the text
+            return "type(v) is float and v - v == 0.0 and (v >= 1e-4 or v <= -1e-4 or v == 0.0)", "v"
         return "type(v) is float and v - v == 0.0", "v"
     if hint is datetime:
         # isoformat() without timespec is much faster and gives the same text when microsecond != 0,
-        # and so does orjson (the datetime itself is left for it when writing text)
-        return "type(v) is _datetime and v.tzinfo is _UTC and v.microsecond", "v" if text else "v.isoformat()"
+        # and so does orjson (the datetime itself is left for it when writing text); a whole second
+        # takes the timespec (its text has ".000000", which neither writes by default)
+        whole = "v.isoformat(timespec='microseconds')"
+        return "type(v) is _datetime and v.tzinfo is _UTC", (
+            f"v if v.microsecond else {whole}" if text else f"v.isoformat() if v.microsecond else {whole}"
+        )
     if hint is Any:
         return "_clean(v, 0, _MAX)", "v"
     if origin is Literal:
@@ -177,23 +302,19 @@ def _shortcut(
     if origin is list and len(args) == 1:
         item = args[0]
         if _is_event(item):
-            return "type(v) is list", "[_event(x, w) for x in v]"
+            return "type(v) is list", "[(_events.get(type(x)) or _event)(x, w) for x in v]"
         if _is_record(item):
             writer = names.add(record_writer(item))
             cls = names.add(item)
             return "type(v) is list", f"[{writer}(x, w) if type(x) is {cls} else _redo() for x in v]"
         if item is str:
-            return "type(v) is list and all(type(x) is str for x in v)", "v"
+            return "type(v) is list and _all_str(v)", "v"
         if item is int:
-            return (
-                "type(v) is list and all(type(x) is int and "
-                "-9223372036854775808 <= x <= 9223372036854775807 for x in v)",
-                "v",
-            )
+            return "type(v) is list and _all_int64(v)", "v"
         if item is Any:
-            return "type(v) is list and all(_clean(x, 0, _MAX) for x in v)", "v"
+            return "type(v) is list and _clean_items(v, 0, _MAX)", "v"
         if item == dict[str, Any]:
-            return "type(v) is list and all(type(x) is dict and _clean_dict(x, 0, _MAX) for x in v)", "v"
+            return "type(v) is list and _dicts_clean(v, _MAX)", "v"
         raise _Unknown(hint)
     if _is_record(hint):
         writer = names.add(record_writer(hint))
@@ -201,21 +322,164 @@ def _shortcut(
     raise _Unknown(hint)
 
 
+_INLINE_DEPTH = 4
+"""How deep a writer writes nested records in its own body before calling their writers."""
+
+
+class _Emitter:
+    """Writes the body of one generated writer: per field the walk's shortcut, with the records a
+    field holds (alone or in a list) written inline in the same body, with no call per record,
+    when they are not rows (the memo keeps those) and not already being written further up."""
+
+    def __init__(
+        self,
+        names: _Names,
+        record_writer: Callable[[type], Any],
+        plan_of: Callable[[type], tuple[tuple[tuple[Any, ...], ...], str | None, bool]],
+        no_default: Any,
+        text: bool,
+    ) -> None:
+        self.names = names
+        self.record_writer = record_writer
+        self.plan_of = plan_of
+        self.no_default = no_default
+        self.text = text
+        self.open: list[type] = []
+
+    def inlined(self, hint: Any, depth: int) -> type | None:
+        """The record class `hint` names when its body can be written inline at `depth`."""
+        if not _is_record(hint) or depth >= _INLINE_DEPTH or hint in self.open:
+            return None
+        _fields, event_type, row = self.plan_of(hint)
+        return None if row or event_type is not None else typing.cast(type, hint)
+
+    def record(self, cls: type, depth: int) -> list[str]:
+        """Lines writing `o{depth}` (a `cls`) into a new dict `out{depth}`."""
+        fields, event_type, row = self.plan_of(cls)
+        hints = type_hints(cls)
+        o, out = f"o{depth}", f"out{depth}"
+        body: list[str] = []
+        if row:
+            body += ["memo = w.memo", "if memo is not None:", f"    seen = memo.get(id({o}))"]
+            body += ["    if seen is not None: return seen"]
+        body.append(f"{out} = {{}}" if event_type is None else f"{out} = {{'event_type': {event_type!r}}}")
+        self.open.append(cls)
+        try:
+            for field in fields:
+                body.extend(self.field(field, hints[field[0]], depth))
+        finally:
+            self.open.pop()
+        if row:
+            body.append(f"if memo is not None: memo[id({o})] = {out}")
+        return body
+
+    def field(self, field: tuple[Any, ...], hint: Any, depth: int) -> list[str]:
+        """Lines writing one field of `o{depth}` into `out{depth}`."""
+        name, _fast, _record, nullable, _check, default, _default_type = field
+        o, out, v = f"o{depth}", f"out{depth}", f"v{depth}"
+        spec = self.names.add(field)
+        slow = f"_slow({out}, {spec}, {v}, w)"
+        lines = [f"{v} = {o}.{name}"]
+        if default is self.no_default or default is None:
+            skip = None
+        elif type(default) in (list, dict) and not default:
+            skip = "empty"
+        elif type(default) in (str, bool, int):
+            skip = f"type({v}) is {self.names.add(type(default))} and {v} == {self.names.add(default)}"
+        else:  # a default the shortcut does not compare (a float, a non-empty list): the walk decides
+            return [*lines, slow]
+        try:
+            value = self.value(hint, depth, f"{out}[{name!r}]", skip)
+        except _Unknown:
+            return [*lines, slow]
+        indent = ""
+        if default is None and nullable:
+            lines.append(f"if {v} is not None:")
+            indent = "    "
+        if skip == "empty":
+            lines.append(f"{indent}if type({v}) is {type(default).__name__} and not {v}: pass")
+            lines.append(f"{indent}else:")
+            indent += "    "
+        lines.append(f"{indent}try:")
+        lines.extend(f"{indent}    {line}" for line in value)
+        lines.append(f"{indent}    else: {slow}")
+        lines.append(f"{indent}except (_PathError, _Redo):")
+        lines.append(f"{indent}    {slow}")
+        return lines
+
+    def value(self, hint: Any, depth: int, target: str, skip: str | None) -> list[str]:
+        """`if <test>:` and the lines storing `v{depth}` into `target` when it holds (the caller adds
+        the `else`); raises _Unknown when the field type has no shortcut."""
+        v = f"v{depth}"
+        inner = depth + 1
+        item = _list_item(hint)
+        record = self.inlined(_single(hint) if item is None else item, depth)
+        if record is not None:
+            cls = self.names.add(record)
+            body = self.record(record, inner)
+            if item is None:
+                return [
+                    f"if type({v}) is {cls}:",
+                    f"    o{inner} = {v}",
+                    *(f"    {b}" for b in body),
+                    f"    {target} = out{inner}",
+                ]
+            items = f"l{depth}"
+            return [
+                f"if type({v}) is list:",
+                f"    {items} = []",
+                f"    for o{inner} in {v}:",
+                f"        if type(o{inner}) is not {cls}: raise _Redo",
+                *(f"        {b}" for b in body),
+                f"        {items}.append(out{inner})",
+                f"    {target} = {items}",
+            ]
+        test, expression = _shortcut(hint, self.names, self.record_writer, self.text)
+        test = _rename(test, v)
+        expression = _rename(expression, v)
+        if skip is not None and skip != "empty":
+            return [f"if {test}:", f"    if not ({skip}): {target} = {expression}"]
+        return [f"if {test}:", f"    {target} = {expression}"]
+
+
+def _single(hint: Any) -> Any:
+    """`hint` without Annotated and Optional around it (`X | None` -> X); unions of more stay."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Annotated:
+        return _single(args[0])
+    if origin is Union or origin is types.UnionType:
+        rest = [arg for arg in args if arg is not type(None)]
+        return _single(rest[0]) if len(rest) == 1 else hint
+    return hint
+
+
+def _list_item(hint: Any) -> Any:
+    """The item type of `list[X]` (through Optional and Annotated), else None."""
+    single = _single(hint)
+    args = typing.get_args(single)
+    return args[0] if typing.get_origin(single) is list and len(args) == 1 else None
+
+
+def _rename(code: str, v: str) -> str:
+    """`code` written for the value `v` and walk `w` with `v` renamed (a whole-word rename)."""
+    return _WORD_V.sub(v, code)
+
+
 def compact_source(
     cls: type,
-    fields: tuple[tuple[Any, ...], ...],
-    event_type: str | None,
-    row: bool,
+    plan_of: Callable[[type], tuple[tuple[tuple[Any, ...], ...], str | None, bool]],
     base_names: dict[str, Any],
     record_writer: Callable[[type], Any],
     no_default: Any,
     text: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """The source of `write(o, w)` for `cls` and its globals. `fields` are the walk's plan fields
-    (name, fast type, record class, nullable, check, plain default or `no_default`, default
-    type); `base_names` binds _slow (the walk's code for one field), _event, _PathError and _MAX;
-    `text`: the writer for orjson's text (encoder.encode's `text`)."""
-    hints = typing.get_type_hints(cls, include_extras=True)
+    """The source of `write(o0, w)` for `cls` and its globals. `plan_of(cls)` gives the walk's plan
+    of a class: its fields (name, fast type, record class, nullable, check, plain default or
+    `no_default`, default type), event_type and whether it is a row; `base_names` binds _slow (the
+    walk's code for one field), _event, _events (event class -> writer), _PathError and _MAX;
+    `record_writer(cls)` is the writer of a record not written inline; `text`: the writer for
+    orjson's text (encoder.encode's `text`)."""
     names = _Names(
         {
             **base_names,
@@ -223,56 +487,16 @@ def compact_source(
             "_redo": redo,
             "_clean": text_clean if text else clean,
             "_clean_dict": values_clean if text else clean_dict,
+            "_clean_items": _text_list_clean if text else _list_clean,
+            "_dicts_clean": text_dicts_clean if text else dicts_clean,
+            "_all_str": all_str,
+            "_all_int64": all_int64,
             "_datetime": datetime,
             "_UTC": UTC,
             "_valid": model.is_valid_unicode,
         }
     )
-    body: list[str] = []
-    if row:
-        body += ["memo = w.memo", "if memo is not None:", "    seen = memo.get(id(o))"]
-        body += ["    if seen is not None: return seen"]
-    body.append("out = {}" if event_type is None else f"out = {{'event_type': {event_type!r}}}")
-    for field in fields:
-        name, _fast, _record, nullable, _check, default, _default_type = field
-        spec = names.add(field)
-        body.append(f"v = o.{name}")
-        try:
-            test, expression = _shortcut(hints[name], names, record_writer, text)
-        except _Unknown:
-            body.append(f"_slow(out, {spec}, v, w)")
-            continue
-        if default is no_default or default is None:
-            skip = None
-        elif type(default) in (list, dict) and not default:
-            skip = "empty"
-        elif type(default) in (str, bool, int):
-            skip = f"type(v) is {names.add(type(default))} and v == {names.add(default)}"
-        else:  # a default the shortcut does not compare (a float, a non-empty list): the walk decides
-            body.append(f"_slow(out, {spec}, v, w)")
-            continue
-        lines = []
-        indent = ""
-        if default is None and nullable:
-            lines.append("if v is not None:")
-            indent = "    "
-        if skip == "empty":
-            lines.append(f"{indent}if type(v) is {type(default).__name__} and not v: pass")
-            lines.append(f"{indent}else:")
-            indent += "    "
-            skip = None
-        lines.append(f"{indent}try:")
-        lines.append(f"{indent}    if {test}:")
-        if skip is not None:
-            lines.append(f"{indent}        if not ({skip}): out[{name!r}] = {expression}")
-        else:
-            lines.append(f"{indent}        out[{name!r}] = {expression}")
-        lines.append(f"{indent}    else: _slow(out, {spec}, v, w)")
-        lines.append(f"{indent}except (_PathError, _Redo):")
-        lines.append(f"{indent}    _slow(out, {spec}, v, w)")
-        body.extend(lines)
-    if row:
-        body.append("if memo is not None: memo[id(o)] = out")
-    body.append("return out")
-    source = "def write(o, w):\n" + "\n".join("    " + line for line in body) + "\n"
+    body = _Emitter(names, record_writer, plan_of, no_default, text).record(cls, 0)
+    body.append("return out0")
+    source = "def write(o0, w):\n" + "\n".join("    " + line for line in body) + "\n"
     return source, names.values
