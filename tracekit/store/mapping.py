@@ -29,9 +29,7 @@ from tracekit.model import (
     LLMCallRecord,
     LMCAISEvent,
     SessionEventMarkovBlanketMessage,
-    SessionTimeStep,
     SessionTrace,
-    ToolCallSpec,
 )
 from tracekit.store import rollup_rows, schema
 
@@ -266,103 +264,37 @@ _NO_TOKENS: tuple[None, ...] = (None,) * 14
 _NO_TIMING: tuple[None, ...] = (None,) * 5
 
 
-def _tool_row(
-    session_id: str,
-    event_index: int,
-    call_index: int,
-    tool_index: int,
-    in_rollup: int,
-    step_id: str | None,
-    agent: str,
-    record: LLMCallRecord,
-    spec: ToolCallSpec,
-) -> tuple[Any, ...]:
-    """The tool_calls row of one tool call, repeating its call's roll-up facts."""
-    return (
-        session_id,
-        event_index,
-        call_index,
-        tool_index,
-        spec.call_id,
-        spec.name,
-        in_rollup,
-        step_id,
-        agent,
-        record.model_name,
-        record.provider,
-        spec.arguments_json,
-    )
-
-
-def _step_row(session_id: str, position: int, step: SessionTimeStep, data: dict[str, Any]) -> tuple[Any, ...]:
-    """The timesteps row of one step (`data`: its encoded dict, whose times are already text)."""
-    return (
-        session_id,
-        position,
-        step.step_id,
-        step.step_index,
-        step.turn_number,
-        data["timestamp"],
-        data.get("completed_at"),
-        row_json(_without(data, "events", "markov_blanket_messages")),
-    )
-
-
-def _event_row(
-    session_id: str,
-    event_index: int,
-    in_history: int,
-    position: int | None,
-    slot: int | None,
-    event: BaseEvent,
-    data: dict[str, Any],
-) -> tuple[Any, ...]:
-    """The events row of one event; its call records are stored in their own rows."""
-    return (
-        session_id,
-        event_index,
-        in_history,
-        position,
-        slot,
-        event.event_type,
-        event.system_instance_id,
-        data["time_record"]["event_time"],
-        event.model_name if isinstance(event, LMCAISEvent) else None,
-        event.reward if isinstance(event, EnvironmentEvent) else None,
-        row_json(_without(data, "call_records")),
-    )
-
-
-def _message_row(
-    session_id: str,
-    message_index: int,
-    in_history: int,
-    position: int | None,
-    slot: int | None,
-    message: SessionEventMarkovBlanketMessage,
-    data: dict[str, Any],
-) -> tuple[Any, ...]:
-    """The messages row of one Markov-blanket message."""
-    return (
-        session_id,
-        message_index,
-        in_history,
-        position,
-        slot,
-        message.message_type,
-        data["time_record"]["event_time"],
-        row_json(data),
-    )
-
-
 def _placement(
     history: Sequence[Any], steps: Sequence[Sequence[Any]], key: Callable[[Any], Any]
 ) -> list[tuple[Any, int, int | None, int | None]]:
     """(object, in_history, step_position, step_slot) per stored row, history objects first.
 
     A timestep's object is matched to a history row by identity, or failing that to an equal
-    one not yet placed (as after a read-back, where the two lists hold equal copies).
+    one not yet placed (as after a read-back, where the two lists hold equal copies). The usual
+    case (every step object held by the history once, nothing else) is one dict of positions.
     """
+    where: dict[int, tuple[int, int]] = {}
+    for position, step_objects in enumerate(steps):
+        for slot, obj in enumerate(step_objects):
+            if where.setdefault(id(obj), (position, slot)) != (position, slot):
+                return _placement_matched(history, steps, key)  # one object in two places
+    out: list[tuple[Any, int, int | None, int | None]] = []
+    held: set[int] = set()
+    for obj in history:
+        ident = id(obj)
+        held.add(ident)
+        spot = where.get(ident)
+        out.append((obj, 1, None, None) if spot is None else (obj, 1, *spot))
+    if len(held) != len(history) or not held.issuperset(where):
+        # an object twice in the history, or a step object it does not hold: match by equality
+        return _placement_matched(history, steps, key)
+    return out
+
+
+def _placement_matched(
+    history: Sequence[Any], steps: Sequence[Sequence[Any]], key: Callable[[Any], Any]
+) -> list[tuple[Any, int, int | None, int | None]]:
+    """`_placement` for any lists: identity first, then an equal object not yet placed."""
     placed: list[list[Any]] = [[obj, 1, None, None] for obj in history]
     by_identity = {id(obj): row for obj, row in zip(history, placed, strict=True)}
     by_key: dict[Any, list[list[Any]]] | None = None
@@ -425,7 +357,22 @@ def _rows(
 ) -> TraceRows:
     sid = trace.session_id
     steps = trace.session_time_steps
-    step_rows = [_step_row(sid, position, step, encoded[id(step)]) for position, step in enumerate(steps)]
+    dump = row_json
+    step_rows: list[tuple[Any, ...]] = []
+    for step_position, step in enumerate(steps):
+        data = encoded[id(step)]
+        step_rows.append(
+            (
+                sid,
+                step_position,
+                step.step_id,
+                step.step_index,
+                step.turn_number,
+                data["timestamp"],  # the walk's ISO-8601 text
+                data.get("completed_at"),
+                dump(_without(data, "events", "markov_blanket_messages")),
+            )
+        )
 
     event_rows: list[tuple[Any, ...]] = []
     call_rows: list[tuple[Any, ...]] = []
@@ -436,34 +383,75 @@ def _rows(
     for event_index, (event, in_history, position, slot) in enumerate(
         _placement(trace.event_history, [s.events for s in steps], _event_key)
     ):
-        event_rows.append(_event_row(sid, event_index, in_history, position, slot, event, encoded[id(event)]))
-        if not isinstance(event, LMCAISEvent) or not event.call_records:
+        data = encoded[id(event)]
+        language_model = isinstance(event, LMCAISEvent)
+        calls = event.call_records if language_model else None
+        event_rows.append(
+            (
+                sid,
+                event_index,
+                in_history,
+                position,
+                slot,
+                event.event_type,
+                event.system_instance_id,
+                data["time_record"]["event_time"],
+                event.model_name if language_model else None,
+                event.reward if isinstance(event, EnvironmentEvent) else None,
+                dump(data if "call_records" not in data else _without(data, "call_records")),
+            )
+        )
+        if not calls:
             continue
         in_rollup = in_history if in_rollup_default is None else in_rollup_default
         step_id = None if position is None else steps[position].step_id or None
         agent = event.system_instance_id
-        for call_index, record in enumerate(event.call_records):
+        for call_index, record in enumerate(calls):
             data = encoded[id(record)]
             has_error = has_error or call_has_error(record)
             call_rows.append(
                 _call_row(sid, event_index, call_index, in_rollup, step_id, agent, record, data, cost)
             )
-            record_rows.append((sid, event_index, call_index, row_json(data)))
-            for tool_index, spec in enumerate(record.output_tool_calls):
-                tool_rows.append(
-                    _tool_row(
-                        sid, event_index, call_index, tool_index, in_rollup, step_id, agent, record, spec
+            record_rows.append((sid, event_index, call_index, dump(data)))
+            if record.output_tool_calls:
+                model_name, provider = record.model_name, record.provider
+                for tool_index, spec in enumerate(record.output_tool_calls):
+                    tool_rows.append(
+                        (
+                            sid,
+                            event_index,
+                            call_index,
+                            tool_index,
+                            spec.call_id,
+                            spec.name,
+                            in_rollup,
+                            step_id,
+                            agent,
+                            model_name,
+                            provider,
+                            spec.arguments_json,
+                        )
                     )
-                )
 
-    message_rows = [
-        _message_row(sid, index, in_history, position, slot, message, encoded[id(message)])
-        for index, (message, in_history, position, slot) in enumerate(
-            _placement(
-                trace.markov_blanket_message_history, [s.markov_blanket_messages for s in steps], _message_key
+    message_rows: list[tuple[Any, ...]] = []
+    for index, (message, in_history, position, slot) in enumerate(
+        _placement(
+            trace.markov_blanket_message_history, [s.markov_blanket_messages for s in steps], _message_key
+        )
+    ):
+        data = encoded[id(message)]
+        message_rows.append(
+            (
+                sid,
+                index,
+                in_history,
+                position,
+                slot,
+                message.message_type,
+                data["time_record"]["event_time"],
+                dump(data),
             )
         )
-    ]
 
     metadata = trace_data.get("metadata", {})
     out = TraceRows(sid)
