@@ -302,22 +302,17 @@ def _placement(
     one not yet placed (as after a read-back, where the two lists hold equal copies). The usual
     case (every step object held by the history once, nothing else) is one dict of positions.
     """
-    where: dict[int, tuple[int, int]] = {}
-    for position, step_objects in enumerate(steps):
-        for slot, obj in enumerate(step_objects):
-            if where.setdefault(id(obj), (position, slot)) != (position, slot):
-                return _placement_matched(history, steps, key)  # one object in two places
-    out: list[tuple[Any, int, int | None, int | None]] = []
-    held: set[int] = set()
-    for obj in history:
-        ident = id(obj)
-        held.add(ident)
-        spot = where.get(ident)
-        out.append((obj, 1, None, None) if spot is None else (obj, 1, *spot))
-    if len(held) != len(history) or not held.issuperset(where):
-        # an object twice in the history, or a step object it does not hold: match by equality
+    where = {
+        id(obj): (position, slot)
+        for position, step_objects in enumerate(steps)
+        for slot, obj in enumerate(step_objects)
+    }
+    held = set(map(id, history))
+    if len(where) != sum(map(len, steps)) or len(held) != len(history) or not held.issuperset(where):
+        # an object in two places, or a step object the history does not hold: match by equality
         return _placement_matched(history, steps, key)
-    return out
+    unplaced = (None, None)
+    return [(obj, 1, *where.get(id(obj), unplaced)) for obj in history]
 
 
 def _placement_matched(
