@@ -162,8 +162,8 @@ def _text_json(value: Any) -> str:
 
 def _time(value: Any) -> Any:
     """A time column's text from either walk: text or None as it is; a datetime the text walk left
-    (aware UTC with microseconds) as its isoformat(), which is `format_datetime`'s text for it."""
-    return value.isoformat() if type(value) is datetime else value
+    (aware UTC) as `format_datetime`'s text for it (fixed microsecond width, +00:00)."""
+    return value.isoformat(timespec="microseconds") if type(value) is datetime else value
 
 
 def check_int64(value: int | None, where: str) -> int | None:
