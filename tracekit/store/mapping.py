@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from json import encoder as json_encoder
 from typing import Any
 
@@ -29,9 +30,7 @@ from tracekit.model import (
     LLMCallRecord,
     LMCAISEvent,
     SessionEventMarkovBlanketMessage,
-    SessionTimeStep,
     SessionTrace,
-    ToolCallSpec,
 )
 from tracekit.store import rollup_rows, schema
 
@@ -137,6 +136,34 @@ def row_json(value: Any) -> str:
     if (b"0.0000" in out or b"e-" in out) and _respelled(out):
         return dumps(value)
     return out.decode()
+
+
+_TEXT_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+class _NotText(Exception):
+    """A row the text walk's output cannot give as it is (see `_text_json`): the session is encoded
+    again the checked way."""
+
+
+def _text_json(value: Any) -> str:
+    """`row_json` for the output of the codec's text walk (`codec.encode(..., text=True)`, where aware
+    UTC datetimes with microseconds are left for orjson, which writes the text `format_datetime`
+    gives, as `codec.to_json` relies on); _NotText when orjson refuses the value (a lone surrogate,
+    an int beyond 64 bits, deep nesting) or would spell a float otherwise than Python."""
+    try:
+        out = orjson.dumps(value, option=_TEXT_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        raise _NotText from None
+    if (b"0.0000" in out or b"e-" in out) and _respelled(out):
+        raise _NotText
+    return out.decode()
+
+
+def _time(value: Any) -> Any:
+    """A time column's text from either walk: text or None as it is; a datetime the text walk left
+    (aware UTC) as `format_datetime`'s text for it (fixed microsecond width, +00:00)."""
+    return value.isoformat(timespec="microseconds") if type(value) is datetime else value
 
 
 def check_int64(value: int | None, where: str) -> int | None:
@@ -249,8 +276,8 @@ def _call_row(
         record.model_name,
         record.provider,
         record.api_type,
-        data.get("started_at"),  # the walk's ISO-8601 text (absent when None)
-        data.get("completed_at"),
+        _time(data.get("started_at")),  # the walk's ISO-8601 text (absent when None)
+        _time(data.get("completed_at")),
         record.latency_ms,
         *timing_values,
         *tokens,
@@ -266,103 +293,32 @@ _NO_TOKENS: tuple[None, ...] = (None,) * 14
 _NO_TIMING: tuple[None, ...] = (None,) * 5
 
 
-def _tool_row(
-    session_id: str,
-    event_index: int,
-    call_index: int,
-    tool_index: int,
-    in_rollup: int,
-    step_id: str | None,
-    agent: str,
-    record: LLMCallRecord,
-    spec: ToolCallSpec,
-) -> tuple[Any, ...]:
-    """The tool_calls row of one tool call, repeating its call's roll-up facts."""
-    return (
-        session_id,
-        event_index,
-        call_index,
-        tool_index,
-        spec.call_id,
-        spec.name,
-        in_rollup,
-        step_id,
-        agent,
-        record.model_name,
-        record.provider,
-        spec.arguments_json,
-    )
-
-
-def _step_row(session_id: str, position: int, step: SessionTimeStep, data: dict[str, Any]) -> tuple[Any, ...]:
-    """The timesteps row of one step (`data`: its encoded dict, whose times are already text)."""
-    return (
-        session_id,
-        position,
-        step.step_id,
-        step.step_index,
-        step.turn_number,
-        data["timestamp"],
-        data.get("completed_at"),
-        row_json(_without(data, "events", "markov_blanket_messages")),
-    )
-
-
-def _event_row(
-    session_id: str,
-    event_index: int,
-    in_history: int,
-    position: int | None,
-    slot: int | None,
-    event: BaseEvent,
-    data: dict[str, Any],
-) -> tuple[Any, ...]:
-    """The events row of one event; its call records are stored in their own rows."""
-    return (
-        session_id,
-        event_index,
-        in_history,
-        position,
-        slot,
-        event.event_type,
-        event.system_instance_id,
-        data["time_record"]["event_time"],
-        event.model_name if isinstance(event, LMCAISEvent) else None,
-        event.reward if isinstance(event, EnvironmentEvent) else None,
-        row_json(_without(data, "call_records")),
-    )
-
-
-def _message_row(
-    session_id: str,
-    message_index: int,
-    in_history: int,
-    position: int | None,
-    slot: int | None,
-    message: SessionEventMarkovBlanketMessage,
-    data: dict[str, Any],
-) -> tuple[Any, ...]:
-    """The messages row of one Markov-blanket message."""
-    return (
-        session_id,
-        message_index,
-        in_history,
-        position,
-        slot,
-        message.message_type,
-        data["time_record"]["event_time"],
-        row_json(data),
-    )
-
-
 def _placement(
     history: Sequence[Any], steps: Sequence[Sequence[Any]], key: Callable[[Any], Any]
 ) -> list[tuple[Any, int, int | None, int | None]]:
     """(object, in_history, step_position, step_slot) per stored row, history objects first.
 
     A timestep's object is matched to a history row by identity, or failing that to an equal
-    one not yet placed (as after a read-back, where the two lists hold equal copies).
+    one not yet placed (as after a read-back, where the two lists hold equal copies). The usual
+    case (every step object held by the history once, nothing else) is one dict of positions.
     """
+    where = {
+        id(obj): (position, slot)
+        for position, step_objects in enumerate(steps)
+        for slot, obj in enumerate(step_objects)
+    }
+    held = set(map(id, history))
+    if len(where) != sum(map(len, steps)) or len(held) != len(history) or not held.issuperset(where):
+        # an object in two places, or a step object the history does not hold: match by equality
+        return _placement_matched(history, steps, key)
+    unplaced = (None, None)
+    return [(obj, 1, *where.get(id(obj), unplaced)) for obj in history]
+
+
+def _placement_matched(
+    history: Sequence[Any], steps: Sequence[Sequence[Any]], key: Callable[[Any], Any]
+) -> list[tuple[Any, int, int | None, int | None]]:
+    """`_placement` for any lists: identity first, then an equal object not yet placed."""
     placed: list[list[Any]] = [[obj, 1, None, None] for obj in history]
     by_identity = {id(obj): row for obj, row in zip(history, placed, strict=True)}
     by_key: dict[Any, list[list[Any]]] | None = None
@@ -406,11 +362,27 @@ def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRows:
     """Every row that stores `trace`; raises SerializationError (field path, value, fix) for anything
-    that would not read back equal, before building a row."""
+    that would not read back equal, before building a row.
+
+    First the codec's walk for orjson's text (`text=True`: datetimes with microseconds left for
+    orjson to write, no isoformat per time in Python), every row's JSON by orjson; when orjson
+    refuses a row or would spell a float otherwise, or the walk refuses anything, the session is
+    encoded again the checked way, which gives the same rows or the refusal with its path."""
+    encoded: dict[int, dict[str, Any]] = {}
+    try:
+        trace_data = codec.encode(trace, compact=True, memo=encoded, text=True)
+        return _rows(trace, trace_data, encoded, saved_at, cost, _text_json)
+    except (_NotText, SerializationError):
+        pass  # the checked walk gives the same rows, or the refusal with its path
+    return _checked_rows(trace, saved_at, cost)
+
+
+def _checked_rows(trace: SessionTrace, saved_at: str, cost: CallCost) -> TraceRows:
+    """`trace_rows` from the codec's checked walk (every time already text, rows by `row_json`)."""
     encoded: dict[int, dict[str, Any]] = {}
     trace_data = codec.encode(trace, compact=True, memo=encoded)
     try:
-        return _rows(trace, trace_data, encoded, saved_at, cost)
+        return _rows(trace, trace_data, encoded, saved_at, cost, row_json)
     except SerializationError:
         codec.dumps(trace_data, root="SessionTrace")  # the same refusal, with the path from the trace
         raise
@@ -422,10 +394,26 @@ def _rows(
     encoded: dict[int, dict[str, Any]],
     saved_at: str,
     cost: CallCost,
+    dump: Callable[[Any], str],
 ) -> TraceRows:
+    """The rows from the walk's output (`dump` writes a row's JSON for that walk)."""
     sid = trace.session_id
     steps = trace.session_time_steps
-    step_rows = [_step_row(sid, position, step, encoded[id(step)]) for position, step in enumerate(steps)]
+    step_rows: list[tuple[Any, ...]] = []
+    for step_position, step in enumerate(steps):
+        data = encoded[id(step)]
+        step_rows.append(
+            (
+                sid,
+                step_position,
+                step.step_id,
+                step.step_index,
+                step.turn_number,
+                _time(data["timestamp"]),  # the walk's ISO-8601 text
+                _time(data.get("completed_at")),
+                dump(_without(data, "events", "markov_blanket_messages")),
+            )
+        )
 
     event_rows: list[tuple[Any, ...]] = []
     call_rows: list[tuple[Any, ...]] = []
@@ -436,49 +424,90 @@ def _rows(
     for event_index, (event, in_history, position, slot) in enumerate(
         _placement(trace.event_history, [s.events for s in steps], _event_key)
     ):
-        event_rows.append(_event_row(sid, event_index, in_history, position, slot, event, encoded[id(event)]))
-        if not isinstance(event, LMCAISEvent) or not event.call_records:
+        data = encoded[id(event)]
+        language_model = isinstance(event, LMCAISEvent)
+        calls = event.call_records if language_model else None
+        event_rows.append(
+            (
+                sid,
+                event_index,
+                in_history,
+                position,
+                slot,
+                event.event_type,
+                event.system_instance_id,
+                _time(data["time_record"]["event_time"]),
+                event.model_name if language_model else None,
+                event.reward if isinstance(event, EnvironmentEvent) else None,
+                dump(data if "call_records" not in data else _without(data, "call_records")),
+            )
+        )
+        if not calls:
             continue
         in_rollup = in_history if in_rollup_default is None else in_rollup_default
         step_id = None if position is None else steps[position].step_id or None
         agent = event.system_instance_id
-        for call_index, record in enumerate(event.call_records):
+        for call_index, record in enumerate(calls):
             data = encoded[id(record)]
             has_error = has_error or call_has_error(record)
             call_rows.append(
                 _call_row(sid, event_index, call_index, in_rollup, step_id, agent, record, data, cost)
             )
-            record_rows.append((sid, event_index, call_index, row_json(data)))
-            for tool_index, spec in enumerate(record.output_tool_calls):
-                tool_rows.append(
-                    _tool_row(
-                        sid, event_index, call_index, tool_index, in_rollup, step_id, agent, record, spec
+            record_rows.append((sid, event_index, call_index, dump(data)))
+            if record.output_tool_calls:
+                model_name, provider = record.model_name, record.provider
+                for tool_index, spec in enumerate(record.output_tool_calls):
+                    tool_rows.append(
+                        (
+                            sid,
+                            event_index,
+                            call_index,
+                            tool_index,
+                            spec.call_id,
+                            spec.name,
+                            in_rollup,
+                            step_id,
+                            agent,
+                            model_name,
+                            provider,
+                            spec.arguments_json,
+                        )
                     )
-                )
 
-    message_rows = [
-        _message_row(sid, index, in_history, position, slot, message, encoded[id(message)])
-        for index, (message, in_history, position, slot) in enumerate(
-            _placement(
-                trace.markov_blanket_message_history, [s.markov_blanket_messages for s in steps], _message_key
+    message_rows: list[tuple[Any, ...]] = []
+    for index, (message, in_history, position, slot) in enumerate(
+        _placement(
+            trace.markov_blanket_message_history, [s.markov_blanket_messages for s in steps], _message_key
+        )
+    ):
+        data = encoded[id(message)]
+        message_rows.append(
+            (
+                sid,
+                index,
+                in_history,
+                position,
+                slot,
+                message.message_type,
+                _time(data["time_record"]["event_time"]),
+                dump(data),
             )
         )
-    ]
 
     metadata = trace_data.get("metadata", {})
     out = TraceRows(sid)
     out.tables[schema.sessions.name] = [
         (
             sid,
-            trace_data["created_at"],
+            _time(trace_data["created_at"]),
             saved_at,
             len(step_rows),
             len(event_rows),
             len(message_rows),
             len(call_rows),
             int(has_error),
-            row_json(metadata),
-            row_json(
+            dump(metadata),
+            dump(
                 _without(trace_data, "session_time_steps", "event_history", "markov_blanket_message_history")
             ),
             # the session's roll-up summary (tracekit/store/rollup_rows.py), from the rows built above
@@ -487,9 +516,7 @@ def _rows(
             ),
         )
     ]
-    out.tables[schema.session_metadata.name] = [
-        (sid, key, row_json(value)) for key, value in metadata.items()
-    ]
+    out.tables[schema.session_metadata.name] = [(sid, key, dump(value)) for key, value in metadata.items()]
     out.tables[schema.timesteps.name] = step_rows
     out.tables[schema.events.name] = event_rows
     out.tables[schema.messages.name] = message_rows

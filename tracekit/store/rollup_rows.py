@@ -152,23 +152,45 @@ def warning_counts(
     ]
 
 
+_GROUP_KEY = tuple(_CALL[name] for name in ("model_name", "provider", "system_instance_id"))
+_SUMMED = tuple((i, _CALL[col]) for i, col in enumerate((*TOKEN_COLUMNS, "cost_nanousd"), start=10))
+_DISTRIBUTED = tuple((i, _CALL[col]) for i, col in enumerate(DISTRIBUTION_COLUMNS, start=20))
+_C_IN_ROLLUP, _C_COST, _C_VERSION, _C_OUTCOME = (
+    _CALL["in_rollup"],
+    _CALL["cost_nanousd"],
+    _CALL["price_table_version"],
+    _CALL["outcome"],
+)
+_C_INPUT, _C_OUTPUT, _C_TOOLS, _C_EVENT, _C_CALL = (
+    _CALL["input_tokens"],
+    _CALL["output_tokens"],
+    _CALL["tool_call_count"],
+    _CALL["event_index"],
+    _CALL["call_index"],
+)
+_T_EVENT, _T_CALL, _T_NAME = _TOOL["event_index"], _TOOL["call_index"], _TOOL["name"]
+_FAILED = frozenset({"error", "timeout", "cancelled"})
+
+
 def session_summary(
     calls: Sequence[Sequence[Any]], tools: Sequence[Sequence[Any]], warnings: Sequence[int]
 ) -> str:
     """The rollup_json of one session from its llm_calls and tool_calls rows (schema.py column order)
-    and its `warning_counts`."""
+    and its `warning_counts`. Runs on every save: column positions are module constants and the
+    exact sums are kept inline ([count, mantissa, exponent], added as ExactSum.add_float adds)."""
     groups: dict[tuple[Any, ...], list[Any]] = {}
-    values: dict[str, list[float]] = {col: [] for col in DISTRIBUTION_COLUMNS}
+    values: tuple[list[float], ...] = tuple([] for _ in DISTRIBUTION_COLUMNS)
     group_of: dict[tuple[Any, Any], list[Any]] = {}
+    model_at, provider_at, agent_at = _GROUP_KEY
     for row in calls:
-        if row[_CALL["in_rollup"]] != 1:
+        if row[_C_IN_ROLLUP] != 1:
             continue
-        cost = row[_CALL["cost_nanousd"]]
+        cost = row[_C_COST]
         key = (
-            row[_CALL["model_name"]],
-            row[_CALL["provider"]],
-            row[_CALL["system_instance_id"]],
-            None if cost is None else row[_CALL["price_table_version"]],
+            row[model_at],
+            row[provider_at],
+            row[agent_at],
+            None if cost is None else row[_C_VERSION],
             0 if cost is None else 1,
         )
         group = groups.get(key)
@@ -186,35 +208,45 @@ def session_summary(
                 {},
                 *([0, 0, 0] for _ in range(4)),
             ]
-        outcome = row[_CALL["outcome"]]
+        outcome = row[_C_OUTCOME]
         group[5] += 1
         group[6] += outcome == "success"
-        group[7] += outcome in ("error", "timeout", "cancelled")
+        group[7] += outcome in _FAILED
         group[8] += outcome == "incomplete"
-        group[9] += row[_CALL["input_tokens"]] is None and row[_CALL["output_tokens"]] is None
-        for i, col in enumerate((*TOKEN_COLUMNS, "cost_nanousd"), start=10):
-            value = row[_CALL[col]]
+        group[9] += row[_C_INPUT] is None and row[_C_OUTPUT] is None
+        for i, at in _SUMMED:
+            value = row[at]
             if value is not None:
                 group[i] = value if group[i] is None else group[i] + value
         group[17] += cost is None
-        group[18] += row[_CALL["tool_call_count"]]
-        for i, col in enumerate(DISTRIBUTION_COLUMNS, start=20):
-            value = row[_CALL[col]]
+        group[18] += row[_C_TOOLS]
+        for (i, at), seen in zip(_DISTRIBUTED, values, strict=True):
+            value = row[at]
             if value is not None:
-                total = ExactSum(group[i][1], group[i][2])
-                total.add_float(float(value))
-                group[i] = [group[i][0] + 1, total.mantissa, total.exponent]
-                values[col].append(float(value))
-        group_of[(row[_CALL["event_index"]], row[_CALL["call_index"]])] = group
+                value = float(value)
+                seen.append(value)
+                total = group[i]
+                total[0] += 1
+                numerator, denominator = value.as_integer_ratio()  # denominator: a power of two
+                if numerator:
+                    exponent = 1 - denominator.bit_length()
+                    if not total[1]:
+                        total[1], total[2] = numerator, exponent
+                    elif exponent >= total[2]:
+                        total[1] += numerator << (exponent - total[2])
+                    else:
+                        total[1] = (total[1] << (total[2] - exponent)) + numerator
+                        total[2] = exponent
+        group_of[(row[_C_EVENT], row[_C_CALL])] = group
     for row in tools:
-        group = group_of.get((row[_TOOL["event_index"]], row[_TOOL["call_index"]]))
+        group = group_of.get((row[_T_EVENT], row[_T_CALL]))
         if group is not None:
-            name = row[_TOOL["name"]]
+            name = row[_T_NAME]
             group[19][name] = group[19].get(name, 0) + 1
     picks: list[list[float] | None] = []
-    for col in DISTRIBUTION_COLUMNS:
-        ordered = sorted(values[col])
-        picks.append([ordered[r - 1] for r in _ranks(len(ordered))] if ordered else None)
+    for seen in values:
+        seen.sort()
+        picks.append([seen[r - 1] for r in _ranks(len(seen))] if seen else None)
     return json.dumps(
         {"v": _LAYOUT, "w": list(warnings), "g": list(groups.values()), "p": picks},
         separators=(",", ":"),
