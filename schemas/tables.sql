@@ -204,7 +204,7 @@ CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_provider_tpot_ms ON llm_calls (in
 
 CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_provider_ttft_ms ON llm_calls (in_rollup, provider, ttft_ms);
 
-CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_timestep ON llm_calls (in_rollup, step_id, outcome, input_tokens, output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nanousd, price_table_version, model_name, provider, tool_call_count, latency_ms, ttft_ms, tpot_ms, output_tokens_per_second);
+CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_timestep ON llm_calls (in_rollup, step_id, model_name, provider, price_table_version, outcome, input_tokens, output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nanousd, tool_call_count, latency_ms, ttft_ms, tpot_ms, output_tokens_per_second);
 
 CREATE INDEX IF NOT EXISTS ix_llm_calls_rollup_timestep_latency_ms ON llm_calls (in_rollup, step_id, latency_ms);
 

@@ -165,6 +165,14 @@ _LISTS: dict[str, str] = {
 }
 """Distinct-value lists of a group, as SQL over llm_calls c."""
 
+_KEYED_LISTS: dict[str, str] = {
+    "versions": "CASE WHEN count(c.cost_nanousd) > 0 THEN c.price_table_version END",
+    "models": "NULLIF(c.model_name, '')",
+    "providers": "NULLIF(c.provider, '')",
+    "unpriced_models": "CASE WHEN count(*) > count(c.cost_nanousd) THEN c.model_name END",
+}
+"""_LISTS for a group of one (model, provider, price version): one item or null each."""
+
 _KEY_LISTS: dict[GroupBy | None, str] = {"model": "models", "provider": "providers"}
 """The list a grouping fixes: the group's key is its only member (none for the None key)."""
 
@@ -212,6 +220,10 @@ def _group_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | No
     lists = "".join(f", json_group_array(DISTINCT {_LISTS[name]})" for name in _lists(by))
     # no GROUP BY for the total: one row even over no calls, and no sort
     group_by, tool_group_by = ("", "t.name") if by is None else (" GROUP BY k", "k, t.name")
+    if calls_from != "llm_calls c":
+        # in the index's order: each row's lists are its own keys (rows of one step merge in Python)
+        lists = "".join(f", json_array({_KEYED_LISTS[name]})" for name in _lists(by))
+        group_by = " GROUP BY c.step_id, c.model_name, c.provider, c.price_table_version"
     return [
         (
             # count(*) FILTER skips the aggregate step on rows that do not match (cheaper than sum(x = y))

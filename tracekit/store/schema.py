@@ -287,6 +287,9 @@ ROLLUP_INDEX_KEYS = {
 TIMESTEP_SUM_COLUMNS = (
     "in_rollup",
     "step_id",
+    "model_name",
+    "provider",
+    "price_table_version",
     "outcome",
     "input_tokens",
     "output_tokens",
@@ -295,9 +298,6 @@ TIMESTEP_SUM_COLUMNS = (
     "cache_write_tokens",
     "reasoning_tokens",
     "cost_nanousd",
-    "price_table_version",
-    "model_name",
-    "provider",
     "tool_call_count",
     "latency_ms",
     "ttft_ms",
@@ -305,7 +305,8 @@ TIMESTEP_SUM_COLUMNS = (
     "output_tokens_per_second",
 )
 """ix_llm_calls_rollup_timestep: every llm_calls column the by="timestep" roll-up reads, led by its
-key. The calls' sums by timestep walk it in key order (no sort of a million rows, no table reads);
+key and then the columns its distinct lists come from. The sums by (step, model, provider, price
+version) walk it in that order (no sort of a million rows, no table reads, no DISTINCT per row);
 steps are shared across sessions ("step-3" of every run), so no per-session summary can hold them."""
 Index("ix_llm_calls_rollup_timestep", *(llm_calls.c[name] for name in TIMESTEP_SUM_COLUMNS))
 Index("ix_tool_calls_rollup_timestep", tool_calls.c.in_rollup, tool_calls.c.step_id, tool_calls.c.name)
