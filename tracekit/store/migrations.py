@@ -41,9 +41,17 @@ class Migration:
 
 
 def _create(*tables: Table | list[str]) -> Callable[[], list[str]]:
+    """The DDL of `tables` (schema.py's, without the indexes a later version adds) or literal DDL."""
     return lambda: [
-        ddl for table in tables for ddl in (table if isinstance(table, list) else schema.table_ddl(table))
+        ddl
+        for table in tables
+        for ddl in (table if isinstance(table, list) else schema.table_ddl(table))
+        if not _added_in_v4(ddl)
     ]
+
+
+def _added_in_v4(ddl: str) -> bool:
+    return any(f" {name} ON " in ddl for name in _V4_INDEXES)
 
 
 _V1_SESSIONS = [
@@ -104,8 +112,7 @@ def _indexes(*tables: Table, version: int) -> list[str]:
         ddl
         for table in tables
         for ddl in schema.table_ddl(table)
-        if ddl.startswith("CREATE INDEX")
-        and (version >= 4 or not any(f" {name} ON " in ddl for name in _V4_INDEXES))
+        if ddl.startswith("CREATE INDEX") and (version >= 4 or not _added_in_v4(ddl))
     ]
 
 
@@ -120,11 +127,7 @@ def _v4() -> list[str]:
     """The timestep roll-up's indexes (one pass over llm_calls and tool_calls each, in the open that
     migrates: bounded, and atomic with its version row, so an open cut short redoes it whole); the
     plain step_id index goes (nothing reads it: the roll-up's covering index leads with in_rollup)."""
-    created = [
-        ddl
-        for ddl in _indexes(schema.llm_calls, schema.tool_calls, version=4)
-        if any(f" {name} ON " in ddl for name in _V4_INDEXES)
-    ]
+    created = [ddl for ddl in _indexes(schema.llm_calls, schema.tool_calls, version=4) if _added_in_v4(ddl)]
     return [*created, "DROP INDEX IF EXISTS ix_llm_calls_step"]
 
 
