@@ -26,7 +26,9 @@ def _traces() -> list[tk.SessionTrace]:
         )
         trace.event_history.append(loose)
     unnamed = tk.LMCAISEvent(
-        system_instance_id="solo", time_record=tk.TimeRecord(at(400)), call_records=[llm_call(600, model="gpt-4o", tools=2)]
+        system_instance_id="solo",
+        time_record=tk.TimeRecord(at(400)),
+        call_records=[llm_call(600, model="gpt-4o", tools=2)],
     )
     traces[4].session_time_steps.append(tk.SessionTimeStep(step_id="", step_index=9, events=[unnamed]))
     traces[4].event_history.append(unnamed)
