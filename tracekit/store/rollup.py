@@ -79,8 +79,9 @@ _KEY_EXPRESSIONS: dict[GroupBy | None, str] = {
     "provider": "NULLIF({t}.provider, '')",
     "agent": "NULLIF({t}.system_instance_id, '')",
     "session": "NULLIF({t}.session_id, '')",
-    # unary +: never walk ix_llm_calls_step for a window (a random table lookup per call, ~1.8x
-    # slower over 100k calls than scanning the table and sorting the narrow (key, value) pairs)
+    # unary +: a filtered window never walks a step index (a random table lookup per call, ~1.8x
+    # slower over 100k calls than scanning the table and sorting the narrow (key, value) pairs);
+    # unfiltered, the timestep indexes serve it (_step_window_statements)
     "timestep": "+{t}.step_id",
 }
 """Group key per grouping, over a table alias `{t}`: exactly analysis/aggregates' key (window picks)."""
@@ -91,8 +92,9 @@ _GROUP_COLUMNS: dict[GroupBy | None, str] = {
     "provider": "{t}.provider",
     "agent": "{t}.system_instance_id",
     "session": "{t}.session_id",
-    # unary +: sort. Walking the step index costs a pass over the table per key, and steps are
-    # many and interleaved; models, providers and agents are few, sessions follow row order.
+    # unary +: sort when filtered (unfiltered, _group_statements walks ix_llm_calls_rollup_timestep,
+    # which covers the sums). A plain step index costs a table lookup per call, and steps are many
+    # and interleaved; models, providers and agents are few, sessions follow row order.
     "timestep": "+{t}.step_id",
 }
 """The column behind each key, grouped on as stored ("" and NULL merge into None in Python): a
