@@ -51,7 +51,7 @@ async def _versions(db: TursoManager) -> list[tuple[int, str]]:
 async def test_new_database_records_every_migration(store: TursoManager) -> None:
     """A fresh database is at the latest version with one schema_version row per migration."""
     assert await _versions(store) == [(m.version, m.description) for m in migrations.MIGRATIONS]
-    assert schema.SCHEMA_VERSION == 3
+    assert schema.SCHEMA_VERSION == 4
 
 
 async def test_migrated_tables_match_schema_py(store: TursoManager) -> None:
@@ -77,7 +77,7 @@ async def test_older_database_upgrades_on_open(tmp_path: Path) -> None:
     finally:
         await db.close()
     async with TursoManager(url) as upgraded:
-        assert [v for v, _ in await _versions(upgraded)] == [1, 2, 3]
+        assert [v for v, _ in await _versions(upgraded)] == [1, 2, 3, 4]
         assert await upgraded.get_session("old") == trace
         exp = await upgraded.create_experiment("after-upgrade")
         await upgraded.link_session(exp, "old")
@@ -98,13 +98,13 @@ async def test_newer_database_is_refused_untouched(tmp_path: Path) -> None:
         )
     finally:
         await raw.close()
-    with pytest.raises(tk.SchemaVersionError, match="schema version 99, newer than this tracekit's 3"):
+    with pytest.raises(tk.SchemaVersionError, match="schema version 99, newer than this tracekit's 4"):
         await TursoManager(url).open()
     raw = Database(url)
     await raw.open()
     try:
         rows = (await raw.execute("SELECT count(*) FROM schema_version")).rows
-        assert rows == [(4,)]
+        assert rows == [(5,)]
     finally:
         await raw.close()
 
@@ -114,9 +114,9 @@ async def test_migrating_twice_is_harmless(tmp_path: Path) -> None:
     db = Database(f"file:{tmp_path / 'twice.db'}")
     await db.open()
     try:
-        assert await migrations.migrate(db) == 3
-        assert await migrations.migrate(db) == 3
-        assert (await db.execute("SELECT count(*) FROM schema_version")).rows == [(3,)]
+        assert await migrations.migrate(db) == 4
+        assert await migrations.migrate(db) == 4
+        assert (await db.execute("SELECT count(*) FROM schema_version")).rows == [(4,)]
     finally:
         await db.close()
 
@@ -171,7 +171,7 @@ async def test_version_2_database_upgrades_with_summaries_back_filled(tmp_path: 
     finally:
         await db.close()
     async with TursoManager(url, spool_path=tmp_path / "s.jsonl") as upgraded:
-        assert [v for v, _ in await _versions(upgraded)] == [1, 2, 3]
+        assert [v for v, _ in await _versions(upgraded)] == [1, 2, 3, 4]
         stored = {
             r["session_id"]: r["rollup_json"]
             for r in await upgraded.execute("SELECT session_id, rollup_json FROM sessions")

@@ -41,9 +41,17 @@ class Migration:
 
 
 def _create(*tables: Table | list[str]) -> Callable[[], list[str]]:
+    """The DDL of `tables` (schema.py's, without the indexes a later version adds) or literal DDL."""
     return lambda: [
-        ddl for table in tables for ddl in (table if isinstance(table, list) else schema.table_ddl(table))
+        ddl
+        for table in tables
+        for ddl in (table if isinstance(table, list) else schema.table_ddl(table))
+        if not _added_in_v4(ddl)
     ]
+
+
+def _added_in_v4(ddl: str) -> bool:
+    return any(f" {name} ON " in ddl for name in _V4_INDEXES)
 
 
 _V1_SESSIONS = [
@@ -87,14 +95,40 @@ _V1_LLM_CALLS = [
 """llm_calls as version 1 created it (version 3 adds the provider and agent percentile indexes)."""
 
 
-def _v3() -> list[str]:
-    indexes = [
+_V4_INDEXES = (
+    "ix_llm_calls_rollup_timestep",
+    *(
+        f"ix_llm_calls_rollup_timestep_{metric}"
+        for metric in ("latency_ms", "ttft_ms", "tpot_ms", "output_tokens_per_second")
+    ),
+    "ix_tool_calls_rollup_timestep",
+)
+"""The indexes version 4 adds (version 3 must not create them: its DDL comes from schema.py)."""
+
+
+def _indexes(*tables: Table, version: int) -> list[str]:
+    """CREATE INDEX statements of `tables` as of `version` (3: without version 4's indexes)."""
+    return [
         ddl
-        for table in (schema.sessions, schema.llm_calls)
+        for table in tables
         for ddl in schema.table_ddl(table)
-        if ddl.startswith("CREATE INDEX")
+        if ddl.startswith("CREATE INDEX") and (version >= 4 or not _added_in_v4(ddl))
     ]
-    return ["ALTER TABLE sessions ADD COLUMN rollup_json TEXT", *indexes]
+
+
+def _v3() -> list[str]:
+    return [
+        "ALTER TABLE sessions ADD COLUMN rollup_json TEXT",
+        *_indexes(schema.sessions, schema.llm_calls, version=3),
+    ]
+
+
+def _v4() -> list[str]:
+    """The timestep roll-up's indexes (one pass over llm_calls and tool_calls each, in the open that
+    migrates: bounded, and atomic with its version row, so an open cut short redoes it whole); the
+    plain step_id index goes (nothing reads it: the roll-up's covering index leads with in_rollup)."""
+    created = [ddl for ddl in _indexes(schema.llm_calls, schema.tool_calls, version=4) if _added_in_v4(ddl)]
+    return [*created, "DROP INDEX IF EXISTS ix_llm_calls_step"]
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -123,6 +157,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "roll-up summaries: sessions.rollup_json (back-filled from the stored rows), percentile indexes "
         "by provider and agent",
         _v3,
+    ),
+    Migration(
+        4,
+        "timestep roll-up indexes: ix_llm_calls_rollup_timestep (covering) and its percentile indexes, "
+        "ix_tool_calls_rollup_timestep; ix_llm_calls_step dropped",
+        _v4,
     ),
 )
 

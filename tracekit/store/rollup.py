@@ -12,10 +12,18 @@ are merged in Python. The distinct price-version / model / provider lists come f
 pass, except the list the key already fixes (by="model": the key is the only model). Tool-call
 counts by name scan `tool_calls` alone, which repeats its call's roll-up facts.
 
+By timestep over every session (schema version 4), the sums walk ix_llm_calls_rollup_timestep,
+which covers every column they read in step order (no sort of the call rows, no table reads),
+tool counts walk ix_tool_calls_rollup_timestep, and the warnings' counts come from the sessions'
+summaries. Steps are keyed across sessions ("step-3" of every run), so no per-session summary
+can hold their numbers.
+
 Percentiles, min and max are nearest-rank picks (the value at 1-based rank ceil(P * n / 100),
 computed in integers; min is rank 1, max rank n): without session filters, for the total and
-for by="model", each is one index lookup (`LIMIT 1 OFFSET rank`, from the nearer end, on the
-roll-up indexes); otherwise a row_number() window picks them.
+for by="model" and by="timestep" (when steps are few beside the calls), each is one index
+lookup (`LIMIT 1 OFFSET rank`, from the nearer end, on the roll-up indexes); many small steps
+walk each timestep percentile index with a row_number() window (in index order, no sort);
+with filters a row_number() window picks them.
 
 Means equal tracekit.analysis.aggregates' exactly: they come from the exact sum of the values, never from
 SQLite's float sum (whose rounding depends on row order and SQLite version). Each value is split
@@ -53,7 +61,12 @@ from tracekit.store.rollup_rows import (
     load,
     merge,
 )
-from tracekit.store.rollup_warnings import read_warnings, summary_warnings, warning_statement
+from tracekit.store.rollup_warnings import (
+    read_warnings,
+    summary_warning_statement,
+    summary_warnings,
+    warning_statement,
+)
 from tracekit.store.schema import ROLLUP_INDEX_KEYS
 
 __all__ = ["DISTRIBUTION_COLUMNS", "aggregate"]
@@ -66,8 +79,9 @@ _KEY_EXPRESSIONS: dict[GroupBy | None, str] = {
     "provider": "NULLIF({t}.provider, '')",
     "agent": "NULLIF({t}.system_instance_id, '')",
     "session": "NULLIF({t}.session_id, '')",
-    # unary +: never walk ix_llm_calls_step for a window (a random table lookup per call, ~1.8x
-    # slower over 100k calls than scanning the table and sorting the narrow (key, value) pairs)
+    # unary +: a filtered window never walks a step index (a random table lookup per call, ~1.8x
+    # slower over 100k calls than scanning the table and sorting the narrow (key, value) pairs);
+    # unfiltered, the timestep indexes serve it (_step_window_statements)
     "timestep": "+{t}.step_id",
 }
 """Group key per grouping, over a table alias `{t}`: exactly analysis/aggregates' key (window picks)."""
@@ -78,8 +92,9 @@ _GROUP_COLUMNS: dict[GroupBy | None, str] = {
     "provider": "{t}.provider",
     "agent": "{t}.system_instance_id",
     "session": "{t}.session_id",
-    # unary +: sort. Walking the step index costs a pass over the table per key, and steps are
-    # many and interleaved; models, providers and agents are few, sessions follow row order.
+    # unary +: sort when filtered (unfiltered, _group_statements walks ix_llm_calls_rollup_timestep,
+    # which covers the sums). A plain step index costs a table lookup per call, and steps are many
+    # and interleaved; models, providers and agents are few, sessions follow row order.
     "timestep": "+{t}.step_id",
 }
 """The column behind each key, grouped on as stored ("" and NULL merge into None in Python): a
@@ -152,6 +167,14 @@ _LISTS: dict[str, str] = {
 }
 """Distinct-value lists of a group, as SQL over llm_calls c."""
 
+_KEYED_LISTS: dict[str, str] = {
+    "versions": "CASE WHEN count(c.cost_nanousd) > 0 THEN c.price_table_version END",
+    "models": "NULLIF(c.model_name, '')",
+    "providers": "NULLIF(c.provider, '')",
+    "unpriced_models": "CASE WHEN count(*) > count(c.cost_nanousd) THEN c.model_name END",
+}
+"""_LISTS for a group of one (model, provider, price version): one item or null each."""
+
 _KEY_LISTS: dict[GroupBy | None, str] = {"model": "models", "provider": "providers"}
 """The list a grouping fixes: the group's key is its only member (none for the None key)."""
 
@@ -178,9 +201,19 @@ def _lists(by: GroupBy | None) -> list[str]:
 
 def _group_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | None) -> list[Statement]:
     """Per-group sums and counts (one pass over the narrow call rows) and tool-call counts by name.
-    Without a split its sums are 0 and every value is fetched instead."""
+    Without a split its sums are 0 and every value is fetched instead. By timestep over every
+    session, both walk their timestep index (covering, in key order: no sort, no table reads)."""
     calls_clause, params = _session_clause(flt, "c")
     tools_clause, tool_params = _session_clause(flt, "t")
+    calls_from, calls_where = "llm_calls c", "+c.in_rollup = 1"
+    tools_from, calls_key, tools_key = "tool_calls t", _group_column(by, "c"), _group_column(by, "t")
+    if by == "timestep" and not calls_clause:
+        calls_from, calls_where = "llm_calls c INDEXED BY ix_llm_calls_rollup_timestep", "c.in_rollup = 1"
+        tools_from, calls_key, tools_key = (
+            "tool_calls t INDEXED BY ix_tool_calls_rollup_timestep",
+            "c.step_id",
+            "t.step_id",
+        )
     sums = ", ".join(f"sum(c.{col})" for col in _TOKEN_COLUMNS)  # NULL when no call reported it
     dists = ", ".join(
         f"count(c.{col}), {'0, 0, 0' if split is None else split.sums_sql(col)}"
@@ -189,21 +222,25 @@ def _group_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | No
     lists = "".join(f", json_group_array(DISTINCT {_LISTS[name]})" for name in _lists(by))
     # no GROUP BY for the total: one row even over no calls, and no sort
     group_by, tool_group_by = ("", "t.name") if by is None else (" GROUP BY k", "k, t.name")
+    if calls_from != "llm_calls c":
+        # in the index's order: each row's lists are its own keys (rows of one step merge in Python)
+        lists = "".join(f", json_array({_KEYED_LISTS[name]})" for name in _lists(by))
+        group_by = " GROUP BY c.step_id, c.model_name, c.provider, c.price_table_version"
     return [
         (
             # count(*) FILTER skips the aggregate step on rows that do not match (cheaper than sum(x = y))
-            f"SELECT {_group_column(by, 'c')} AS k, count(*), count(*) FILTER (WHERE c.outcome = 'success'), "
+            f"SELECT {calls_key} AS k, count(*), count(*) FILTER (WHERE c.outcome = 'success'), "
             "count(*) FILTER (WHERE c.outcome IN ('error', 'timeout', 'cancelled')), "
             "count(*) FILTER (WHERE c.outcome = 'incomplete'), "
             "count(*) FILTER (WHERE c.input_tokens IS NULL AND c.output_tokens IS NULL), "
             f"{sums}, sum(c.cost_nanousd), count(*) FILTER (WHERE c.cost_nanousd IS NULL), "
             f"COALESCE(sum(c.tool_call_count), 0), {dists}{lists} "
             # unary +: not the roll-up indexes, whose value order would make every row a random lookup
-            f"FROM llm_calls c WHERE +c.in_rollup = 1{calls_clause}{group_by}",
+            f"FROM {calls_from} WHERE {calls_where}{calls_clause}{group_by}",
             params,
         ),
         (
-            f"SELECT {_group_column(by, 't')} AS k, t.name, count(*) FROM tool_calls t "
+            f"SELECT {tools_key} AS k, t.name, count(*) FROM {tools_from} "
             f"WHERE t.in_rollup = 1{tools_clause} GROUP BY {tool_group_by}",
             tool_params,
         ),
@@ -264,6 +301,28 @@ def _window_rank_statements(by: GroupBy | None, flt: SessionFilter) -> list[Stat
         )
         for col in DISTRIBUTION_COLUMNS
     ]
+
+
+def _step_window_statements() -> list[Statement]:
+    """The window picks by timestep over every session, each walking its timestep percentile index
+    (already in (step, value) order: no sort): for many small steps, where index picks would be a
+    statement per rank."""
+    ranks = ", ".join(f"({p} * n + 99) / 100" for p in _PERCENTILES)
+    return [
+        (
+            f"SELECT k, rn, v FROM (SELECT c.step_id AS k, c.{col} AS v, "
+            "count(*) OVER (PARTITION BY c.step_id) AS n, "
+            f"row_number() OVER (PARTITION BY c.step_id ORDER BY c.{col}) AS rn "
+            f"FROM llm_calls c INDEXED BY ix_llm_calls_rollup_timestep_{col} "
+            f"WHERE c.in_rollup = 1 AND c.{col} IS NOT NULL) WHERE rn IN (1, {ranks}) OR rn = n",
+            [],
+        )
+        for col in DISTRIBUTION_COLUMNS
+    ]
+
+
+_PICKS_PER_CALL = 40
+"""By timestep, index picks (a statement per rank) while steps * this <= calls; a window beyond."""
 
 
 def _ranks(count: int) -> list[int]:
@@ -510,8 +569,13 @@ async def _aggregate_once(
         if by is not None:
             statements += _window_rank_statements(None, flt)
     statements += _outlier_statements(by, flt, split)
-    batch = await db.batch([*statements, warning_statement(flt)])
+    # by timestep the warnings' counts come from the sessions' summaries (far cheaper than counting
+    # every session's rows), unless a selected session has none yet
+    counting = summary_warning_statement(flt) if by == "timestep" else warning_statement(flt)
+    batch = await db.batch([*statements, counting])
     results, session_counts = batch[:-1], batch[-1]
+    if by == "timestep" and any(row[1] is None for row in session_counts.rows):
+        session_counts = await db.execute(*warning_statement(flt))
     groups: dict[str | None, _Group] = {}
     _read_groups(by, results[0], results[1], groups, split)
     _read_outliers(results[-len(DISTRIBUTION_COLUMNS) :], groups, split)
@@ -523,18 +587,26 @@ async def _aggregate_once(
             None: {col: total.stats[col][0] if col in total.stats else 0 for col in DISTRIBUTION_COLUMNS}
         }
         rank_statements, labels = _index_rank_statements(counts, by_model=False)
+        more: list[Statement] = []
+        more_labels: list[tuple[str | None, str, int]] = []
+        group_counts = {g.key: {col: g.stats[col][0] for col in DISTRIBUTION_COLUMNS} for g in ordered}
+        raw_none = {row[0] for row in results[0].rows if not row[0]}
         if by == "model":
-            group_counts = {g.key: {col: g.stats[col][0] for col in DISTRIBUTION_COLUMNS} for g in ordered}
             more, more_labels = _index_rank_statements(group_counts, by_model=True)
+        elif by == "timestep" and "" not in raw_none:
+            # few steps (shared across sessions: "step-3" of every run): a pick per rank by index
+            # position; many small ones: one walk of each percentile index
+            if len(ordered) * _PICKS_PER_CALL <= total.numbers["call_count"]:
+                more, more_labels = _index_rank_statements(group_counts, by="timestep", null_key=True)
+            else:
+                more = _step_window_statements()
         elif by is not None:
-            more, more_labels = _window_rank_statements(by, flt), []
-        else:
-            more, more_labels = [], []
+            more = _window_rank_statements(by, flt)
         picked = await db.batch(rank_statements + more) if rank_statements or more else []
         _read_index_ranks(picked[: len(labels)], labels, totals)
-        if by == "model":
+        if more_labels:
             _read_index_ranks(picked[len(labels) :], more_labels, groups)
-        elif by is not None:
+        elif more:
             _read_window_ranks(picked[len(labels) :], groups)
     else:
         _read_window_ranks(results[2:6], groups)

@@ -31,6 +31,7 @@ from tracekit.store import schema
 
 __all__ = [
     "DISTRIBUTION_COLUMNS",
+    "LAYOUT",
     "TOKEN_COLUMNS",
     "ExactSum",
     "Merged",
@@ -56,6 +57,8 @@ TOKEN_COLUMNS = (
 _PERCENTILES = (50, 90, 99)
 _LAYOUT = 1
 """Bumped when the JSON layout changes; a summary of another layout is not used (rows are read instead)."""
+LAYOUT = _LAYOUT
+"""The summary layout this tracekit writes and reads (SQL that reads summaries checks it)."""
 
 _SMALLEST_NORMAL = 2.2250738585072014e-308
 """sys.float_info.min: below it floats lose precision (subnormals), so a scaled float may round twice."""

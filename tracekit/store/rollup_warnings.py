@@ -26,9 +26,9 @@ from tracekit.analysis.rollups import session_warnings, unpriced_warning
 from tracekit.model import LMCAISEvent, RuntimeEvent, event_types
 from tracekit.store.libsql import Database, Result, Statement
 from tracekit.store.queries import SessionFilter
-from tracekit.store.rollup_rows import Summary
+from tracekit.store.rollup_rows import LAYOUT, Summary
 
-__all__ = ["read_warnings", "summary_warnings", "warning_statement"]
+__all__ = ["read_warnings", "summary_warning_statement", "summary_warnings", "warning_statement"]
 
 
 def _types_of(base: type) -> list[str]:
@@ -69,6 +69,18 @@ def warning_statement(flt: SessionFilter) -> Statement:
     )
     sessions_params: list[Any] = [*runtime_types, *tool_types, *lm_types, *params]  # in text order
     return sessions_sql, sessions_params
+
+
+def summary_warning_statement(flt: SessionFilter) -> Statement:
+    """The columns of `warning_statement`, read from each selected session's roll-up summary (its
+    warning counts were taken from the same rows when it was saved); NULLs for a session with no
+    summary of this layout, whose counts `warning_statement` must then take from its rows."""
+    where, params = flt.where("s")
+    layout = f"json_extract(s.rollup_json, '$.v') = {LAYOUT}"
+    counts = ", ".join(
+        f"CASE WHEN {layout} THEN json_extract(s.rollup_json, '$.w[{i}]') END" for i in range(5)
+    )
+    return f"SELECT s.session_id, {counts} FROM sessions s WHERE {where} ORDER BY s.session_id", params
 
 
 async def read_warnings(

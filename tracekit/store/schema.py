@@ -35,6 +35,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 __all__ = [
     "ROLLUP_INDEX_KEYS",
     "SCHEMA_VERSION",
+    "TIMESTEP_SUM_COLUMNS",
     "event_rewards",
     "events",
     "experiments",
@@ -52,7 +53,7 @@ __all__ = [
     "tool_calls",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this tracekit writes; migrations.py brings older databases up to it."""
 
 metadata = MetaData()
@@ -275,9 +276,40 @@ Index("ix_llm_calls_model", llm_calls.c.model_name)
 Index("ix_llm_calls_provider", llm_calls.c.provider)
 Index("ix_llm_calls_agent", llm_calls.c.system_instance_id)
 Index("ix_llm_calls_started_at", llm_calls.c.started_at)
-Index("ix_llm_calls_step", llm_calls.c.step_id)
-ROLLUP_INDEX_KEYS = {"model": "model_name", "provider": "provider", "agent": "system_instance_id"}
+ROLLUP_INDEX_KEYS = {
+    "model": "model_name",
+    "provider": "provider",
+    "agent": "system_instance_id",
+    "timestep": "step_id",
+}
 """Groupings whose nearest-rank percentiles are picked by index position (ix_llm_calls_rollup_<by>_<m>)."""
+
+TIMESTEP_SUM_COLUMNS = (
+    "in_rollup",
+    "step_id",
+    "model_name",
+    "provider",
+    "price_table_version",
+    "outcome",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nanousd",
+    "tool_call_count",
+    "latency_ms",
+    "ttft_ms",
+    "tpot_ms",
+    "output_tokens_per_second",
+)
+"""ix_llm_calls_rollup_timestep: every llm_calls column the by="timestep" roll-up reads, led by its
+key and then the columns its distinct lists come from. The sums by (step, model, provider, price
+version) walk it in that order (no sort of a million rows, no table reads, no DISTINCT per row);
+steps are shared across sessions ("step-3" of every run), so no per-session summary can hold them."""
+Index("ix_llm_calls_rollup_timestep", *(llm_calls.c[name] for name in TIMESTEP_SUM_COLUMNS))
+Index("ix_tool_calls_rollup_timestep", tool_calls.c.in_rollup, tool_calls.c.step_id, tool_calls.c.name)
 
 for _metric in ("latency_ms", "ttft_ms", "tpot_ms", "output_tokens_per_second"):
     # nearest-rank percentiles by index position (LIMIT 1 OFFSET r) instead of sorting every row
