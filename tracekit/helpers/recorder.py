@@ -462,26 +462,27 @@ class StreamRecorder:
         unwrapped, the derived events
         (`content.delta`, anthropic `text`, ...) are skipped (not counted as chunks)."""
         takers = TAKERS.get(type(chunk))  # an SDK class with learnt shapes (never dict)
-        if (
-            takers
-            and type(received_at) is float
-            and received_at - received_at == 0.0
-            and self._record is None
-            and not self._strict
-        ):  # the hot path: a timed SDK chunk, first tried on the shape of the chunk before it
+        if takers and self._record is None and not self._strict:
+            # the hot path: an SDK chunk, first tried on the shape of the chunk before it
             tried = takers[0]
             payload = tried(chunk)
             if payload is not None:
+                if type(received_at) is float and received_at - received_at == 0.0:
+                    at: Any = received_at
+                elif received_at is None:
+                    at = self._clock() if self._timed else None
+                else:
+                    at = self._odd_time(received_at)
                 self._count += 1
-                self._pending.append((_FAST, payload, received_at))
+                self._pending.append((_FAST, payload, at))
                 return
             self._add(chunk, received_at, tried)
             return
         self._add(chunk, received_at, None)
 
     def _add(self, chunk: Any, received_at: Any, tried: Callable[[Any], Any] | None) -> None:
-        """`add` for every chunk but a timed SDK chunk of the shape of the one before (`tried`, when
-        that shape was tried on this chunk and refused it)."""
+        """`add` for every chunk but an SDK chunk of the shape of the one before (`tried`, when that
+        shape was tried on this chunk and refused it)."""
         if self._record is not None:
             if self._strict:
                 raise RecordingError("add() after finish(): make a new StreamRecorder for each call")
