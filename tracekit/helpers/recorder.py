@@ -461,6 +461,28 @@ class StreamRecorder:
         raises from `add`. The SDK stream helpers' own events are recognised: openai's ChunkEvent is
         unwrapped, the derived events
         (`content.delta`, anthropic `text`, ...) are skipped (not counted as chunks)."""
+        takers = TAKERS.get(type(chunk))  # an SDK class with learnt shapes (never dict)
+        if takers and self._record is None and not self._strict:
+            # the hot path: an SDK chunk, first tried on the shape of the chunk before it
+            tried = takers[0]
+            payload = tried(chunk)
+            if payload is not None:
+                if type(received_at) is float and received_at - received_at == 0.0:
+                    at: Any = received_at
+                elif received_at is None:
+                    at = self._clock() if self._timed else None
+                else:
+                    at = self._odd_time(received_at)
+                self._count += 1
+                self._pending.append((_FAST, payload, at))
+                return
+            self._add(chunk, received_at, tried)
+            return
+        self._add(chunk, received_at, None)
+
+    def _add(self, chunk: Any, received_at: Any, tried: Callable[[Any], Any] | None) -> None:
+        """`add` for every chunk but an SDK chunk of the shape of the one before (`tried`, when that
+        shape was tried on this chunk and refused it)."""
         if self._record is not None:
             if self._strict:
                 raise RecordingError("add() after finish(): make a new StreamRecorder for each call")
@@ -508,6 +530,8 @@ class StreamRecorder:
             takers = TAKERS.get(type(chunk))
             if takers is not None:  # a shape seen before: its values in a tuple (see `_shapes`)
                 for take in takers:
+                    if take is tried:
+                        continue
                     payload = take(chunk)
                     if payload is not None:
                         if take is not takers[0]:

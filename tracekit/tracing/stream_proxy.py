@@ -50,13 +50,14 @@ class _Forwarding:
 class StreamProxy(_Forwarding):
     """A sync stream (SDK Stream, generator, any iterator) whose chunks are recorded as they arrive."""
 
-    __slots__ = ("_tk_next",)
+    __slots__ = ("_tk_add", "_tk_next")
 
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
         nxt = wrapped.__next__ if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
         self._tk_next: Callable[[], Any] = nxt
+        self._tk_add: Callable[[Any], None] = call.add  # bound once: one load per chunk, not two
 
     def __iter__(self) -> StreamProxy:
         return self
@@ -70,7 +71,7 @@ class StreamProxy(_Forwarding):
         except BaseException as exc:
             self._tk_call.end(outcome_of(exc), exc)
             raise
-        self._tk_call.add(chunk)
+        self._tk_add(chunk)
         return chunk
 
     def close(self) -> Any:
@@ -101,13 +102,14 @@ async def _maybe_await(value: Any) -> Any:
 class AsyncStreamProxy(_Forwarding):
     """An async stream (SDK AsyncStream, async generator, any async iterator), recorded as it arrives."""
 
-    __slots__ = ("_tk_anext",)
+    __slots__ = ("_tk_add", "_tk_anext")
 
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
         anext = wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
         self._tk_anext: Callable[[], Awaitable[Any]] = anext
+        self._tk_add: Callable[[Any], None] = call.add
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
@@ -121,7 +123,7 @@ class AsyncStreamProxy(_Forwarding):
         except BaseException as exc:
             self._tk_call.end(outcome_of(exc), exc)
             raise
-        self._tk_call.add(chunk)
+        self._tk_add(chunk)
         return chunk
 
     async def close(self) -> Any:
