@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,8 @@ from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers._dict_shapes import DICT_TAKERS, learn_dict, promote_dict
 from tracekit.helpers._dict_shapes import PER_STREAM as DICT_PER_STREAM
-from tracekit.helpers._json import encode_json
+from tracekit.helpers._exact_json import json_text
+from tracekit.helpers._ids import new_call_id
 from tracekit.helpers._shapes import TAKERS, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
@@ -78,8 +78,9 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 6)
 
 
-_ENCODE = encode_json
-"""`json.dumps(ensure_ascii=False, separators=(",", ":"), allow_nan=False)`, from a C encoder built once."""
+_ENCODE = json_text
+"""`json.dumps(ensure_ascii=False, separators=(",", ":"), allow_nan=False)`: orjson's text where it is
+provably the same (see `_exact_json`), else the standard library's C encoder built once."""
 
 
 def _raw_json(data: Mapping[str, Any] | None) -> str | None:
@@ -118,15 +119,8 @@ def _storable(data: Mapping[str, Any], path: str, notes: list[dict[str, Any]]) -
     return cleaned, _raw_json(cleaned)
 
 
-_URANDOM = os.urandom
-_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
-
-
-def _new_call_id() -> str:
-    """`model.new_id()` (uuid4 hex: 122 random bits, version 4, RFC 4122 variant) without building a
-    uuid.UUID, which costs as much again as the random bytes (every recorded call takes one)."""
-    return "%032x" % ((int.from_bytes(_URANDOM(16), "big") & _UUID4_CLEAR) | _UUID4_SET)
+_new_call_id = new_call_id
+"""`model.new_id()`'s uuid4 hex, drawn from a pooled block of random bytes (see `helpers._ids`)."""
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
