@@ -26,6 +26,7 @@ from tracekit.helpers._dict_shapes import DICT_TAKERS, learn_dict, promote_dict
 from tracekit.helpers._dict_shapes import PER_STREAM as DICT_PER_STREAM
 from tracekit.helpers._exact_json import json_text
 from tracekit.helpers._ids import new_call_id
+from tracekit.helpers._record_build import record_builder
 from tracekit.helpers._shapes import TAKERS, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
@@ -212,6 +213,31 @@ def _check_typed(record: LLMCallRecord, notes: list[dict[str, Any]]) -> None:
         record.model_name = ""
 
 
+_RESPONSE_FIELDS = (
+    "call_id",
+    "api_type",
+    "provider",
+    "model_name",
+    "response_id",
+    "output_messages",
+    "outputs",
+    "output_text",
+    "reasoning_text",
+    "refusal",
+    "output_tool_calls",
+    "usage",
+    "finish_reason",
+    "outcome",
+    "error",
+    "safety",
+)
+_RESPONSE_ONLY = record_builder(_RESPONSE_FIELDS)
+_WITH_REQUEST = record_builder(
+    (*_RESPONSE_FIELDS, "request_params", "input_messages", "input_text", "tool_choice", "tools")
+)
+"""`LLMCallRecord(**fields)` for these fields, without matching keywords (see `_record_build`)."""
+
+
 def _build(
     adapter: VendorAdapter,
     parts: ResponseParts,
@@ -230,32 +256,49 @@ def _build(
             break
     if outcome is None:
         outcome = "error" if error is not None else parts.outcome
-    fields: dict[str, Any] = {
-        "call_id": call_id or _new_call_id(),
-        "api_type": adapter.API_TYPE,
-        "provider": adapter.PROVIDER,
-        "model_name": parts.model_name or "",
-        "response_id": parts.response_id,
-        "output_messages": parts.output_messages,
-        "outputs": parts.outputs,
-        "output_text": parts.output_text,
-        "reasoning_text": parts.reasoning_text,
-        "refusal": parts.refusal,
-        "output_tool_calls": parts.output_tool_calls,
-        "usage": parts.usage,
-        "finish_reason": parts.finish_reason,
-        "outcome": outcome,
-        "error": error,
-        "safety": parts.safety,
-    }
-    if req is not None:  # without a request the record's own defaults stand
-        fields["model_name"] = parts.model_name or req.model_name or ""
-        fields["request_params"] = req.request_params
-        fields["input_messages"] = req.input_messages
-        fields["input_text"] = req.input_text
-        fields["tool_choice"] = req.tool_choice
-        fields["tools"] = req.tools
-    return LLMCallRecord(**fields)
+    model_name = parts.model_name
+    if req is None:  # without a request the record's own defaults stand
+        return _RESPONSE_ONLY(
+            call_id or _new_call_id(),
+            adapter.API_TYPE,
+            adapter.PROVIDER,
+            model_name or "",
+            parts.response_id,
+            parts.output_messages,
+            parts.outputs,
+            parts.output_text,
+            parts.reasoning_text,
+            parts.refusal,
+            parts.output_tool_calls,
+            parts.usage,
+            parts.finish_reason,
+            outcome,
+            error,
+            parts.safety,
+        )
+    return _WITH_REQUEST(
+        call_id or _new_call_id(),
+        adapter.API_TYPE,
+        adapter.PROVIDER,
+        model_name or req.model_name or "",
+        parts.response_id,
+        parts.output_messages,
+        parts.outputs,
+        parts.output_text,
+        parts.reasoning_text,
+        parts.refusal,
+        parts.output_tool_calls,
+        parts.usage,
+        parts.finish_reason,
+        outcome,
+        error,
+        parts.safety,
+        req.request_params,
+        req.input_messages,
+        req.input_text,
+        req.tool_choice,
+        req.tools,
+    )
 
 
 def record_from_response(
