@@ -1,9 +1,11 @@
 """The per-call raw JSON text written by orjson where it provably matches equals the standard
-library's text (and raises what it raises); pooled call ids stay unique across threads and forks."""
+library's text (and raises what it raises); snapshot text reads back as json.loads reads it; pooled
+call ids stay unique across threads and forks."""
 
 from __future__ import annotations
 
 import enum
+import json
 import os
 import threading
 import uuid
@@ -17,9 +19,10 @@ from hypothesis import strategies as st
 from tracekit.helpers._exact_json import _orjson_text, json_text
 from tracekit.helpers._ids import new_call_id
 from tracekit.helpers._json import encode_json
+from tracekit.helpers.sdk import _drop_helper_fields, sdk_json_from_text
 
 SETTINGS = settings(
-    derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    derandomize=True, max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -125,3 +128,21 @@ def test_a_forked_child_does_not_repeat_its_parents_pooled_ids() -> None:
     parent = [new_call_id() for _ in range(100)]
     assert len(child) == 100
     assert not set(child) & set(parent)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | ints | st.floats(allow_nan=False, allow_infinity=False) | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@settings(SETTINGS, max_examples=50)
+@given(st.dictionaries(texts, json_values, max_size=3))
+def test_sdk_snapshot_text_reads_back_as_json_loads_does(data: dict[str, Any]) -> None:
+    """A snapshot's text (big integers, lone surrogate escapes, every float) reads back through
+    orjson or the standard library as exactly json.loads reads it."""
+    text = json.dumps(data)
+    expected = json.loads(text)
+    _drop_helper_fields(expected)
+    assert repr(sdk_json_from_text(text)) == repr(expected)
