@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,9 @@ from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers._dict_shapes import DICT_TAKERS, learn_dict, promote_dict
 from tracekit.helpers._dict_shapes import PER_STREAM as DICT_PER_STREAM
-from tracekit.helpers._json import encode_json
+from tracekit.helpers._exact_json import json_text
+from tracekit.helpers._ids import new_call_id
+from tracekit.helpers._record_build import record_builder
 from tracekit.helpers._shapes import TAKERS, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
@@ -78,8 +79,9 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 6)
 
 
-_ENCODE = encode_json
-"""`json.dumps(ensure_ascii=False, separators=(",", ":"), allow_nan=False)`, from a C encoder built once."""
+_ENCODE = json_text
+"""`json.dumps(ensure_ascii=False, separators=(",", ":"), allow_nan=False)`: orjson's text where it is
+provably the same (see `_exact_json`), else the standard library's C encoder built once."""
 
 
 def _raw_json(data: Mapping[str, Any] | None) -> str | None:
@@ -118,15 +120,8 @@ def _storable(data: Mapping[str, Any], path: str, notes: list[dict[str, Any]]) -
     return cleaned, _raw_json(cleaned)
 
 
-_URANDOM = os.urandom
-_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
-
-
-def _new_call_id() -> str:
-    """`model.new_id()` (uuid4 hex: 122 random bits, version 4, RFC 4122 variant) without building a
-    uuid.UUID, which costs as much again as the random bytes (every recorded call takes one)."""
-    return "%032x" % ((int.from_bytes(_URANDOM(16), "big") & _UUID4_CLEAR) | _UUID4_SET)
+_new_call_id = new_call_id
+"""`model.new_id()`'s uuid4 hex, drawn from a pooled block of random bytes (see `helpers._ids`)."""
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
@@ -218,6 +213,31 @@ def _check_typed(record: LLMCallRecord, notes: list[dict[str, Any]]) -> None:
         record.model_name = ""
 
 
+_RESPONSE_FIELDS = (
+    "call_id",
+    "api_type",
+    "provider",
+    "model_name",
+    "response_id",
+    "output_messages",
+    "outputs",
+    "output_text",
+    "reasoning_text",
+    "refusal",
+    "output_tool_calls",
+    "usage",
+    "finish_reason",
+    "outcome",
+    "error",
+    "safety",
+)
+_RESPONSE_ONLY = record_builder(_RESPONSE_FIELDS)
+_WITH_REQUEST = record_builder(
+    (*_RESPONSE_FIELDS, "request_params", "input_messages", "input_text", "tool_choice", "tools")
+)
+"""`LLMCallRecord(**fields)` for these fields, without matching keywords (see `_record_build`)."""
+
+
 def _build(
     adapter: VendorAdapter,
     parts: ResponseParts,
@@ -236,32 +256,49 @@ def _build(
             break
     if outcome is None:
         outcome = "error" if error is not None else parts.outcome
-    fields: dict[str, Any] = {
-        "call_id": call_id or _new_call_id(),
-        "api_type": adapter.API_TYPE,
-        "provider": adapter.PROVIDER,
-        "model_name": parts.model_name or "",
-        "response_id": parts.response_id,
-        "output_messages": parts.output_messages,
-        "outputs": parts.outputs,
-        "output_text": parts.output_text,
-        "reasoning_text": parts.reasoning_text,
-        "refusal": parts.refusal,
-        "output_tool_calls": parts.output_tool_calls,
-        "usage": parts.usage,
-        "finish_reason": parts.finish_reason,
-        "outcome": outcome,
-        "error": error,
-        "safety": parts.safety,
-    }
-    if req is not None:  # without a request the record's own defaults stand
-        fields["model_name"] = parts.model_name or req.model_name or ""
-        fields["request_params"] = req.request_params
-        fields["input_messages"] = req.input_messages
-        fields["input_text"] = req.input_text
-        fields["tool_choice"] = req.tool_choice
-        fields["tools"] = req.tools
-    return LLMCallRecord(**fields)
+    model_name = parts.model_name
+    if req is None:  # without a request the record's own defaults stand
+        return _RESPONSE_ONLY(
+            call_id or _new_call_id(),
+            adapter.API_TYPE,
+            adapter.PROVIDER,
+            model_name or "",
+            parts.response_id,
+            parts.output_messages,
+            parts.outputs,
+            parts.output_text,
+            parts.reasoning_text,
+            parts.refusal,
+            parts.output_tool_calls,
+            parts.usage,
+            parts.finish_reason,
+            outcome,
+            error,
+            parts.safety,
+        )
+    return _WITH_REQUEST(
+        call_id or _new_call_id(),
+        adapter.API_TYPE,
+        adapter.PROVIDER,
+        model_name or req.model_name or "",
+        parts.response_id,
+        parts.output_messages,
+        parts.outputs,
+        parts.output_text,
+        parts.reasoning_text,
+        parts.refusal,
+        parts.output_tool_calls,
+        parts.usage,
+        parts.finish_reason,
+        outcome,
+        error,
+        parts.safety,
+        req.request_params,
+        req.input_messages,
+        req.input_text,
+        req.tool_choice,
+        req.tools,
+    )
 
 
 def record_from_response(

@@ -17,13 +17,14 @@ are dropped, so each recorded chunk is what the vendor sent.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
 from pydantic import BaseModel
+
+from tracekit.codec import loads as _loads
 
 __all__ = [
     "DERIVED_EVENT_TYPES",
@@ -255,8 +256,9 @@ def sdk_json_text(obj: Any) -> str | None:
 
 
 def sdk_json_from_text(text: str) -> dict[str, Any] | None:
-    """`sdk_json` of the object `text` was taken from by `sdk_json_text`."""
-    data = json.loads(text)
+    """`sdk_json` of the object `text` was taken from by `sdk_json_text` (parsed by orjson where
+    that gives json.loads' data: `codec.loads`)."""
+    data = _loads(text)
     _drop_helper_fields(data)
     return data if isinstance(data, dict) else None
 
