@@ -29,6 +29,9 @@ from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord
 from tracekit.tracing.capture import drop_content, snapshot
 from tracekit.tracing.context import ACTIVE
 from tracekit.tracing.pending import pending_event
+from tracekit.tracing.response_shapes import learn as learn_shape
+from tracekit.tracing.response_shapes import rebuild as rebuild_shape
+from tracekit.tracing.response_shapes import take as take_shape
 from tracekit.tracing.values import call_event
 
 if TYPE_CHECKING:
@@ -208,11 +211,17 @@ class LLMCall:
             elif deferrable:
                 to_json = _SNAPSHOT_WRITERS.get(kind)
                 if to_json is not None:
+                    # a shape seen before: its values in a tuple (response_shapes.py), else the text
+                    snap = take_shape(result)
+                    if snap is not None:
+                        self._defer(snap, end)
+                        return
                     try:
                         text = to_json(result, by_alias=True, exclude_unset=True, warnings=False)
                     except Exception:  # what the writer refuses is recorded eagerly, as sdk_json reads it
                         text = None
                     if text is not None:
+                        learn_shape(result)
                         self._defer(text, end)
                         return
             record = self._record_of(result, end)
@@ -220,6 +229,7 @@ class LLMCall:
                 _DEFERRABLE[kind] = deferred = _text_matches(result)
                 if deferred:
                     _SNAPSHOT_WRITERS[kind] = kind.__pydantic_serializer__.to_json
+                    learn_shape(result)
             self._emit(record)
         except Exception as exc:
             report_problem(self.tracer, "could not record the LLM response", exc)
@@ -251,7 +261,7 @@ class LLMCall:
             return False
         return True
 
-    def _defer(self, payload: bytes | dict[str, Any], end: float) -> None:
+    def _defer(self, payload: bytes | dict[str, Any] | tuple[Any, ...], end: float) -> None:
         """Put a pending event in the trace now; it is normalised from `payload` at first use."""
         self._payload = payload
         self._end = end
@@ -263,7 +273,13 @@ class LLMCall:
         in its `error` (logged), or at worst as an event carrying it in its metadata."""
         payload, end = self._payload, self._end
         try:
-            data = sdk_json_from_text(payload.decode()) if type(payload) is bytes else payload
+            data: dict[str, Any] | None
+            if isinstance(payload, tuple):
+                data = rebuild_shape(payload)
+            elif isinstance(payload, bytes):
+                data = sdk_json_from_text(payload.decode())
+            else:
+                data = payload
             record = self._record_of(data, end)
         except Exception as exc:
             # logged, never raised: this runs inside whatever first reads the event
