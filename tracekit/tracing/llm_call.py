@@ -28,7 +28,7 @@ from tracekit.helpers.sdk import sdk_json, sdk_json_from_text, sdk_json_text
 from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord
 from tracekit.tracing.capture import drop_content, snapshot
 from tracekit.tracing.context import ACTIVE
-from tracekit.tracing.pending import pending_event
+from tracekit.tracing.pending import Deferred, deferred_event
 from tracekit.tracing.response_shapes import learn as learn_shape
 from tracekit.tracing.response_shapes import rebuild as rebuild_shape
 from tracekit.tracing.response_shapes import take as take_shape
@@ -106,6 +106,11 @@ class CallSpec:
     sdk_method: bool = False
     """An instrumented SDK method: SDK calls it makes itself (`.stream()` calls `.create()`) are
     part of it, not calls of their own."""
+    nests: bool = False
+    """An instrumented SDK method that may run other traced methods inside it (`.stream()` calls
+    `.create()`; google-genai's automatic function calling runs the user's tools): it marks its
+    context (IN_SDK_CALL) while it runs. openai's and anthropic's `create` call none (each sends
+    its request itself), so they skip the two ContextVar writes."""
 
 
 IN_SDK_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("tracekit_in_sdk_call", default=False)
@@ -143,8 +148,9 @@ reads back as the very dump the eager path normalised. A class whose objects nev
 vendor response) stays undecided and eager, so it is still recorded nothing, as before."""
 
 
-class LLMCall:
-    """One call in flight. `response()`, `failed()` or `stream()` + `end()` finish it, once."""
+class LLMCall(Deferred):
+    """One call in flight. `response()`, `failed()` or `stream()` + `end()` finish it, once; a
+    call finished off the caller's path is the work its pending event parks (`build()`)."""
 
     __slots__ = (
         "_context", "_end", "_payload", "_recorder", "_wall_ns", "done", "request", "spec", "start", "tracer",
@@ -265,7 +271,12 @@ class LLMCall:
         """Put a pending event in the trace now; it is normalised from `payload` at first use."""
         self._payload = payload
         self._end = end
-        self.tracer.record_event(pending_event(self._deferred_event))
+        self.tracer.record_event(deferred_event(self))
+
+    def build(self) -> LMCAISEvent:
+        """The event a pending event completes into (pending.py): the stream's fold for a stream
+        ended by `end_later`, else the record of the response `_defer` kept."""
+        return self._deferred_event() if self._recorder is None else self._stream_event()
 
     def _deferred_event(self) -> LMCAISEvent:
         """The event the eager path would have recorded, from the snapshot taken at the call. Never
@@ -401,7 +412,7 @@ class LLMCall:
         end = time.perf_counter()
         recorder.stop_clock()
         self._end = end
-        event = pending_event(self._stream_event)
+        event = deferred_event(self)
         try:
             context = self._context
             if context is None:
