@@ -198,7 +198,7 @@ def test_the_shapes_of_a_class_are_capped() -> None:
             data["system_fingerprint"] = "fp"
         response_shapes.learn(Many.model_validate(data))
         response_shapes.learn(Extra.model_validate({**data, "vendor_extra": n}))
-    assert len(response_shapes._TAKERS[Many]) == 16
+    assert len(response_shapes.TAKERS[Many]) == 16
     assert response_shapes._TRIES[Many] == 16
-    assert Extra not in response_shapes._TAKERS
+    assert Extra not in response_shapes.TAKERS
     assert response_shapes._TRIES[Extra] == 64

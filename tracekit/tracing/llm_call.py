@@ -29,9 +29,9 @@ from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord
 from tracekit.tracing.capture import drop_content, snapshot
 from tracekit.tracing.context import ACTIVE
 from tracekit.tracing.pending import Deferred, deferred_event
+from tracekit.tracing.response_shapes import TAKERS as SHAPE_TAKERS
 from tracekit.tracing.response_shapes import learn as learn_shape
 from tracekit.tracing.response_shapes import rebuild as rebuild_shape
-from tracekit.tracing.response_shapes import take as take_shape
 from tracekit.tracing.values import call_event
 
 if TYPE_CHECKING:
@@ -155,6 +155,8 @@ class LLMCall(Deferred):
     __slots__ = (
         "_context", "_end", "_payload", "_recorder", "_wall_ns", "done", "request", "spec", "start", "tracer",
     )  # fmt: skip
+    _payload: bytes | dict[str, Any] | tuple[Any, ...]
+    """A deferred response's snapshot: its shape's values, its JSON text, or a private dict copy."""
 
     def __init__(self, tracer: SessionTracer, spec: CallSpec, request: dict[str, Any]) -> None:
         self.tracer = tracer
@@ -217,11 +219,15 @@ class LLMCall(Deferred):
             elif deferrable:
                 to_json = _SNAPSHOT_WRITERS.get(kind)
                 if to_json is not None:
-                    # a shape seen before: its values in a tuple (response_shapes.py), else the text
-                    snap = take_shape(result)
-                    if snap is not None:
-                        self._defer(snap, end)
-                        return
+                    # a shape seen before: its values in a tuple (response_shapes.py), else the text;
+                    # `take` and `_defer` written out here, the two frames fewer show inside the SDK call
+                    for taker in SHAPE_TAKERS.get(kind, ()):
+                        snap = taker(result)
+                        if snap is not None:
+                            self._payload = snap
+                            self._end = end
+                            self.tracer.record_event(deferred_event(self))
+                            return
                     try:
                         text = to_json(result, by_alias=True, exclude_unset=True, warnings=False)
                     except Exception:  # what the writer refuses is recorded eagerly, as sdk_json reads it

@@ -20,11 +20,11 @@ from typing import Any, Final
 from tracekit.helpers import _shapes
 from tracekit.helpers.sdk import sdk_json
 
-__all__ = ["learn", "rebuild", "take"]
+__all__ = ["TAKERS", "learn", "rebuild", "take"]
 
 Taker = Callable[[Any], "tuple[Any, ...] | None"]
 
-_TAKERS: dict[type, tuple[Taker, ...]] = {}
+TAKERS: dict[type, tuple[Taker, ...]] = {}
 """Per SDK response class: the shapes learnt so far, newest first (read on the hot path)."""
 _TRIES: dict[type, int] = {}
 """Per class: how many shapes were tried, so that a class of ever-new shapes stops costing."""
@@ -35,7 +35,7 @@ _MAX_TRIES: Final = 64
 def take(obj: Any) -> tuple[Any, ...] | None:
     """`obj`'s values as a tuple `rebuild` turns into `sdk_json(obj)`, or None when its shape was
     not learnt (the caller keeps the JSON-text snapshot instead)."""
-    for taker in _TAKERS.get(type(obj), ()):
+    for taker in TAKERS.get(type(obj), ()):
         snap = taker(obj)
         if snap is not None:
             return snap
@@ -53,7 +53,7 @@ def learn(obj: Any) -> None:
     class has enough shapes or tries; never raises (a shape not learnt keeps the text snapshot)."""
     kind = type(obj)
     tries = _TRIES.get(kind, 0)
-    if tries >= _MAX_TRIES or len(_TAKERS.get(kind, ())) >= _MAX_SHAPES:
+    if tries >= _MAX_TRIES or len(TAKERS.get(kind, ())) >= _MAX_SHAPES:
         return
     _TRIES[kind] = tries + 1
     try:
@@ -66,4 +66,4 @@ def learn(obj: Any) -> None:
             return
     except Exception:  # a shape that cannot be written: its responses keep the text snapshot
         return
-    _TAKERS[kind] = (taker, *_TAKERS.get(kind, ()))
+    TAKERS[kind] = (taker, *TAKERS.get(kind, ()))
