@@ -221,13 +221,19 @@ class LLMCall(Deferred):
                 if to_json is not None:
                     # a shape seen before: its values in a tuple (response_shapes.py), else the text;
                     # `take` and `_defer` written out here, the two frames fewer show inside the SDK call
-                    for taker in SHAPE_TAKERS.get(kind, ()):
-                        snap = taker(result)
-                        if snap is not None:
-                            self._payload = snap
-                            self._end = end
-                            self.tracer.record_event(deferred_event(self))
-                            return
+                    try:
+                        snap = None
+                        for taker in SHAPE_TAKERS.get(kind, ()):
+                            snap = taker(result)
+                            if snap is not None:
+                                break
+                    except Exception:  # a value no check foresaw: the text snapshot is taken instead
+                        snap = None
+                    if snap is not None:
+                        self._payload = snap
+                        self._end = end
+                        self.tracer.record_event(deferred_event(self))
+                        return
                     try:
                         text = to_json(result, by_alias=True, exclude_unset=True, warnings=False)
                     except Exception:  # what the writer refuses is recorded eagerly, as sdk_json reads it
