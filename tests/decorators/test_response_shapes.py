@@ -62,9 +62,9 @@ def _parked(event: Any) -> Any:
     return deferred.build.__self__._payload
 
 
-def test_every_fixture_is_both_taken_or_not_as_pinned() -> None:
-    """Every complete-response fixture of the three deferrable APIs exists in LEARNT (new fixtures
-    get pinned too)."""
+def test_every_response_fixture_is_pinned() -> None:
+    """LEARNT names every complete-response fixture of the three deferrable APIs, so a new fixture
+    gets its path pinned too."""
     found = {
         (vendor, path.stem)
         for vendor in ("openai_chat", "openai_responses", "anthropic")

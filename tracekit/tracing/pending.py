@@ -44,6 +44,7 @@ class Deferred:
     __slots__ = ()
 
     def build(self) -> LMCAISEvent:
+        """The complete event (each kind of work says how)."""
         raise NotImplementedError
 
 
@@ -56,6 +57,7 @@ class _Deferred(Deferred):
         self._build = build
 
     def build(self) -> LMCAISEvent:
+        """What the parked function builds."""
         return self._build()
 
 
