@@ -11,7 +11,9 @@ where the added time goes: normalisation (record_from_response / StreamRecorder.
 SDK objects, timed alone; per chunk also StreamRecorder.add alone, its finish() spread over the
 chunks, and a bare loop reading the same chunk objects as the baseline) and the rest (request
 snapshot, proxy, event, record_event; the response's snapshot and the request's copy are also timed
-alone). A complete response is normalised off the caller's path
+alone), and tracekit's own frames inside the instrumented SDK call (the call minus the SDK method it
+wraps, timed from inside; a timing wrapper alone on a bare client is its baseline). A complete
+response is normalised off the caller's path
 (the event is completed at its first use): that cost is timed on its own, at the first access of
 each event recorded in the round, and printed as its own line beside the caller's figure, so
 nothing is hidden. So is a stream's fold (finish(), done when its event is first read once the
@@ -41,6 +43,7 @@ from sdk_transport import VendorServer, openai_client
 import tracekit as tk
 from tracekit.helpers.recorder import _FAST as FAST_FORM  # a chunk kept on the fast path (learnt shape)
 from tracekit.tracer import SessionTracer
+from tracekit.tracing import response_shapes
 from tracekit.tracing.capture import snapshot
 from tracekit.tracing.llm_call import LLMCall
 
@@ -143,6 +146,35 @@ def inside_the_stream(client: Any, streams: int) -> tuple[float, float, float]:
     fast = sum(form == FAST_FORM for form in forms) / len(forms)
     ordered = sorted(steps)
     return ordered[len(ordered) // 2] / 1e9, ordered[len(ordered) // 10] / 1e9, fast
+def inside_sdk_call(calls: int, server: Any) -> tuple[float, float]:
+    """Median CPU seconds of an instrumented call outside the SDK method it wraps (timed from
+    inside by a wrapper set before `instrument`), and of the same wrapper on an uninstrumented
+    client (its own cost, the baseline)."""
+    clock = time.thread_time
+    inner = [0.0]
+
+    def timed(client: Any) -> Any:
+        create = client.chat.completions.create
+
+        def timed_create(**kwargs: Any) -> Any:
+            t0 = clock()
+            result = create(**kwargs)
+            inner[0] += clock() - t0
+            return result
+
+        client.chat.completions.create = timed_create
+        return client
+
+    traced = tk.instrument(timed(openai_client(server)))
+    plain = timed(openai_client(server))
+    outside: dict[str, list[float]] = {"traced": [], "plain": []}
+    for _ in range(calls):
+        for name, client in (("traced", traced), ("plain", plain)):
+            inner[0] = 0.0
+            t0 = clock()
+            client.chat.completions.create(model="gpt-4.1", messages=HI)
+            outside[name].append(clock() - t0 - inner[0])
+    return statistics.median(outside["traced"]), statistics.median(outside["plain"])
 
 
 def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[str, float]:
@@ -226,15 +258,25 @@ def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[s
         for chunk in sdk_chunks:
             sink.append((vars(chunk).get("choices"), time.perf_counter()))
 
+    # tracekit's own CPU time inside the instrumented SDK call, where the SDK's work has just
+    # cooled the caches: the traced call minus the SDK method it wraps, timed from inside it (the
+    # same timing wrapper on an uninstrumented client is the baseline: its own cost)
+    with tracer.session():
+        out["own_inside"], out["own_inside_base"] = inside_sdk_call(calls, server)
+
     with tracer.session() as trace:
         out["own_call"] = cpu_per_call(calls, lambda: answer("gpt-4.1", HI))
         out["own_complete"] = first_access(trace.event_history[-calls:])
         out["own_stream"] = cpu_per_call(streams, consume)
         out["own_stream_complete"] = first_access(trace.event_history[-streams:])
-    # the two copies the caller's path cannot avoid: the response's immutable snapshot (pydantic's
-    # own JSON writer, the SDK's code) and the request's (tracekit's)
+    # the two copies the caller's path cannot avoid: the response's immutable snapshot (a shape
+    # seen before: its values in a tuple; pydantic's own JSON writer, the SDK's code, is what it
+    # replaces and what a response of a new shape still gets) and the request's (tracekit's)
     to_json = type(resp).__pydantic_serializer__.to_json
-    out["snapshot"] = cpu_per_op(
+    if response_shapes.take(resp) is None:
+        raise SystemExit("the bench's response shape was not learnt: the figures would not be the path's")
+    out["snapshot"] = cpu_per_op(calls // 4, lambda: response_shapes.take(resp))
+    out["snapshot_text"] = cpu_per_op(
         calls // 4, lambda: to_json(resp, by_alias=True, exclude_unset=True, warnings=False)
     )
     out["request_copy"] = cpu_per_op(calls // 4, lambda: snapshot(HI))
@@ -276,6 +318,8 @@ def main() -> None:
     added = ratio(lambda r: r["inst"], base_call)
     print(f"  added by instrument(client)             {fig(lambda r: r['inst'])}  {added}")
     print(f"    completed at first use (off the path) {fig(lambda r: r['inst_complete'])}")
+    print(f"    of it, tracekit's own frames          {fig(lambda r: r['own_inside'])}")
+    print(f"      a timing wrapper alone (baseline)   {fig(lambda r: r['own_inside_base'])}")
     added = ratio(lambda r: r["deco"], base_call)
     print(f"  added by @trace_llm_call                {fig(lambda r: r['deco'])}  {added}")
     print(f"    completed at first use (off the path) {fig(lambda r: r['deco_complete'])}")
@@ -297,6 +341,7 @@ def main() -> None:
     print(f"  per call, all of tracekit on the path   {fig(lambda r: r['own_call'])}")
     print(f"    completed at first use (off the path) {fig(lambda r: r['own_complete'])}")
     print(f"    of it: the response's snapshot        {fig(lambda r: r['snapshot'])}")
+    print(f"    the text snapshot it replaces (hot)   {fig(lambda r: r['snapshot_text'])}")
     print(f"    of it: the request's copy             {fig(lambda r: r['request_copy'])}")
     print(f"    the SDK's own model_dump (baseline)   {fig(lambda r: r['dump'])}")
     norm = ratio(lambda r: r["normalise"], lambda r: r["dump"])

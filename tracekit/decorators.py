@@ -143,6 +143,7 @@ def traced_llm(func: F, spec: CallSpec) -> F:
     here, once."""
     kind = _call_kind(func)
     sdk_method = spec.sdk_method
+    nests = spec.nests
     active_now = ACTIVE.get
     in_sdk_call = IN_SDK_CALL.get
     begin = LLMCall.begin
@@ -156,7 +157,7 @@ def traced_llm(func: F, spec: CallSpec) -> F:
             call = begin(active.tracer, spec, args, kwargs)
             if call is None:
                 return await func(*args, **kwargs)
-            token = IN_SDK_CALL.set(True) if sdk_method else None
+            token = IN_SDK_CALL.set(True) if nests else None
             try:
                 result = await func(*args, **kwargs)
             except BaseException as exc:
@@ -180,7 +181,7 @@ def traced_llm(func: F, spec: CallSpec) -> F:
         call = begin(active.tracer, spec, args, kwargs)
         if call is None:
             return func(*args, **kwargs)
-        token = IN_SDK_CALL.set(True) if sdk_method else None
+        token = IN_SDK_CALL.set(True) if nests else None
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:

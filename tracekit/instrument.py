@@ -70,6 +70,10 @@ def _sdk_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any
     out: dict[str, Any] = JsonRequest()  # made a plain dict at the end if a copy is not pure
     pure = True
     for key, value in kwargs.items():
+        kind = type(value)
+        if kind is str or kind is int or kind is float or kind is bool or value is None:
+            out[key] = value  # what snapshot() gives a scalar, without its call
+            continue
         copied, exact = snapshot(value)
         if not exact:
             pure = False
@@ -103,6 +107,7 @@ def instrument(client: C, *, agent: str | None = None, capture_content: bool = T
             capture_content=capture_content,
             request_of=_sdk_stream_request if method == "stream" else _sdk_request,
             sdk_method=True,
+            nests=not (method == "create" and provider in ("openai", "anthropic")),
         )
         traced = traced_llm(original, spec)
         setattr(traced, _MARK, original)

@@ -118,6 +118,23 @@ def _copy_pure(value: Any, depth: int) -> Any:
         kind = type(item)
         if kind is str or kind is int or kind is bool or item is None:
             append(item)
+        elif kind is dict and depth < _PURE_DEPTH:
+            # a list of dicts (chat messages, tool definitions): each dict copied in this frame, its
+            # scalars inline, only what nests deeper recursing
+            copied: dict[str, Any] = {}
+            for key, element in item.items():
+                if type(key) is not str:
+                    raise _NotPlain
+                kind = type(element)
+                if kind is str or kind is int or kind is bool or element is None:
+                    copied[key] = element
+                elif kind is dict or kind is list:
+                    copied[key] = _copy_pure(element, depth + 2)
+                elif kind is float and element - element == 0.0:
+                    copied[key] = element
+                else:
+                    raise _NotPlain
+            append(copied)
         elif kind is dict or kind is list:
             append(_copy_pure(item, depth + 1))
         elif kind is float and item - item == 0.0:

@@ -28,7 +28,10 @@ from tracekit.helpers.sdk import sdk_json, sdk_json_from_text, sdk_json_text
 from tracekit.model import LLMCallRecord, LMCAISEvent, Outcome, TimeRecord
 from tracekit.tracing.capture import drop_content, snapshot
 from tracekit.tracing.context import ACTIVE
-from tracekit.tracing.pending import pending_event
+from tracekit.tracing.pending import Deferred, deferred_event
+from tracekit.tracing.response_shapes import TAKERS as SHAPE_TAKERS
+from tracekit.tracing.response_shapes import learn as learn_shape
+from tracekit.tracing.response_shapes import rebuild as rebuild_shape
 from tracekit.tracing.values import call_event
 
 if TYPE_CHECKING:
@@ -103,6 +106,11 @@ class CallSpec:
     sdk_method: bool = False
     """An instrumented SDK method: SDK calls it makes itself (`.stream()` calls `.create()`) are
     part of it, not calls of their own."""
+    nests: bool = False
+    """An instrumented SDK method that may run other traced methods inside it (`.stream()` calls
+    `.create()`; google-genai's automatic function calling runs the user's tools): it marks its
+    context (IN_SDK_CALL) while it runs. openai's and anthropic's `create` call none (each sends
+    its request itself), so they skip the two ContextVar writes."""
 
 
 IN_SDK_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("tracekit_in_sdk_call", default=False)
@@ -140,12 +148,15 @@ reads back as the very dump the eager path normalised. A class whose objects nev
 vendor response) stays undecided and eager, so it is still recorded nothing, as before."""
 
 
-class LLMCall:
-    """One call in flight. `response()`, `failed()` or `stream()` + `end()` finish it, once."""
+class LLMCall(Deferred):
+    """One call in flight. `response()`, `failed()` or `stream()` + `end()` finish it, once; a
+    call finished off the caller's path is the work its pending event parks (`build()`)."""
 
     __slots__ = (
         "_context", "_end", "_payload", "_recorder", "_wall_ns", "done", "request", "spec", "start", "tracer",
     )  # fmt: skip
+    _payload: bytes | dict[str, Any] | tuple[Any, ...]
+    """A deferred response's snapshot: its shape's values, its JSON text, or a private dict copy."""
 
     def __init__(self, tracer: SessionTracer, spec: CallSpec, request: dict[str, Any]) -> None:
         self.tracer = tracer
@@ -208,11 +219,27 @@ class LLMCall:
             elif deferrable:
                 to_json = _SNAPSHOT_WRITERS.get(kind)
                 if to_json is not None:
+                    # a shape seen before: its values in a tuple (response_shapes.py), else the text;
+                    # `take` and `_defer` written out here, the two frames fewer show inside the SDK call
+                    try:
+                        snap = None
+                        for taker in SHAPE_TAKERS.get(kind, ()):
+                            snap = taker(result)
+                            if snap is not None:
+                                break
+                    except Exception:  # a value no check foresaw: the text snapshot is taken instead
+                        snap = None
+                    if snap is not None:
+                        self._payload = snap
+                        self._end = end
+                        self.tracer.record_event(deferred_event(self))
+                        return
                     try:
                         text = to_json(result, by_alias=True, exclude_unset=True, warnings=False)
                     except Exception:  # what the writer refuses is recorded eagerly, as sdk_json reads it
                         text = None
                     if text is not None:
+                        learn_shape(result)
                         self._defer(text, end)
                         return
             record = self._record_of(result, end)
@@ -220,6 +247,7 @@ class LLMCall:
                 _DEFERRABLE[kind] = deferred = _text_matches(result)
                 if deferred:
                     _SNAPSHOT_WRITERS[kind] = kind.__pydantic_serializer__.to_json
+                    learn_shape(result)
             self._emit(record)
         except Exception as exc:
             report_problem(self.tracer, "could not record the LLM response", exc)
@@ -251,11 +279,16 @@ class LLMCall:
             return False
         return True
 
-    def _defer(self, payload: bytes | dict[str, Any], end: float) -> None:
+    def _defer(self, payload: bytes | dict[str, Any] | tuple[Any, ...], end: float) -> None:
         """Put a pending event in the trace now; it is normalised from `payload` at first use."""
         self._payload = payload
         self._end = end
-        self.tracer.record_event(pending_event(self._deferred_event))
+        self.tracer.record_event(deferred_event(self))
+
+    def build(self) -> LMCAISEvent:
+        """The event a pending event completes into (pending.py): the stream's fold for a stream
+        ended by `end_later`, else the record of the response `_defer` kept."""
+        return self._deferred_event() if self._recorder is None else self._stream_event()
 
     def _deferred_event(self) -> LMCAISEvent:
         """The event the eager path would have recorded, from the snapshot taken at the call. Never
@@ -263,7 +296,13 @@ class LLMCall:
         in its `error` (logged), or at worst as an event carrying it in its metadata."""
         payload, end = self._payload, self._end
         try:
-            data = sdk_json_from_text(payload.decode()) if type(payload) is bytes else payload
+            data: dict[str, Any] | None
+            if isinstance(payload, tuple):
+                data = rebuild_shape(payload)
+            elif isinstance(payload, bytes):
+                data = sdk_json_from_text(payload.decode())
+            else:
+                data = payload
             record = self._record_of(data, end)
         except Exception as exc:
             # logged, never raised: this runs inside whatever first reads the event
@@ -385,7 +424,7 @@ class LLMCall:
         end = time.perf_counter()
         recorder.stop_clock()
         self._end = end
-        event = pending_event(self._stream_event)
+        event = deferred_event(self)
         try:
             context = self._context
             if context is None:

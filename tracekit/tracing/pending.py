@@ -7,7 +7,7 @@ completes it under one lock: the event is built exactly as the eager path builds
 the pending instance slot by slot, and the instance becomes an ordinary `LMCAISEvent`
 (`__class__` assignment: the subclass adds no slots, so the layouts match). From then on it is
 indistinguishable from an eagerly recorded event. Until then the only state it holds is the
-`_Deferred` parked in its `call_records` slot, which no caller can see.
+`Deferred` parked in its `call_records` slot, which no caller can see.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from tracekit.model import LMCAISEvent
 
-__all__ = ["PendingLMCAISEvent", "complete", "pending_event"]
+__all__ = ["Deferred", "PendingLMCAISEvent", "complete", "deferred_event", "pending_event"]
 
 _LOCK = threading.RLock()
 """One lock for every completion: a completion runs once, whichever thread reads first (reentrant,
@@ -31,17 +31,34 @@ _SLOTS = tuple(
 )
 """The member descriptors of every LMCAISEvent slot (its own and its bases')."""
 _CALL_RECORDS = LMCAISEvent.__dict__["call_records"]
+_SET_RECORDS = _CALL_RECORDS.__set__
+_NEW = object.__new__
 _SET_CLASS = object.__setattr__
 _GET = object.__getattribute__
 
 
-class _Deferred:
-    """The work parked in a pending event: `build()` returns the complete event and never raises."""
+class Deferred:
+    """The work parked in a pending event: `build()` returns the complete event and never raises
+    (a traced call is its own: `LLMCall` subclasses this, so deferring it allocates nothing more)."""
 
-    __slots__ = ("build",)
+    __slots__ = ()
+
+    def build(self) -> LMCAISEvent:
+        """The complete event (each kind of work says how)."""
+        raise NotImplementedError
+
+
+class _Deferred(Deferred):
+    """A `build` function parked as the work of a pending event."""
+
+    __slots__ = ("_build",)
 
     def __init__(self, build: Callable[[], LMCAISEvent]) -> None:
-        self.build = build
+        self._build = build
+
+    def build(self) -> LMCAISEvent:
+        """What the parked function builds."""
+        return self._build()
 
 
 def complete(event: LMCAISEvent) -> None:
@@ -54,7 +71,7 @@ def complete(event: LMCAISEvent) -> None:
         deferred = _CALL_RECORDS.__get__(event, LMCAISEvent)
         if deferred is _BUILDING:
             return
-        if type(deferred) is _Deferred:
+        if isinstance(deferred, Deferred):
             _CALL_RECORDS.__set__(event, _BUILDING)
             try:
                 done = deferred.build()
@@ -102,6 +119,11 @@ class PendingLMCAISEvent(LMCAISEvent):
 
 def pending_event(build: Callable[[], LMCAISEvent]) -> LMCAISEvent:
     """A pending event completed by `build()` (which must never raise) at its first access."""
-    event = object.__new__(PendingLMCAISEvent)
-    _CALL_RECORDS.__set__(event, _Deferred(build))
+    return deferred_event(_Deferred(build))
+
+
+def deferred_event(work: Deferred) -> LMCAISEvent:
+    """A pending event completed by `work.build()` (which must never raise) at its first access."""
+    event = _NEW(PendingLMCAISEvent)
+    _SET_RECORDS(event, work)
     return event
