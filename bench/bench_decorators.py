@@ -146,6 +146,8 @@ def inside_the_stream(client: Any, streams: int) -> tuple[float, float, float]:
     fast = sum(form == FAST_FORM for form in forms) / len(forms)
     ordered = sorted(steps)
     return ordered[len(ordered) // 2] / 1e9, ordered[len(ordered) // 10] / 1e9, fast
+
+
 def inside_sdk_call(calls: int, server: Any) -> tuple[float, float]:
     """Median CPU seconds of an instrumented call outside the SDK method it wraps (timed from
     inside by a wrapper set before `instrument`), and of the same wrapper on an uninstrumented
