@@ -14,7 +14,7 @@
    over the rounds (targets: >= 0.7 embedded, >= 0.8 over sqld); for file: also rows per CPU second
    of the process, which a busy machine disturbs less than wall time (the commit's fsync is not in
    it). Before them, the CPU of `trace_rows` on one session beside the codec walk alone (the rows are
-   built from the output of its walk for orjson's text; the checked walk is printed beside it).
+   built from the walk's output).
 2. `iter_call_records()` over 1,000,000 llm_calls rows, with the peak RSS (target: < 300 MB),
    beside the same paged query with nothing decoded, and the CPU time of decoding one row the
    trusted way against the previous path (json.loads + full validation).
@@ -163,11 +163,9 @@ async def _wipe(url: str) -> None:
 
 
 def bench_rows(traces: list[tk.SessionTrace]) -> None:
-    """CPU (this thread) per session of `trace_rows` (the codec's check-and-encode walk for orjson's
-    text, then the rows built from it), beside that walk alone and the checked walk (datetimes
-    formatted in Python) on the same traces; min / median of 5 passes."""
+    """CPU (this thread) per session of `trace_rows` (the codec's check-and-encode walk, then the
+    rows built from it), beside the walk alone on the same traces; min / median of 5 passes."""
     walks: list[float] = []
-    text_walks: list[float] = []
     totals: list[float] = []
     for _ in range(5):
         started = time.thread_time()
@@ -175,21 +173,15 @@ def bench_rows(traces: list[tk.SessionTrace]) -> None:
             codec.encode(trace, compact=True, memo={})
         walked = time.thread_time()
         for trace in traces:
-            codec.encode(trace, compact=True, memo={}, text=True)
-        text_walked = time.thread_time()
-        for trace in traces:
             trace_rows(trace, saved_at="2026-01-01T00:00:00.000000+00:00", cost=_cost)
         done = time.thread_time()
         walks.append((walked - started) / len(traces) * 1e3)
-        text_walks.append((text_walked - walked) / len(traces) * 1e3)
-        totals.append((done - text_walked) / len(traces) * 1e3)
+        totals.append((done - walked) / len(traces) * 1e3)
     walks.sort()
-    text_walks.sort()
     totals.sort()
     print(
         f"  trace_rows of one session (CPU, min / median of 5): {totals[0]:.1f} / {totals[2]:.1f} ms | "
-        f"the codec walk alone, for text {text_walks[0]:.1f} / {text_walks[2]:.1f} ms, "
-        f"checked {walks[0]:.1f} / {walks[2]:.1f} ms"
+        f"the codec walk alone {walks[0]:.1f} / {walks[2]:.1f} ms"
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from json import encoder as json_encoder
 from typing import Any
 
@@ -138,34 +137,6 @@ def row_json(value: Any) -> str:
     return out.decode()
 
 
-_TEXT_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
-
-
-class _NotText(Exception):
-    """A row the text walk's output cannot give as it is (see `_text_json`): the session is encoded
-    again the checked way."""
-
-
-def _text_json(value: Any) -> str:
-    """`row_json` for the output of the codec's text walk (`codec.encode(..., text=True)`, where aware
-    UTC datetimes with microseconds are left for orjson, which writes the text `format_datetime`
-    gives, as `codec.to_json` relies on); _NotText when orjson refuses the value (a lone surrogate,
-    an int beyond 64 bits, deep nesting) or would spell a float otherwise than Python."""
-    try:
-        out = orjson.dumps(value, option=_TEXT_OPTIONS)
-    except TypeError:  # orjson.JSONEncodeError
-        raise _NotText from None
-    if (b"0.0000" in out or b"e-" in out) and _respelled(out):
-        raise _NotText
-    return out.decode()
-
-
-def _time(value: Any) -> Any:
-    """A time column's text from either walk: text or None as it is; a datetime the text walk left
-    (aware UTC) as `format_datetime`'s text for it (fixed microsecond width, +00:00)."""
-    return value.isoformat(timespec="microseconds") if type(value) is datetime else value
-
-
 def check_int64(value: int | None, where: str) -> int | None:
     """`value` unchanged when it fits SQLite's 64-bit integers; SerializationError otherwise."""
     if value is not None and not _INT64_MIN <= value <= _INT64_MAX:
@@ -276,8 +247,8 @@ def _call_row(
         record.model_name,
         record.provider,
         record.api_type,
-        _time(data.get("started_at")),  # the walk's ISO-8601 text (absent when None)
-        _time(data.get("completed_at")),
+        data.get("started_at"),  # the walk's ISO-8601 text (absent when None)
+        data.get("completed_at"),
         record.latency_ms,
         *timing_values,
         *tokens,
@@ -362,27 +333,11 @@ def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRows:
     """Every row that stores `trace`; raises SerializationError (field path, value, fix) for anything
-    that would not read back equal, before building a row.
-
-    First the codec's walk for orjson's text (`text=True`: datetimes with microseconds left for
-    orjson to write, no isoformat per time in Python), every row's JSON by orjson; when orjson
-    refuses a row or would spell a float otherwise, or the walk refuses anything, the session is
-    encoded again the checked way, which gives the same rows or the refusal with its path."""
-    encoded: dict[int, dict[str, Any]] = {}
-    try:
-        trace_data = codec.encode(trace, compact=True, memo=encoded, text=True)
-        return _rows(trace, trace_data, encoded, saved_at, cost, _text_json)
-    except (_NotText, SerializationError):
-        pass  # the checked walk gives the same rows, or the refusal with its path
-    return _checked_rows(trace, saved_at, cost)
-
-
-def _checked_rows(trace: SessionTrace, saved_at: str, cost: CallCost) -> TraceRows:
-    """`trace_rows` from the codec's checked walk (every time already text, rows by `row_json`)."""
+    that would not read back equal, before building a row."""
     encoded: dict[int, dict[str, Any]] = {}
     trace_data = codec.encode(trace, compact=True, memo=encoded)
     try:
-        return _rows(trace, trace_data, encoded, saved_at, cost, row_json)
+        return _rows(trace, trace_data, encoded, saved_at, cost)
     except SerializationError:
         codec.dumps(trace_data, root="SessionTrace")  # the same refusal, with the path from the trace
         raise
@@ -394,11 +349,10 @@ def _rows(
     encoded: dict[int, dict[str, Any]],
     saved_at: str,
     cost: CallCost,
-    dump: Callable[[Any], str],
 ) -> TraceRows:
-    """The rows from the walk's output (`dump` writes a row's JSON for that walk)."""
     sid = trace.session_id
     steps = trace.session_time_steps
+    dump = row_json
     step_rows: list[tuple[Any, ...]] = []
     for step_position, step in enumerate(steps):
         data = encoded[id(step)]
@@ -409,8 +363,8 @@ def _rows(
                 step.step_id,
                 step.step_index,
                 step.turn_number,
-                _time(data["timestamp"]),  # the walk's ISO-8601 text
-                _time(data.get("completed_at")),
+                data["timestamp"],  # the walk's ISO-8601 text
+                data.get("completed_at"),
                 dump(_without(data, "events", "markov_blanket_messages")),
             )
         )
@@ -436,7 +390,7 @@ def _rows(
                 slot,
                 event.event_type,
                 event.system_instance_id,
-                _time(data["time_record"]["event_time"]),
+                data["time_record"]["event_time"],
                 event.model_name if language_model else None,
                 event.reward if isinstance(event, EnvironmentEvent) else None,
                 dump(data if "call_records" not in data else _without(data, "call_records")),
@@ -489,7 +443,7 @@ def _rows(
                 position,
                 slot,
                 message.message_type,
-                _time(data["time_record"]["event_time"]),
+                data["time_record"]["event_time"],
                 dump(data),
             )
         )
@@ -499,15 +453,15 @@ def _rows(
     out.tables[schema.sessions.name] = [
         (
             sid,
-            _time(trace_data["created_at"]),
+            trace_data["created_at"],
             saved_at,
             len(step_rows),
             len(event_rows),
             len(message_rows),
             len(call_rows),
             int(has_error),
-            dump(metadata),
-            dump(
+            row_json(metadata),
+            row_json(
                 _without(trace_data, "session_time_steps", "event_history", "markov_blanket_message_history")
             ),
             # the session's roll-up summary (tracekit/store/rollup_rows.py), from the rows built above
@@ -516,7 +470,9 @@ def _rows(
             ),
         )
     ]
-    out.tables[schema.session_metadata.name] = [(sid, key, dump(value)) for key, value in metadata.items()]
+    out.tables[schema.session_metadata.name] = [
+        (sid, key, row_json(value)) for key, value in metadata.items()
+    ]
     out.tables[schema.timesteps.name] = step_rows
     out.tables[schema.events.name] = event_rows
     out.tables[schema.messages.name] = message_rows
