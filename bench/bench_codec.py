@@ -32,7 +32,8 @@ from factories import build_call_record, build_trace
 from store.storebuilders import make_trace
 
 import tracekit as tk
-from tracekit import codec, encoder
+from tracekit import codec
+from tracekit.codec import encoder
 
 
 def per_call_us(fns: dict[str, Callable[[], Any]], n: int, rounds: int) -> dict[str, float]:

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracekit as tk
-from tracekit import codec, decoder, encoder, model
+from tracekit import codec, model
+from tracekit.codec import decoder, encoder
 
 
 def _written(write: Any) -> tuple[str, Any, Any]:

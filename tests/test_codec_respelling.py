@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracekit as tk
-from tracekit import codec, encoder
+from tracekit import codec
+from tracekit.codec import encoder
 
 
 @settings(derandomize=True, max_examples=300, deadline=None)

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracekit as tk
-from tracekit import codec, decoder, encoder
+from tracekit import codec
+from tracekit.codec import decoder, encoder
 
 _TEXT = st.text(alphabet=st.sampled_from('ab[]{}"\\\n é🌦'), max_size=6)
 _NESTED = st.recursive(

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracekit as tk
-from tracekit import codec, encoder
+from tracekit import codec
+from tracekit.codec import encoder
 
 
 def _written(write: Any) -> tuple[str, Any, Any]:

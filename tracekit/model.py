@@ -4,7 +4,7 @@ Names follow synth-ai's tracing_v3 so its users can move over. Conventions:
 - every time is a timezone-aware UTC `datetime` (naive datetimes are rejected, not guessed at);
 - durations are `*_ms` floats measured on a monotonic clock;
 - `None` means "not reported", `0` means "reported zero";
-- `to_dict`/`from_dict` and `to_json`/`from_json` round-trip every type exactly (see codec.py):
+- `to_dict`/`from_dict` and `to_json`/`from_json` round-trip every type exactly (see codec/):
   whatever `to_json` accepts reads back equal, anything else is refused with the field path.
 
 Two synth-ai forms are converted on construction, because their meaning is unambiguous:

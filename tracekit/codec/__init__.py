@@ -34,8 +34,9 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from tracekit import decoder, model
-from tracekit.encoder import INT64_MAX, INT64_MIN, MAX_DEPTH, encode, format_datetime, text_data
+from tracekit import model
+from tracekit.codec import decoder
+from tracekit.codec.encoder import INT64_MAX, INT64_MIN, MAX_DEPTH, encode, format_datetime, text_data
 from tracekit.errors import FieldProblem, InvalidDataError, SerializationError
 
 __all__ = [

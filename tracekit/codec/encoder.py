@@ -24,7 +24,8 @@ from typing import Any, Literal, Union
 
 from pydantic.functional_validators import AfterValidator
 
-from tracekit import encoder_gen, model
+from tracekit import model
+from tracekit.codec import encoder_gen
 from tracekit.errors import SerializationError
 
 __all__ = ["INT64_MAX", "INT64_MIN", "MAX_DEPTH", "encode", "format_datetime", "text_data"]
