@@ -23,7 +23,15 @@ from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeReco
 from tracekit.tracer import SessionTracer, current_session, current_tracer
 from tracekit.tracing.capture import REQUEST_KEYS, SKIP, plain, snapshot
 from tracekit.tracing.context import ACTIVE
-from tracekit.tracing.llm_call import IN_SDK_CALL, CallSpec, LLMCall, outcome_of, report_problem
+from tracekit.tracing.llm_call import (
+    ENCLOSING,
+    IN_SDK_CALL,
+    CallSpec,
+    Enclosing,
+    LLMCall,
+    outcome_of,
+    report_problem,
+)
 from tracekit.tracing.stream_proxy import AsyncStreamProxy, StreamProxy, wrap_result
 from tracekit.tracing.values import check_optional_str
 
@@ -158,14 +166,21 @@ def traced_llm(func: F, spec: CallSpec) -> F:
             if call is None:
                 return await func(*args, **kwargs)
             token = IN_SDK_CALL.set(True) if nests else None
+            enclosing = None if sdk_method else Enclosing(spec.agent)
+            outer = None if enclosing is None else ENCLOSING.set(enclosing)
             try:
                 result = await func(*args, **kwargs)
             except BaseException as exc:
-                call.failed(exc)
+                if enclosing is None or not enclosing.calls:
+                    call.failed(exc)
                 raise
             finally:
                 if token is not None:
                     IN_SDK_CALL.reset(token)
+                if outer is not None:
+                    ENCLOSING.reset(outer)
+            if enclosing is not None and enclosing.calls:
+                return result  # the calls made inside were recorded by their own tracers
             return wrap_result(call, result)
 
         return async_wrapper  # type: ignore[return-value]
@@ -182,14 +197,21 @@ def traced_llm(func: F, spec: CallSpec) -> F:
         if call is None:
             return func(*args, **kwargs)
         token = IN_SDK_CALL.set(True) if nests else None
+        enclosing = None if sdk_method or generator or async_generator else Enclosing(spec.agent)
+        outer = None if enclosing is None else ENCLOSING.set(enclosing)
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
-            call.failed(exc)
+            if enclosing is None or not enclosing.calls:
+                call.failed(exc)
             raise
         finally:
             if token is not None:
                 IN_SDK_CALL.reset(token)
+            if outer is not None:
+                ENCLOSING.reset(outer)
+        if enclosing is not None and enclosing.calls:
+            return result  # the calls made inside were recorded by their own tracers
         if generator:
             return StreamProxy(result, call.stream(result))
         if async_generator:

@@ -108,6 +108,7 @@ def instrument(client: C, *, agent: str | None = None, capture_content: bool = T
             request_of=_sdk_stream_request if method == "stream" else _sdk_request,
             sdk_method=True,
             nests=not (method == "create" and provider in ("openai", "anthropic")),
+            default_agent=agent is None,
         )
         traced = traced_llm(original, spec)
         setattr(traced, _MARK, original)

@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from tracekit.model import SessionTrace
     from tracekit.tracer import SessionTracer
 
-__all__ = ["IN_SDK_CALL", "CallSpec", "LLMCall", "outcome_of", "report_problem"]
+__all__ = ["ENCLOSING", "IN_SDK_CALL", "CallSpec", "Enclosing", "LLMCall", "outcome_of", "report_problem"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +111,44 @@ class CallSpec:
     `.create()`; google-genai's automatic function calling runs the user's tools): it marks its
     context (IN_SDK_CALL) while it runs. openai's and anthropic's `create` call none (each sends
     its request itself), so they skip the two ContextVar writes."""
+    default_agent: bool = False
+    """`agent` is the provider's name, not one the user gave: a call inside a decorated function
+    takes that function's agent instead."""
 
 
 IN_SDK_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("tracekit_in_sdk_call", default=False)
 """True while an instrumented SDK method runs in this context."""
+
+
+class Enclosing:
+    """A decorated function's call in progress (`@trace_llm_call` on a plain or async function):
+    the traced calls started inside it count here, and when there are any the function's own
+    record is dropped, so each LLM call is recorded once, by its innermost tracer (an instrumented
+    client's call sees the exact request). An instrumented call without an agent of its own takes
+    the function's."""
+
+    __slots__ = ("_specs", "agent", "calls")
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
+        self.calls = 0
+        self._specs: dict[int, CallSpec] = {}
+
+    def spec_for(self, spec: CallSpec) -> CallSpec:
+        """`spec` as a call inside this function records it: the function's agent when `spec`
+        has none of its own."""
+        if not spec.default_agent or spec.agent == self.agent:
+            return spec
+        mine = self._specs.get(id(spec))
+        if mine is None:
+            mine = self._specs[id(spec)] = replace(spec, agent=self.agent, default_agent=False)
+        return mine
+
+
+ENCLOSING: contextvars.ContextVar[Enclosing | None] = contextvars.ContextVar(
+    "tracekit_enclosing", default=None
+)
+"""The innermost decorated call running in this context, if any."""
 
 
 class _StartClock:
@@ -181,6 +215,10 @@ class LLMCall(Deferred):
         cls, tracer: SessionTracer, spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> LLMCall | None:
         """A started call, or None (logged) when even the request could not be captured."""
+        enclosing = ENCLOSING.get()
+        if enclosing is not None:
+            enclosing.calls += 1
+            spec = enclosing.spec_for(spec)
         try:
             request_of = spec.request_of
             return cls(tracer, spec, request_of(args, kwargs) if request_of is not None else {})

@@ -1,0 +1,136 @@
+"""A decorated function whose LLM calls are traced inside it (an instrumented client, another
+decorated function) records each call once: by its innermost tracer, with the function's agent."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sdk_transport import VendorServer, openai_client
+from trace_checks import comparable, load, only_record, records
+
+import tracekit as tk
+from tracekit.tracer import SessionTracer
+
+HI = [{"role": "user", "content": "hi"}]
+BODY = load("openai_chat", "response_basic")
+
+
+def _events(trace: tk.SessionTrace) -> list[tk.LMCAISEvent]:
+    return [e for e in trace.event_history if isinstance(e, tk.LMCAISEvent)]
+
+
+def test_instrumented_call_inside_a_decorated_function_is_recorded_once() -> None:
+    """The SDK call is recorded once, exactly as instrument alone records it, under the function's agent."""
+    client = tk.instrument(openai_client(VendorServer().reply_json(BODY, repeat=True)))
+
+    @tk.trace_llm_call(agent="planner")
+    def plan(question: str) -> Any:
+        return client.chat.completions.create(
+            model="gpt-4.1", messages=[{"role": "user", "content": question}]
+        )
+
+    with SessionTracer(strict=True).session() as nested:
+        plan("hi")
+    with SessionTracer(strict=True).session() as alone:
+        client.chat.completions.create(model="gpt-4.1", messages=HI)
+    assert len(_events(nested)) == 1
+    assert _events(nested)[0].system_instance_id == "planner"
+    record = only_record(nested)
+    assert record.metadata["agent_id"] == "planner"
+    assert comparable(record) == comparable(only_record(alone))
+    assert record.usage is not None
+    assert record.usage.input_tokens == BODY["usage"]["prompt_tokens"]
+
+
+def test_every_call_inside_is_kept_when_the_function_returns_text() -> None:
+    """Two SDK calls inside a function returning a string: two records, none for the string."""
+    client = tk.instrument(openai_client(VendorServer().reply_json(BODY, repeat=True)))
+
+    @tk.trace_llm_call(agent="critic")
+    def critique() -> str:
+        first = client.chat.completions.create(model="gpt-4.1", messages=HI)
+        second = client.chat.completions.create(model="gpt-4.1", messages=HI)
+        return f"{first.choices[0].message.content} / {second.choices[0].message.content}"
+
+    with SessionTracer(strict=True).session() as trace:
+        assert critique().count("/") == 1
+    assert [r.metadata["agent_id"] for r in records(trace)] == ["critic", "critic"]
+    assert sum(r.usage.total_tokens for r in records(trace) if r.usage) == 2 * BODY["usage"]["total_tokens"]
+
+
+def test_an_instrumented_client_with_its_own_agent_keeps_it() -> None:
+    """instrument(client, agent=...) names its calls itself, inside a decorated function too."""
+    client = tk.instrument(openai_client(VendorServer().reply_json(BODY, repeat=True)), agent="executor")
+
+    @tk.trace_llm_call(agent="planner")
+    def plan() -> Any:
+        return client.chat.completions.create(model="gpt-4.1", messages=HI)
+
+    with SessionTracer(strict=True).session() as trace:
+        plan()
+    assert [r.metadata["agent_id"] for r in records(trace)] == ["executor"]
+
+
+def test_async_function_and_async_client_record_once() -> None:
+    """The same for an async decorated function over the async SDK client."""
+    client = tk.instrument(openai_client(VendorServer().reply_json(BODY, repeat=True), is_async=True))
+
+    @tk.trace_llm_call(agent="planner")
+    async def plan() -> Any:
+        return await client.chat.completions.create(model="gpt-4.1", messages=HI)
+
+    async def run() -> tk.SessionTrace:
+        async with SessionTracer(strict=True).session() as trace:
+            await plan()
+        return trace
+
+    trace = asyncio.run(run())
+    assert [r.metadata["agent_id"] for r in records(trace)] == ["planner"]
+
+
+def test_nested_decorated_functions_record_the_innermost() -> None:
+    """A decorated function calling another: the inner one's record stands, with its own agent."""
+
+    @tk.trace_llm_call(agent="inner")
+    def call_model() -> dict[str, Any]:
+        return BODY
+
+    @tk.trace_llm_call(agent="outer")
+    def step() -> dict[str, Any]:
+        return call_model()
+
+    with SessionTracer(strict=True).session() as trace:
+        step()
+    assert [r.metadata["agent_id"] for r in records(trace)] == ["inner"]
+
+
+def test_an_error_after_the_inner_call_leaves_its_record_alone() -> None:
+    """The function raising after its SDK call: the error propagates, the call is recorded once, ok."""
+    client = tk.instrument(openai_client(VendorServer().reply_json(BODY, repeat=True)))
+
+    @tk.trace_llm_call(agent="planner")
+    def plan() -> Any:
+        client.chat.completions.create(model="gpt-4.1", messages=HI)
+        raise KeyError("parse failed")
+
+    with SessionTracer(strict=True).session() as trace, pytest.raises(KeyError):
+        plan()
+    assert [(r.outcome, r.metadata["agent_id"]) for r in records(trace)] == [("success", "planner")]
+
+
+def test_a_stream_made_inside_and_returned_is_recorded_once() -> None:
+    """A decorated function returning an instrumented stream: the stream's own record, once."""
+    chunks = load("openai_chat", "stream_text_usage")
+    client = tk.instrument(openai_client(VendorServer().reply_stream("openai_chat", chunks)))
+
+    @tk.trace_llm_call(agent="writer")
+    def write() -> Any:
+        return client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True)
+
+    with SessionTracer(strict=True).session() as trace:
+        for _ in write():
+            pass
+    assert [r.metadata["agent_id"] for r in records(trace)] == ["writer"]
+    assert records(trace)[0].output_text
