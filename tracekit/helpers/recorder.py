@@ -256,31 +256,11 @@ def _build(
             break
     if outcome is None:
         outcome = "error" if error is not None else parts.outcome
-    model_name = parts.model_name
-    if req is None:  # without a request the record's own defaults stand
-        return _RESPONSE_ONLY(
-            call_id or _new_call_id(),
-            adapter.API_TYPE,
-            adapter.PROVIDER,
-            model_name or "",
-            parts.response_id,
-            parts.output_messages,
-            parts.outputs,
-            parts.output_text,
-            parts.reasoning_text,
-            parts.refusal,
-            parts.output_tool_calls,
-            parts.usage,
-            parts.finish_reason,
-            outcome,
-            error,
-            parts.safety,
-        )
-    return _WITH_REQUEST(
+    response = (
         call_id or _new_call_id(),
         adapter.API_TYPE,
         adapter.PROVIDER,
-        model_name or req.model_name or "",
+        parts.model_name or (req.model_name if req is not None else "") or "",
         parts.response_id,
         parts.output_messages,
         parts.outputs,
@@ -293,11 +273,11 @@ def _build(
         outcome,
         error,
         parts.safety,
-        req.request_params,
-        req.input_messages,
-        req.input_text,
-        req.tool_choice,
-        req.tools,
+    )
+    if req is None:  # without a request the record's own defaults stand
+        return _RESPONSE_ONLY(*response)
+    return _WITH_REQUEST(
+        *response, req.request_params, req.input_messages, req.input_text, req.tool_choice, req.tools
     )
 
 
