@@ -11,7 +11,9 @@ from sdk_transport import VendorServer, openai_client
 from trace_checks import comparable, load, only_record, records
 
 import tracekit as tk
+from tracekit.decorators import traced_llm
 from tracekit.tracer import SessionTracer
+from tracekit.tracing.llm_call import CallSpec
 
 HI = [{"role": "user", "content": "hi"}]
 BODY = load("openai_chat", "response_basic")
@@ -134,3 +136,20 @@ def test_a_stream_made_inside_and_returned_is_recorded_once() -> None:
             pass
     assert [r.metadata["agent_id"] for r in records(trace)] == ["writer"]
     assert records(trace)[0].output_text
+
+
+def test_a_call_inside_that_could_not_be_traced_leaves_the_function_recording_it() -> None:
+    """An inner tracer that could not capture its request records nothing, so the function does."""
+
+    def unreadable(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("request unreadable")
+
+    inner = traced_llm(lambda: BODY, CallSpec(agent="inner", request_of=unreadable))
+
+    @tk.trace_llm_call(agent="outer")
+    def step() -> dict[str, Any]:
+        return inner()
+
+    with SessionTracer().session() as trace:
+        step()
+    assert [r.metadata["agent_id"] for r in records(trace)] == ["outer"]

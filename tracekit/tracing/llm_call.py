@@ -217,14 +217,16 @@ class LLMCall(Deferred):
         """A started call, or None (logged) when even the request could not be captured."""
         enclosing = ENCLOSING.get()
         if enclosing is not None:
-            enclosing.calls += 1
             spec = enclosing.spec_for(spec)
         try:
             request_of = spec.request_of
-            return cls(tracer, spec, request_of(args, kwargs) if request_of is not None else {})
+            call = cls(tracer, spec, request_of(args, kwargs) if request_of is not None else {})
         except Exception as exc:
             report_problem(tracer, "could not capture the request", exc)
             return None
+        if enclosing is not None:
+            enclosing.calls += 1  # counted once it will be recorded: else the function records it
+        return call
 
     def restart(self) -> None:
         """Start the clock again (a context-manager stream sends its request on `__enter__`)."""
