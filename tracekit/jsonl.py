@@ -1,8 +1,9 @@
 """Traces as JSON Lines: one `SessionTrace.to_json()` per line, for `tracekit export` / `import`.
 
 Export streams the matching sessions one at a time; import validates every line before it
-saves anything (a bad line names its number and the field), then saves in atomic batches. The
-rewards and experiment link a SessionTracer recorded travel inside each trace's session_metadata:
+saves anything (a bad line names its number and the field), then saves in atomic batches. A
+session's rewards and experiment links travel inside its session_metadata (a SessionTracer puts
+them there; export adds those stored straight through `db.add_*_reward` / `db.link_session`):
 import stores them in the reward tables and experiments again (each reward once, by its key), so
 `list_sessions(min_reward=...)` and `export-sft --min-reward` see them in the new store.
 """
@@ -16,7 +17,7 @@ from tracekit.errors import InvalidDataError, SerializationError
 from tracekit.model import SessionTrace
 from tracekit.report.stats import Progress, SessionFilters, iter_sessions
 from tracekit.store.manager import TursoManager
-from tracekit.tracing.carried import carried, store_carried
+from tracekit.tracing.carried import carried, store_carried, with_stored_side_tables
 
 __all__ = ["ImportResult", "export_jsonl", "import_jsonl", "read_jsonl"]
 
@@ -36,10 +37,11 @@ async def export_jsonl(
     *,
     progress: Progress | None = None,
 ) -> int:
-    """Write each matching trace as one JSON line through `write`; the number of traces written."""
+    """Write each matching trace, with its stored rewards and experiment links, as one JSON line
+    through `write`; the number of traces written."""
     count = 0
     async for trace in iter_sessions(db, filters or SessionFilters()):
-        write(trace.to_json() + "\n")
+        write((await with_stored_side_tables(db, trace)).to_json() + "\n")
         count += 1
         if progress is not None:
             progress(count, None)

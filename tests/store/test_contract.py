@@ -211,6 +211,23 @@ async def test_list_filters(store: TursoManager) -> None:
     ]
 
 
+async def test_session_experiments_lists_each_link_of_one_session(store: TursoManager) -> None:
+    """session_experiments gives the experiments one session is linked to, with details, and no other."""
+    await store.save_sessions([make_trace("linked", steps=1), make_trace("alone", steps=1)])
+    await store.create_experiment(
+        "baseline", experiment_id="exp-a", description="first", metadata={"lr": 0.1}
+    )
+    await store.create_experiment("ablation", experiment_id="exp-b")
+    await store.link_session("exp-a", "linked")
+    await store.link_session("exp-b", "linked")
+    assert await store.session_experiments("linked") == [
+        {"experiment_id": "exp-a", "name": "baseline", "description": "first", "metadata": {"lr": 0.1}},
+        {"experiment_id": "exp-b", "name": "ablation", "description": None, "metadata": {}},
+    ]
+    assert await store.session_experiments("alone") == []
+    assert await store.session_experiments("missing") == []
+
+
 async def test_rewards_are_recorded_and_survive_a_resave(store: TursoManager) -> None:
     """Outcome and event rewards read back in order and are kept when the trace is saved again."""
     trace = make_trace("r", steps=2)

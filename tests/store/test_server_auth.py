@@ -143,6 +143,7 @@ OPERATIONS = {
     "execute": lambda db: db.execute("SELECT 1 AS one"),
     "create_experiment": lambda db: db.create_experiment("e"),
     "list_experiments": lambda db: db.list_experiments(),
+    "session_experiments": lambda db: db.session_experiments("op-save"),
     "get_rewards": lambda db: db.get_rewards("op-save"),
     "conversation_metrics": lambda db: db.conversation_metrics("op-save"),
     "replay_spool": lambda db: db.replay_spool(),

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracekit.errors import InvalidDataError
-from tracekit.tracing.carried import EXPERIMENT_KEY, REWARD_KEY, carried
+from tracekit.tracing.carried import EXPERIMENT_INFO_KEY, EXPERIMENT_KEY, REWARD_KEY, carried
 
 ANY = st.one_of(
     st.none(),
@@ -83,6 +83,35 @@ def test_experiment_and_whole_reward_of_any_type(value: Any) -> None:
         with pytest.raises(InvalidDataError) as caught:
             carried([{REWARD_KEY: value}])
         assert caught.value.problems[0].path == f"session_metadata[0].{REWARD_KEY}"
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(name=st.sampled_from(["name", "description", "metadata"]), value=ANY)
+def test_one_wrong_experiment_detail_is_refused_naming_its_path(name: str, value: Any) -> None:
+    """An experiment's carried details are read as is when each field is valid, else refused at its path."""
+    details: dict[str, Any] = {"name": "baseline", "description": None, "metadata": {}}
+    details[name] = value
+    entries = [{EXPERIMENT_KEY: "exp-1", EXPERIMENT_INFO_KEY: details}]
+    valid = {
+        "name": isinstance(value, str) and value != "",
+        "description": value is None or isinstance(value, str),
+        "metadata": isinstance(value, dict),
+    }[name]
+    if valid:
+        found = carried(entries)
+        assert (found.experiments, found.experiment_info) == (("exp-1",), (("exp-1", details),))
+        return
+    with pytest.raises(InvalidDataError) as caught:
+        carried(entries)
+    assert [p.path for p in caught.value.problems] == [f"session_metadata[0].{EXPERIMENT_INFO_KEY}.{name}"]
+
+
+def test_experiment_details_that_are_not_an_object_are_refused() -> None:
+    """Details given as a non-object are refused at their own path; details are optional."""
+    with pytest.raises(InvalidDataError) as caught:
+        carried([{EXPERIMENT_KEY: "exp-1", EXPERIMENT_INFO_KEY: "baseline"}])
+    assert [p.path for p in caught.value.problems] == [f"session_metadata[0].{EXPERIMENT_INFO_KEY}"]
+    assert carried([{EXPERIMENT_KEY: "exp-1"}]).experiment_info == ()
 
 
 def test_entries_without_the_keys_carry_nothing() -> None:

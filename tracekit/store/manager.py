@@ -726,6 +726,20 @@ class TursoManager:
             [experiment_id, session_id],
         )
 
+    async def session_experiments(self, session_id: str) -> list[dict[str, Any]]:
+        """The experiments a session is linked to (id, name, description, metadata), oldest first."""
+        db = await self._ready()
+        result = await db.execute(
+            "SELECT e.experiment_id, e.name, e.description, e.metadata_json FROM experiments e "
+            "JOIN session_experiments x ON x.experiment_id = e.experiment_id WHERE x.session_id = ? "
+            "ORDER BY e.created_at, e.experiment_id",
+            [session_id],
+        )
+        return [
+            {"experiment_id": row[0], "name": row[1], "description": row[2], "metadata": json.loads(row[3])}
+            for row in result.rows
+        ]
+
     async def list_experiments(self) -> list[dict[str, Any]]:
         """Every experiment with its session count, oldest first."""
         db = await self._ready()

@@ -177,6 +177,10 @@ class SyncTursoManager:
         """See TursoManager.link_session."""
         self._run(self.manager.link_session(experiment_id, session_id))
 
+    def session_experiments(self, session_id: str) -> list[dict[str, Any]]:
+        """See TursoManager.session_experiments."""
+        return self._run(self.manager.session_experiments(session_id))
+
     def list_experiments(self) -> list[dict[str, Any]]:
         """See TursoManager.list_experiments."""
         return self._run(self.manager.list_experiments())
