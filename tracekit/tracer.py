@@ -35,10 +35,11 @@ from tracekit.model import (
     SessionEventMarkovBlanketMessage,
     SessionTimeStep,
     SessionTrace,
+    is_valid_unicode,
     new_id,
 )
+from tracekit.store.carried import REWARD_KEY, is_finite_number, reward_problems
 from tracekit.store.manager import TursoManager
-from tracekit.tracing.carried import REWARD_KEY
 from tracekit.tracing.context import ACTIVE, Active, SessionScope, StepScope, live
 from tracekit.tracing.hooks import Hook, Hooks, HookSpec
 from tracekit.tracing.values import check_mapping, check_optional_str, event_index, message_content
@@ -147,11 +148,16 @@ class SessionTracer:
     ) -> SessionScope:
         """A session for `with` / `async with`, yielding its live SessionTrace.
 
-        `session_id` defaults to a new random id; `experiment_id` is kept in metadata and, once
-        saved, the session is linked to that experiment (created under that name if missing).
+        `session_id` defaults to a new random id; `experiment_id` is kept in metadata and the
+        save links the session to that experiment (created under that name if missing).
         """
         check_optional_str("session_id", session_id)
         check_optional_str("experiment_id", experiment_id)
+        if experiment_id is not None and not is_valid_unicode(experiment_id):
+            raise InvalidArgumentError(
+                f"experiment_id {experiment_id!r:.60} holds a lone UTF-16 surrogate; the store keeps it in a "
+                "text column: join the surrogate pair or drop it"
+            )
         check_mapping("metadata", metadata)
         return SessionScope(self, session_id, metadata or {}, experiment_id)
 
@@ -260,12 +266,12 @@ class SessionTracer:
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         """Record the session's outcome reward (`event=None`) or a reward for one of its events
-        (the event object or its index in event_history). Stored in the store's reward tables
-        after the trace is saved, so `list_sessions(min_reward=...)` sees outcome rewards; kept
-        meanwhile in `trace.session_metadata` as {"tracekit_reward": {...}}."""
+        (the event object or its index in event_history). Kept in `trace.session_metadata` as
+        {"tracekit_reward": {...}} and stored in the store's reward tables in the trace's own
+        atomic save, so `list_sessions(min_reward=...)` sees outcome rewards."""
         active = self._active("record_reward()")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise InvalidArgumentError(f"reward value must be a finite number, got {value!r}")
+        if not is_finite_number(value):
+            raise InvalidArgumentError(f"reward value must be a finite number, got {value!r:.60}")
         for name, text in (("reward_type", reward_type), ("key", key)):
             check_optional_str(name, text)
         codec.to_dict(SessionTrace(session_metadata=[dict(metadata or {})]))  # storable, or refused now
@@ -289,6 +295,8 @@ class SessionTracer:
             reward.update(
                 kind="event", event_index=event_index(trace, event), reward_type=reward_type, key=key
             )
+        for problem in reward_problems(reward, "record_reward"):  # what the store would refuse at save
+            raise InvalidArgumentError(f"{problem.path}: {problem.message}, got {problem.value!r:.60}")
         if trace.session_metadata is None:
             trace.session_metadata = []
         trace.session_metadata.append({REWARD_KEY: reward})

@@ -53,6 +53,7 @@ from tracekit.errors import (
 from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode, new_id
 from tracekit.store import migrations, rollup, schema, writer
 from tracekit.store.breaker import CircuitBreaker
+from tracekit.store.carried import carried_statements, is_finite_number
 from tracekit.store.libsql import Database, Result, Statement, StatementRows, is_busy
 from tracekit.store.mapping import CallCost, dumps, session_key, trace_from_rows, trace_rows
 from tracekit.store.queries import (
@@ -879,7 +880,10 @@ def _save_work(traces: list[SessionTrace], saved_at: str, cost: CallCost, remote
     """One save's statements, in the shape its backend runs fastest (see writer.py); CPU work, run
     off the caller's event loop."""
     rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
-    return (True, writer.save_statements(rows)) if remote else (False, writer.save_rows(rows))
+    side = carried_statements(traces, saved_at)  # the rewards and links they carry, same batch
+    if remote:
+        return True, writer.save_statements(rows) + side
+    return False, writer.save_rows(rows) + [(sql, [params]) for sql, params in side]
 
 
 async def _write(db: Database, work: _SaveWork) -> None:
@@ -902,8 +906,9 @@ def _batch_bytes(statements: Sequence[Statement]) -> int:
 
 
 def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[Statement]:
-    """The multi-row INSERTs a server runs for `traces`."""
-    return writer.save_statements([trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces])
+    """The multi-row INSERTs a server runs for `traces`, then those of what they carry."""
+    rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
+    return writer.save_statements(rows) + carried_statements(traces, saved_at)
 
 
 def _metadata_json(metadata: Any) -> str:
@@ -970,6 +975,13 @@ def _text(value: Any, name: str, *, optional: bool = True) -> str | None:
     if value is None and optional:
         return None
     if isinstance(value, str):
+        if not is_valid_unicode(value):
+            raise SerializationError(
+                f"{name}: {value!r:.60} holds a lone UTF-16 surrogate, which a text column cannot store; "
+                "join the surrogate pair or drop it",
+                path=name,
+                value=value,
+            )
         return str.__str__(value)  # a str subclass (an enum member) is stored as its text
     expected = "text or None" if optional else "text"
     raise SerializationError(
@@ -994,9 +1006,10 @@ def _count(value: Any, name: str) -> int | None:
 
 
 def _finite(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SerializationError(f"{name} must be a finite number, got {value!r}; use a finite float")
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise SerializationError(f"{name} must be a finite number, got {value!r}; use a finite float")
-    return number
+    if not is_finite_number(value):  # an int past float's range included
+        raise SerializationError(
+            f"{name} must be a finite number, got {type(value).__name__} {value!r:.60}; use a finite float",
+            path=name,
+            value=value,
+        )
+    return float(value)

@@ -18,7 +18,7 @@ from tracekit import codec
 from tracekit import live as live_events
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import LLMCallRecord, SessionTimeStep, SessionTrace, new_id, utc_now
-from tracekit.tracing.carried import EXPERIMENT_KEY
+from tracekit.store.carried import EXPERIMENT_KEY
 
 if TYPE_CHECKING:
     from tracekit.tracer import SessionTracer

@@ -5,8 +5,8 @@ One daemon thread with its own event loop takes traces from a bounded queue ever
 ending a session only appends to the queue and wakes nothing. The store retries connection
 failures with backoff and then spools; the writer then replays the spool every few seconds
 (backing off) until the store is back, and at start. Traces carry their rewards and experiment link inside
-`session_metadata`, so a spooled trace loses neither: they are applied (once, by key) after any
-save or replay of the trace.
+`session_metadata`, so a spooled trace loses neither: the store saves them (once, by key) in the
+trace's own atomic batch, on the first save and on a replay alike.
 
 Queue policy when full: the producer blocks up to `block_s` for room, then writes the trace to
 the store's spool itself (replayed later) — a trace is never dropped. At interpreter exit
@@ -31,10 +31,9 @@ from concurrent.futures import thread as _futures_thread  # noqa: F401 - see the
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tracekit.errors import InvalidDataError, StoreConnectionError, StoreError
+from tracekit.errors import StoreConnectionError, StoreError
 from tracekit.model import SessionTrace
 from tracekit.store.manager import TursoManager
-from tracekit.tracing.carried import carried, store_carried
 from tracekit.tracing.hooks import Hooks
 
 __all__ = ["FlushResult", "TraceWriter"]
@@ -354,9 +353,6 @@ class TraceWriter:
             for trace in batch:
                 self._hooks.emit("after_save", trace, "spooled")
             return
-        for trace in batch:
-            if not await self._after_saved(trace.session_id, trace.session_metadata):
-                self._spool_here(trace, count=False)  # its rewards/link are retried with the replay
         self._count("written", len(batch))
         self._done(len(batch))
         for trace in batch:
@@ -388,26 +384,12 @@ class TraceWriter:
 
     async def _on_replayed(self, traces: list[SessionTrace]) -> None:
         """The store replayed spooled traces (on open, on replay_spool, or in the background when
-        its breaker closed): store their rewards and experiment links, and count them."""
-        latest = {trace.session_id: trace for trace in traces}  # in spool order: the later wins
-        for sid, trace in latest.items():
-            await self._after_saved(sid, trace.session_metadata)
-        self._count("replayed", len(latest))
+        its breaker closed), their rewards and experiment links with them: count them."""
+        self._count("replayed", len({trace.session_id for trace in traces}))
 
     def _back_off(self) -> None:
         self._next_replay_at = time.monotonic() + self._backoff_s
         self._backoff_s = min(self._backoff_s * 2, self._max_replay_interval_s)
-
-    async def _after_saved(self, sid: str, session_metadata: list[dict[str, Any]] | None) -> bool:
-        """Store a saved trace's rewards (each once, by key) and experiment link; False on a
-        connection failure (the caller spools the trace so this is retried on replay)."""
-        try:
-            await store_carried(self.store, sid, carried(session_metadata))
-        except StoreConnectionError:
-            return False
-        except (StoreError, InvalidDataError) as exc:
-            log.error("session %r was saved but its rewards/experiment were not: %s", sid, exc)
-        return True
 
 
 def _spooled_sessions(store: TursoManager) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]] | None]]:
