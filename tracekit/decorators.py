@@ -23,6 +23,7 @@ from tracekit.model import EnvironmentEvent, LMCAISEvent, SessionTrace, TimeReco
 from tracekit.tracer import SessionTracer, current_session, current_tracer
 from tracekit.tracing.capture import REQUEST_KEYS, SKIP, plain, snapshot
 from tracekit.tracing.context import ACTIVE
+from tracekit.tracing.enclosed import enclosed_agen, enclosed_gen
 from tracekit.tracing.llm_call import (
     ENCLOSING,
     IN_SDK_CALL,
@@ -212,9 +213,11 @@ def traced_llm(func: F, spec: CallSpec) -> F:
                 ENCLOSING.reset(outer)
         if enclosing is not None and enclosing.calls:
             return result  # the calls made inside were recorded by their own tracers
-        if generator:
+        if generator:  # run as the enclosing call of the calls traced inside it
+            result = enclosed_gen(result, call)
             return StreamProxy(result, call.stream(result))
         if async_generator:
+            result = enclosed_agen(result, call)
             return AsyncStreamProxy(result, call.stream(result))
         return wrap_result(call, result)
 

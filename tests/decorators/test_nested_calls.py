@@ -153,3 +153,88 @@ def test_a_call_inside_that_could_not_be_traced_leaves_the_function_recording_it
     with SessionTracer().session() as trace:
         step()
     assert [r.metadata["agent_id"] for r in records(trace)] == ["outer"]
+
+
+def test_a_decorated_generator_re_yielding_an_instrumented_stream_records_it_once() -> None:
+    """A generator re-yielding an instrumented stream's text: the stream's record alone, with the
+    generator's agent, equal to the stream recorded without the generator."""
+    chunks = load("openai_chat", "stream_text_usage")
+    server = VendorServer().reply_stream("openai_chat", chunks, repeat=True)
+    client = tk.instrument(openai_client(server))
+
+    @tk.trace_llm_call(agent="writer")
+    def write() -> Any:
+        for chunk in client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True):
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
+    with SessionTracer(strict=True).session() as nested:
+        text = "".join(write())
+    with SessionTracer(strict=True).session() as alone:
+        for _ in client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True):
+            pass
+    assert [r.metadata["agent_id"] for r in records(nested)] == ["writer"]
+    assert records(nested)[0].output_text == text
+    assert comparable(records(nested)[0]) == comparable(only_record(alone))
+
+
+def test_a_decorated_generator_without_traced_calls_inside_records_itself() -> None:
+    """A generator yielding chunks it made itself is still recorded by its decorator, once, and
+    send() and close() reach it."""
+    chunks = load("openai_chat", "stream_text_usage")
+    seen: list[Any] = []
+
+    @tk.trace_llm_call(agent="replayer")
+    def replay() -> Any:
+        try:
+            for chunk in chunks:
+                seen.append((yield chunk))
+        finally:
+            seen.append("closed")
+
+    with SessionTracer(strict=True).session() as trace:
+        stream = replay()
+        assert next(stream) == chunks[0]
+        assert stream.send("sent") == chunks[1]
+        stream.close()
+    assert seen == ["sent", "closed"]
+    assert [(r.metadata["agent_id"], r.outcome) for r in records(trace)] == [("replayer", "incomplete")]
+
+
+def test_an_async_decorated_generator_over_an_async_instrumented_stream_records_it_once() -> None:
+    """The same for an async generator re-yielding the async client's stream."""
+    chunks = load("openai_chat", "stream_text_usage")
+    server = VendorServer().reply_stream("openai_chat", chunks, repeat=True)
+    client = tk.instrument(openai_client(server, is_async=True))
+
+    @tk.trace_llm_call(agent="writer")
+    async def write() -> Any:
+        async for chunk in await client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True):
+            yield chunk
+
+    async def main() -> tk.SessionTrace:
+        async with SessionTracer(strict=True).session() as trace:
+            assert len([c async for c in write()]) == len(chunks)
+        return trace
+
+    trace = asyncio.run(main())
+    assert [r.metadata["agent_id"] for r in records(trace)] == ["writer"]
+    assert records(trace)[0].outcome == "success"
+
+
+def test_an_exception_thrown_into_a_decorated_generator_reaches_it() -> None:
+    """throw() passes the exception into the generator, which may handle it and go on."""
+
+    @tk.trace_llm_call(agent="replayer")
+    def replay() -> Any:
+        try:
+            yield 1
+        except KeyError:
+            yield "handled"
+
+    with SessionTracer().session():
+        stream = replay()
+        assert next(stream) == 1
+        assert stream.throw(KeyError("x")) == "handled"
+        with pytest.raises(StopIteration):
+            next(stream)
