@@ -1008,7 +1008,7 @@ def _count(value: Any, name: str) -> int | None:
 def _finite(value: float, name: str) -> float:
     if not is_finite_number(value):  # an int past float's range included
         raise SerializationError(
-            f"{name} must be a finite number, got {type(value).__name__} {value!r:.60}; use a finite float",
+            f"{name} must be a finite number, got {value!r:.60}; use a finite float",
             path=name,
             value=value,
         )
