@@ -11,6 +11,7 @@ import tracekit as tk
 from tracekit.errors import SerializationError, StoreError
 from tracekit.store import TursoManager, writer
 from tracekit.store.libsql import Database
+from tracekit.store.manager import _EmbeddedRows
 from tracekit.store.mapping import trace_rows
 from tracekit.store.migrations import migrate
 
@@ -78,3 +79,18 @@ async def test_refused_save_on_an_open_file_store_leaves_it_unchanged(tmp_path: 
         other = make_trace("s-other", steps=1)
         assert await db.save_session(other) == "saved"
         assert await db.get_session("s-other") == other
+
+
+def test_embedded_rows_are_built_once_for_a_retry() -> None:
+    """_EmbeddedRows builds a save's groups on the first call only: a write retried after a busy lock
+    reuses them (each call is priced once) instead of encoding the trace again."""
+    priced: list[str] = []
+
+    def cost(record: tk.LLMCallRecord) -> tuple[int | None, str | None]:
+        priced.append(record.call_id)
+        return None, None
+
+    rows = _EmbeddedRows([make_trace("s-1", steps=3)], "2026-01-01T00:00:00.000000+00:00", cost)
+    first = rows()
+    assert rows() is first
+    assert priced == ["call-0", "call-1", "call-2"]
