@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,22 @@ def test_embedded_rows_are_built_once_for_a_retry() -> None:
     first = rows()
     assert rows() is first
     assert priced == ["call-0", "call-1", "call-2"]
+
+
+async def test_timeout_bounds_the_write_not_the_preparation(tmp_path: Path) -> None:
+    """timeout_s bounds write_prepared's write, not prepare(): a preparation longer than the timeout
+    (a large session's encoding) still gets its rows written."""
+    db = Database(f"file:{tmp_path / 't.db'}", timeout_s=0.05)
+    await db.open()
+    try:
+        await migrate(db)
+        insert = "INSERT INTO session_metadata VALUES (?, ?, ?)"
+
+        def slow() -> list[writer.StatementRows]:
+            time.sleep(0.3)
+            return [(insert, [("s", "k", "1")])]
+
+        await db.write_prepared(slow)
+        assert (await db.execute("SELECT session_id, key FROM session_metadata")).rows == [("s", "k")]
+    finally:
+        await db.close()

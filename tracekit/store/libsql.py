@@ -25,6 +25,7 @@ import concurrent.futures
 import logging
 import os
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -349,7 +350,30 @@ class Database:
         client = self._client
         if client is None or self.is_remote:
             raise StoreError(f"the database {self.url!r} is closed or not embedded; open a new TursoManager")
-        await self._guard(self._in_thread(lambda: client.write(prepare())))
+        writing: list[float] = []  # when prepare() returned: timeout_s bounds the write, not the encoding
+
+        def run() -> None:
+            groups = prepare()
+            writing.append(time.monotonic())
+            client.write(groups)
+
+        await self._guard(self._write_within_timeout(self._in_thread(run), writing), timeout=False)
+
+    async def _write_within_timeout(self, future: Awaitable[None], writing: list[float]) -> None:
+        """Await `future`, raising TimeoutError once its write (after `writing` got its start) has
+        run for timeout_s; however long the preparation before it took."""
+        task = asyncio.ensure_future(future)
+        try:
+            while True:
+                started = writing[0] if writing else time.monotonic()
+                left = started + self.timeout_s - time.monotonic()
+                done, _pending = await asyncio.wait({task}, timeout=max(left, 0.0))
+                if done:
+                    return task.result()
+                if writing and time.monotonic() >= writing[0] + self.timeout_s:
+                    raise TimeoutError
+        finally:
+            task.cancel()  # no-op once done; the worker thread finishes what it runs either way
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
         assert self._executor is not None
@@ -363,10 +387,11 @@ class Database:
             return await self._guard(self._in_thread(getattr(client, method), *args))
         return await self._guard(getattr(client, method)(*args))
 
-    async def _guard(self, awaitable: Awaitable[T]) -> T:
-        """Await under the timeout, turning every client failure into a StoreError."""
+    async def _guard(self, awaitable: Awaitable[T], *, timeout: bool = True) -> T:
+        """Await under the timeout (`timeout=False`: the awaitable bounds itself and raises
+        TimeoutError), turning every client failure into a StoreError."""
         try:
-            return await asyncio.wait_for(awaitable, self.timeout_s)
+            return await (asyncio.wait_for(awaitable, self.timeout_s) if timeout else awaitable)
         except TracekitError:  # already one of ours (write_prepared's refusals): not a client failure
             raise
         except TimeoutError:
