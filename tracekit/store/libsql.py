@@ -25,8 +25,9 @@ import concurrent.futures
 import logging
 import os
 import sqlite3
+import time
 import urllib.parse
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,7 +35,7 @@ from typing import Any, TypeVar
 import aiohttp  # libsql-client's own transport; only its exception types are used here
 import libsql_client
 
-from tracekit.errors import StoreAuthError, StoreConnectionError, StoreError
+from tracekit.errors import StoreAuthError, StoreConnectionError, StoreError, TracekitError
 from tracekit.store.embedded import FileConnection, StatementRows
 
 __all__ = [
@@ -341,6 +342,39 @@ class Database:
         else:
             await self.batch([(sql, row) for sql, rows in groups for row in rows])
 
+    async def write_prepared(self, prepare: Callable[[], Sequence[StatementRows]]) -> None:
+        """Embedded only: `prepare()` (a save's CPU work: checking, encoding, building rows), then
+        `write` of the groups it returns, in ONE trip to the worker thread: a save crosses threads
+        twice instead of four times. A TracekitError from `prepare` (a refused value) comes out as it
+        is, and nothing is written."""
+        client = self._client
+        if client is None or self.is_remote:
+            raise StoreError(f"the database {self.url!r} is closed or not embedded; open a new TursoManager")
+        writing: list[float] = []  # when prepare() returned: timeout_s bounds the write, not the encoding
+
+        def run() -> None:
+            groups = prepare()
+            writing.append(time.monotonic())
+            client.write(groups)
+
+        await self._guard(self._write_within_timeout(self._in_thread(run), writing), timeout=False)
+
+    async def _write_within_timeout(self, future: Awaitable[None], writing: list[float]) -> None:
+        """Await `future`, raising TimeoutError once its write (after `writing` got its start) has
+        run for timeout_s; however long the preparation before it took."""
+        task = asyncio.ensure_future(future)
+        try:
+            while True:
+                started = writing[0] if writing else time.monotonic()
+                left = started + self.timeout_s - time.monotonic()
+                done, _pending = await asyncio.wait({task}, timeout=max(left, 0.0))
+                if done:
+                    return task.result()
+                if writing and time.monotonic() >= writing[0] + self.timeout_s:
+                    raise TimeoutError
+        finally:
+            task.cancel()  # no-op once done; the worker thread finishes what it runs either way
+
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
         assert self._executor is not None
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -353,10 +387,13 @@ class Database:
             return await self._guard(self._in_thread(getattr(client, method), *args))
         return await self._guard(getattr(client, method)(*args))
 
-    async def _guard(self, awaitable: Awaitable[T]) -> T:
-        """Await under the timeout, turning every client failure into a StoreError."""
+    async def _guard(self, awaitable: Awaitable[T], *, timeout: bool = True) -> T:
+        """Await under the timeout (`timeout=False`: the awaitable bounds itself and raises
+        TimeoutError), turning every client failure into a StoreError."""
         try:
-            return await asyncio.wait_for(awaitable, self.timeout_s)
+            return await (asyncio.wait_for(awaitable, self.timeout_s) if timeout else awaitable)
+        except TracekitError:  # already one of ours (write_prepared's refusals): not a client failure
+            raise
         except TimeoutError:
             raise StoreConnectionError(
                 f"{self.url} did not answer within {self.timeout_s:g} s; check the server is up "

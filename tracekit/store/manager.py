@@ -233,6 +233,9 @@ class TursoManager:
         saved_at = codec.format_datetime(datetime.now(UTC))
         # Encoding is CPU work: off the caller's loop, so the agent keeps running meanwhile.
         traces = list(latest.values())
+        if self._opened and not self._db.is_remote:
+            # embedded: encoded on the database's worker thread right before its write (one thread hop)
+            return await self._send(traces, (False, _EmbeddedRows(traces, saved_at, cost)))
         work = await asyncio.to_thread(_save_work, traces, saved_at, cost, self._db.is_remote)
         return await self._deliver(traces, work, saved_at, cost)
 
@@ -873,7 +876,26 @@ def _trusted_trace(data: dict[str, Any]) -> SessionTrace:
     return codec.from_trusted_dict(SessionTrace, data)
 
 
-_SaveWork = tuple[bool, list[Statement] | list[StatementRows]]
+class _EmbeddedRows:
+    """An embedded save's statement groups, built when first asked for, on the Database's worker
+    thread just before the write (a retry after a busy lock reuses them)."""
+
+    __slots__ = ("_cost", "_groups", "_saved_at", "_traces")
+
+    def __init__(self, traces: list[SessionTrace], saved_at: str, cost: CallCost) -> None:
+        self._traces = traces
+        self._saved_at = saved_at
+        self._cost = cost
+        self._groups: list[StatementRows] | None = None
+
+    def __call__(self) -> list[StatementRows]:
+        if self._groups is None:
+            rows = [trace_rows(trace, saved_at=self._saved_at, cost=self._cost) for trace in self._traces]
+            self._groups = writer.save_rows(rows)
+        return self._groups
+
+
+_SaveWork = tuple[bool, list[Statement] | list[StatementRows] | _EmbeddedRows]
 
 
 def _save_work(traces: list[SessionTrace], saved_at: str, cost: CallCost, remote: bool) -> _SaveWork:
@@ -891,6 +913,8 @@ async def _write(db: Database, work: _SaveWork) -> None:
     remote, statements = work
     if remote:
         await db.batch(typing.cast(list[Statement], statements))
+    elif isinstance(statements, _EmbeddedRows):
+        await db.write_prepared(statements)
     else:
         await db.write(typing.cast(list[StatementRows], statements))
 
