@@ -890,8 +890,7 @@ class _EmbeddedRows:
 
     def __call__(self) -> list[StatementRows]:
         if self._groups is None:
-            rows = [trace_rows(trace, saved_at=self._saved_at, cost=self._cost) for trace in self._traces]
-            self._groups = writer.save_rows(rows)
+            self._groups = _embedded_groups(self._traces, self._saved_at, self._cost)
         return self._groups
 
 
@@ -901,11 +900,18 @@ _SaveWork = tuple[bool, list[Statement] | list[StatementRows] | _EmbeddedRows]
 def _save_work(traces: list[SessionTrace], saved_at: str, cost: CallCost, remote: bool) -> _SaveWork:
     """One save's statements, in the shape its backend runs fastest (see writer.py); CPU work, run
     off the caller's event loop."""
+    if not remote:
+        return False, _embedded_groups(traces, saved_at, cost)
     rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
-    side = carried_statements(traces, saved_at)  # the rewards and links they carry, same batch
-    if remote:
-        return True, writer.save_statements(rows) + side
-    return False, writer.save_rows(rows) + [(sql, [params]) for sql, params in side]
+    return True, writer.save_statements(rows) + carried_statements(traces, saved_at)
+
+
+def _embedded_groups(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[StatementRows]:
+    """An embedded save's executemany groups: the traces' rows, then what they carry (rewards and
+    experiment links, in the same batch)."""
+    rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
+    side = carried_statements(traces, saved_at)
+    return writer.save_rows(rows) + [(sql, [params]) for sql, params in side]
 
 
 async def _write(db: Database, work: _SaveWork) -> None:
