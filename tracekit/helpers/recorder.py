@@ -27,6 +27,8 @@ from tracekit.helpers._dict_shapes import PER_STREAM as DICT_PER_STREAM
 from tracekit.helpers._exact_json import json_text
 from tracekit.helpers._ids import new_call_id
 from tracekit.helpers._record_build import record_builder
+from tracekit.helpers._response_read import learn as learn_response
+from tracekit.helpers._response_read import read as read_response
 from tracekit.helpers._shapes import TAKERS, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
@@ -63,6 +65,18 @@ def to_mapping(obj: Any, what: str = "payload") -> Mapping[str, Any]:
         f"{what} of type {type(obj).__name__} is neither a mapping nor an object with model_dump(); "
         "pass the vendor's JSON as a dict, or the SDK object itself"
     )
+
+
+def _response_mapping(payload: Any) -> Mapping[str, Any]:
+    """`to_mapping(payload, "response")`: an SDK response of a shape seen before read through its
+    learnt shape (the same dict, see `_response_read`), any other one dumped, teaching its shape."""
+    fast = read_response(payload)
+    if fast is not None:
+        return fast
+    data = to_mapping(payload, "response")
+    if data is not payload and type(data) is dict:
+        learn_response(payload, data)
+    return data
 
 
 _MAX_SPAN_S = 1e9
@@ -300,7 +314,7 @@ def record_from_response(
     """
     # hot path (every recorded call, and every deferred event completed): the common cases (a
     # plain dict, no request, no times) skip the calls that would only hand their input back
-    data = payload if type(payload) is dict else to_mapping(payload, "response")
+    data = payload if type(payload) is dict else _response_mapping(payload)
     notes: list[dict[str, Any]] = []
     data, response_json = _storable(data, "response", notes)
     candidates = registry.adapters_for(provider, api_type)
