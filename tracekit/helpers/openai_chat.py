@@ -26,6 +26,7 @@ from tracekit.helpers._openai_common import (
     request_params,
     tool_definition,
 )
+from tracekit.helpers._record_build import builder
 from tracekit.helpers.base import ChunkInfo, ChunkKind, PayloadProblem, RequestParts, ResponseParts
 from tracekit.helpers.usage import from_openai_chat
 from tracekit.model import ApiType, LLMContentPart, LLMMessage, LLMUsage, Role, ToolCallSpec
@@ -70,6 +71,9 @@ _PARAMS: Final = {
     "stream": ("stream", BOOL),
 }
 _CONSUMED: Final = frozenset(("model", "messages", "tools", "functions", "tool_choice", "function_call"))
+_PART: Final = builder(LLMContentPart, ("type", "text"))
+_MESSAGE: Final = builder(LLMMessage, ("role", "parts", "name", "tool_call_id", "tool_calls"))
+"""`LLMContentPart(type=, text=)` and `LLMMessage(...)` without matching keywords (see `_record_build`)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,10 +188,7 @@ def parse_message(value: Any, path: str, default_role: str | None = None) -> LLM
     if type(role) is not str or role not in _ROLE_OF:
         raise PayloadProblem(f"{path}.role", f"unknown chat role; expected one of {sorted(_ROLE_OF)}", role)
     content = get("content")
-    if type(content) is str:
-        parts = [LLMContentPart(type="text", text=content)]
-    else:
-        parts = content_parts(content, f"{path}.content")
+    parts = [_PART("text", content)] if type(content) is str else content_parts(content, f"{path}.content")
     # optional text fields: the path is formatted only when one is not a string (hot path)
     reasoning = get("reasoning_content")
     if reasoning is not None:
@@ -223,7 +224,7 @@ def parse_message(value: Any, path: str, default_role: str | None = None) -> LLM
     call_id = get("tool_call_id")
     if call_id is not None and type(call_id) is not str:
         call_id = as_str(call_id, f"{path}.tool_call_id")
-    return LLMMessage(role=_ROLE_OF[role], parts=parts, name=name, tool_call_id=call_id, tool_calls=calls)
+    return _MESSAGE(_ROLE_OF[role], parts, name, call_id, calls)
 
 
 def _role(role: str) -> Role:
