@@ -307,10 +307,16 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
     """A `chat.completion` object; a malformed choice or usage sets `error` and the rest is kept."""
     parts = ResponseParts(outcome="success")
     errors: list[dict[str, Any]] = []
+    get = payload.get
     try:
-        parts.model_name = as_str(payload.get("model"), "model") or None
-        parts.response_id = as_str(payload.get("id"), "id") or None
-        choices = as_list(payload.get("choices"), "choices")
+        # hot path: strings and a list are taken as they are, anything else checked by name
+        model = get("model")
+        parts.model_name = (model if type(model) is str else as_str(model, "model")) or None
+        response_id = get("id")
+        parts.response_id = (response_id if type(response_id) is str else as_str(response_id, "id")) or None
+        choices = get("choices")
+        if type(choices) is not list:
+            choices = as_list(choices, "choices")
     except PayloadProblem as exc:
         errors.append(problem_dict(exc))
         choices = ()
@@ -335,14 +341,17 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
     if len(indexed) > 1:
         indexed.sort(key=lambda pair: pair[0])
     _fill_top_level(parts, [msg for _, msg in indexed])
-    usage = payload.get("usage")
+    usage = get("usage")
     if usage is not None:
         problems: list[PayloadProblem] = []
         try:
-            parts.usage = from_openai_chat(as_mapping(usage, "usage"), problems=problems)
+            parts.usage = from_openai_chat(
+                usage if type(usage) is dict else as_mapping(usage, "usage"), problems=problems
+            )
         except PayloadProblem as exc:
             problems.append(exc)
-        errors.extend(problem_dict(p) for p in problems)
+        if problems:
+            errors.extend(problem_dict(p) for p in problems)
     if errors:
         parts.outcome = "error"
         parts.error = errors[0] if len(errors) == 1 else {**errors[0], "more": errors[1:]}
