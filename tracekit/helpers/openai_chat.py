@@ -73,7 +73,9 @@ _PARAMS: Final = {
 _CONSUMED: Final = frozenset(("model", "messages", "tools", "functions", "tool_choice", "function_call"))
 _PART: Final = builder(LLMContentPart, ("type", "text"))
 _MESSAGE: Final = builder(LLMMessage, ("role", "parts", "name", "tool_call_id", "tool_calls"))
-"""`LLMContentPart(type=, text=)` and `LLMMessage(...)` without matching keywords (see `_record_build`)."""
+_RESPONSE_PARTS: Final = builder(ResponseParts, ("outcome",))
+"""`LLMContentPart(type=, text=)`, `LLMMessage(...)` and `ResponseParts(outcome=)` without matching
+keywords (see `_record_build`)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +307,7 @@ def _fill_top_level(parts: ResponseParts, messages: list[LLMMessage]) -> None:
 
 def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
     """A `chat.completion` object; a malformed choice or usage sets `error` and the rest is kept."""
-    parts = ResponseParts(outcome="success")
+    parts = _RESPONSE_PARTS("success")
     errors: list[dict[str, Any]] = []
     get = payload.get
     try:
