@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from tracekit.helpers._common import as_mapping, compact_json, join_text, parse_arguments, problem_dict
+from tracekit.helpers._record_build import builder
 from tracekit.helpers.base import PayloadProblem, RequestParts
 from tracekit.model import LLMContentPart, LLMMessage, LLMRequestParams, ToolCallSpec, ToolDefinition
 
@@ -95,9 +96,13 @@ def _source_part(part_type: str, block: Mapping[str, Any], path: str) -> LLMCont
     return LLMContentPart(type=part_type, data={**extra, "source": dict(source)})
 
 
+_PART: Final = builder(LLMContentPart, ("type", "text", "data"))
+"""`LLMContentPart(type=, text=, data=)` without matching keywords (see `_record_build`)."""
+
+
 def _text_part(block: Mapping[str, Any], path: str) -> LLMContentPart:
     extra = {k: v for k, v in block.items() if k not in ("type", "text") and v is not None}
-    return LLMContentPart(type="text", text=req_str(block, "text", path), data=extra or None)
+    return _PART("text", req_str(block, "text", path), extra or None)
 
 
 def _thinking_part(block: Mapping[str, Any], path: str) -> LLMContentPart:

@@ -24,7 +24,7 @@ import orjson
 
 from tracekit.helpers._json import encode_json
 
-__all__ = ["json_text"]
+__all__ = ["json_bytes", "json_text"]
 
 _NON_FINITE = re.compile(rb"[\x67\xe7][\x00-\xff]{6}[\xf0-\xff][\x7f\xff]", re.DOTALL).search
 """A marshalled float (type byte "g", with or without the reference flag) whose exponent bits are
@@ -34,8 +34,9 @@ _MARSHAL = marshal.dumps
 _ORJSON = orjson.dumps
 
 
-def _orjson_text(value: Any) -> str | None:
-    """`value` as orjson writes it when that is provably `encode_json`'s text, else None."""
+def json_bytes(value: Any) -> bytes | None:
+    """`encode_json(value)` as UTF-8, written by orjson, when that is provably its text; else None
+    (the caller takes `json_text`, which gives the text or the standard library's exception)."""
     try:
         packed = _MARSHAL(value)
     except Exception:  # ValueError: a type marshal does not take (anything but the exact core types)
@@ -48,12 +49,18 @@ def _orjson_text(value: Any) -> str | None:
         return None
     if b"0.0000" in out or (b"e-" in out and _SHORT_EXPONENT(out) is not None):
         return None
-    return out.decode("utf-8")
+    return out
+
+
+def _orjson_text(value: Any) -> str | None:
+    """`value` as orjson writes it when that is provably `encode_json`'s text, else None."""
+    fast = json_bytes(value)
+    return None if fast is None else fast.decode("utf-8")
 
 
 def json_text(value: Any) -> str:
     """`encode_json(value)`, the same text and the same exceptions, written by orjson when it can be."""
-    fast = _orjson_text(value)
+    fast = json_bytes(value)
     if fast is not None:
-        return fast
+        return fast.decode("utf-8")
     return encode_json(value)

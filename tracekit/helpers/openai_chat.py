@@ -26,6 +26,7 @@ from tracekit.helpers._openai_common import (
     request_params,
     tool_definition,
 )
+from tracekit.helpers._record_build import builder
 from tracekit.helpers.base import ChunkInfo, ChunkKind, PayloadProblem, RequestParts, ResponseParts
 from tracekit.helpers.usage import from_openai_chat
 from tracekit.model import ApiType, LLMContentPart, LLMMessage, LLMUsage, Role, ToolCallSpec
@@ -70,6 +71,11 @@ _PARAMS: Final = {
     "stream": ("stream", BOOL),
 }
 _CONSUMED: Final = frozenset(("model", "messages", "tools", "functions", "tool_choice", "function_call"))
+_PART: Final = builder(LLMContentPart, ("type", "text"))
+_MESSAGE: Final = builder(LLMMessage, ("role", "parts", "name", "tool_call_id", "tool_calls"))
+_RESPONSE_PARTS: Final = builder(ResponseParts, ("outcome",))
+"""`LLMContentPart(type=, text=)`, `LLMMessage(...)` and `ResponseParts(outcome=)` without matching
+keywords (see `_record_build`)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,10 +190,7 @@ def parse_message(value: Any, path: str, default_role: str | None = None) -> LLM
     if type(role) is not str or role not in _ROLE_OF:
         raise PayloadProblem(f"{path}.role", f"unknown chat role; expected one of {sorted(_ROLE_OF)}", role)
     content = get("content")
-    if type(content) is str:
-        parts = [LLMContentPart(type="text", text=content)]
-    else:
-        parts = content_parts(content, f"{path}.content")
+    parts = [_PART("text", content)] if type(content) is str else content_parts(content, f"{path}.content")
     # optional text fields: the path is formatted only when one is not a string (hot path)
     reasoning = get("reasoning_content")
     if reasoning is not None:
@@ -223,7 +226,7 @@ def parse_message(value: Any, path: str, default_role: str | None = None) -> LLM
     call_id = get("tool_call_id")
     if call_id is not None and type(call_id) is not str:
         call_id = as_str(call_id, f"{path}.tool_call_id")
-    return LLMMessage(role=_ROLE_OF[role], parts=parts, name=name, tool_call_id=call_id, tool_calls=calls)
+    return _MESSAGE(_ROLE_OF[role], parts, name, call_id, calls)
 
 
 def _role(role: str) -> Role:
@@ -304,12 +307,18 @@ def _fill_top_level(parts: ResponseParts, messages: list[LLMMessage]) -> None:
 
 def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
     """A `chat.completion` object; a malformed choice or usage sets `error` and the rest is kept."""
-    parts = ResponseParts(outcome="success")
+    parts = _RESPONSE_PARTS("success")
     errors: list[dict[str, Any]] = []
+    get = payload.get
     try:
-        parts.model_name = as_str(payload.get("model"), "model") or None
-        parts.response_id = as_str(payload.get("id"), "id") or None
-        choices = as_list(payload.get("choices"), "choices")
+        # hot path: strings and a list are taken as they are, anything else checked by name
+        model = get("model")
+        parts.model_name = (model if type(model) is str else as_str(model, "model")) or None
+        response_id = get("id")
+        parts.response_id = (response_id if type(response_id) is str else as_str(response_id, "id")) or None
+        choices = get("choices")
+        if type(choices) is not list:
+            choices = as_list(choices, "choices")
     except PayloadProblem as exc:
         errors.append(problem_dict(exc))
         choices = ()
@@ -334,14 +343,17 @@ def parse_response(payload: Mapping[str, Any]) -> ResponseParts:
     if len(indexed) > 1:
         indexed.sort(key=lambda pair: pair[0])
     _fill_top_level(parts, [msg for _, msg in indexed])
-    usage = payload.get("usage")
+    usage = get("usage")
     if usage is not None:
         problems: list[PayloadProblem] = []
         try:
-            parts.usage = from_openai_chat(as_mapping(usage, "usage"), problems=problems)
+            parts.usage = from_openai_chat(
+                usage if type(usage) is dict else as_mapping(usage, "usage"), problems=problems
+            )
         except PayloadProblem as exc:
             problems.append(exc)
-        errors.extend(problem_dict(p) for p in problems)
+        if problems:
+            errors.extend(problem_dict(p) for p in problems)
     if errors:
         parts.outcome = "error"
         parts.error = errors[0] if len(errors) == 1 else {**errors[0], "more": errors[1:]}

@@ -24,9 +24,12 @@ from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers._dict_shapes import DICT_TAKERS, learn_dict, promote_dict
 from tracekit.helpers._dict_shapes import PER_STREAM as DICT_PER_STREAM
-from tracekit.helpers._exact_json import json_text
+from tracekit.helpers._exact_json import json_bytes, json_text
 from tracekit.helpers._ids import new_call_id
+from tracekit.helpers._json import encode_json
 from tracekit.helpers._record_build import record_builder
+from tracekit.helpers._response_read import learn as learn_response
+from tracekit.helpers._response_read import read as read_response
 from tracekit.helpers._shapes import TAKERS, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
@@ -65,6 +68,18 @@ def to_mapping(obj: Any, what: str = "payload") -> Mapping[str, Any]:
     )
 
 
+def _response_mapping(payload: Any) -> Mapping[str, Any]:
+    """`to_mapping(payload, "response")`: an SDK response of a shape seen before read through its
+    learnt shape (the same dict, see `_response_read`), any other one dumped, teaching its shape."""
+    fast = read_response(payload)
+    if fast is not None:
+        return fast
+    data = to_mapping(payload, "response")
+    if data is not payload and type(data) is dict:
+        learn_response(payload, data)
+    return data
+
+
 _MAX_SPAN_S = 1e9
 """Longest span between two times of one call that is taken as real (about 31 years): beyond it
 (or non-finite) the clock values are wrong, and timing is left out rather than overflowing."""
@@ -80,15 +95,16 @@ def _ms(seconds: float) -> float:
 
 
 _ENCODE = json_text
+_JSON_BYTES = json_bytes
 """`json.dumps(ensure_ascii=False, separators=(",", ":"), allow_nan=False)`: orjson's text where it is
 provably the same (see `_exact_json`), else the standard library's C encoder built once."""
 
 
-def _raw_json(data: Mapping[str, Any] | None) -> str | None:
+def _raw_json(data: Mapping[str, Any] | None, encode: Callable[[Any], str] = _ENCODE) -> str | None:
     if data is None:
         return None
     try:
-        return _ENCODE(data)
+        return encode(data)
     except (TypeError, ValueError, RecursionError) as exc:
         logger.debug("payload not kept as raw JSON: %s", exc)
         return None
@@ -110,8 +126,15 @@ def _has_long_number(text: str) -> bool:
 def _storable(data: Mapping[str, Any], path: str, notes: list[dict[str, Any]]) -> tuple[Any, str | None]:
     """`data` made storable (see `_clean`) and its raw JSON. The JSON text screens it cheaply:
     json.dumps refuses NaN/inf and non-JSON values; a clean text with no 19-digit run and fewer
-    brackets than MAX_DEPTH cannot hold an out-of-range integer or deep nesting."""
-    text = _raw_json(data)
+    brackets than MAX_DEPTH cannot hold an out-of-range integer or deep nesting. orjson's UTF-8
+    bytes of that text, when it writes it, are screened as they are (no second encoding)."""
+    raw = _JSON_BYTES(data)
+    if raw is not None:
+        if _LONG_RUN not in raw.translate(_DIGIT_MAP) and raw.count(b"{") + raw.count(b"[") < MAX_DEPTH:
+            return data, raw.decode("utf-8")
+        text: str | None = raw.decode("utf-8")
+    else:  # orjson's text could differ: the standard library's encoder writes it
+        text = _raw_json(data, encode_json)
     if text is not None and not _has_long_number(text) and text.count("{") + text.count("[") < MAX_DEPTH:
         return data, text
     cleaned = clean(data, path, notes)
@@ -300,7 +323,7 @@ def record_from_response(
     """
     # hot path (every recorded call, and every deferred event completed): the common cases (a
     # plain dict, no request, no times) skip the calls that would only hand their input back
-    data = payload if type(payload) is dict else to_mapping(payload, "response")
+    data = payload if type(payload) is dict else _response_mapping(payload)
     notes: list[dict[str, Any]] = []
     data, response_json = _storable(data, "response", notes)
     candidates = registry.adapters_for(provider, api_type)

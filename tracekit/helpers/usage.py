@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracekit.helpers._clean import INT64_MAX
+from tracekit.helpers._record_build import builder
 from tracekit.helpers.base import PayloadProblem
 from tracekit.model import LLMUsage
 
@@ -100,6 +101,47 @@ def _plain_counts(counts: tuple[Any, ...]) -> bool:
     return True
 
 
+_OPENAI_USAGE = builder(
+    LLMUsage,
+    (
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "reasoning_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "input_audio_tokens",
+        "output_audio_tokens",
+        "raw",
+    ),
+)
+_ANTHROPIC_USAGE = builder(
+    LLMUsage,
+    (
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "reasoning_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cache_write_1h_tokens",
+        "raw",
+    ),
+)
+_GEMINI_USAGE = builder(
+    LLMUsage,
+    (
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "reasoning_tokens",
+        "cache_read_tokens",
+        "tool_use_input_tokens",
+        "raw",
+    ),
+)
+"""`LLMUsage(**fields)` for the hot paths' fields, without matching keywords (see `_record_build`)."""
+
 _CHAT_KEYS = ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
 _RESPONSES_KEYS = ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
 
@@ -131,16 +173,8 @@ def _openai_fast(usage: dict[str, Any], keys: tuple[str, str, str, str], *, audi
         total = input_tokens + output_tokens
     if total is not None and total > INT64_MAX:
         return None
-    return LLMUsage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=total,
-        reasoning_tokens=counts[3],
-        cache_read_tokens=counts[4],
-        cache_write_tokens=counts[5],
-        input_audio_tokens=counts[6],
-        output_audio_tokens=counts[7],
-        raw=dict(usage),
+    return _OPENAI_USAGE(
+        input_tokens, output_tokens, total, counts[3], counts[4], counts[5], counts[6], counts[7], dict(usage)
     )
 
 
@@ -227,15 +261,15 @@ def from_anthropic(usage: Mapping[str, Any], path: str = "usage", problems: Prob
                 if (input_tokens is None or input_tokens <= INT64_MAX) and (
                     total is None or total <= INT64_MAX
                 ):
-                    return LLMUsage(
-                        input_tokens=input_tokens,
-                        output_tokens=output_tokens,
-                        total_tokens=total,
-                        reasoning_tokens=counts[5],
-                        cache_read_tokens=cache_read,
-                        cache_write_tokens=cache_write,
-                        cache_write_1h_tokens=counts[4],
-                        raw=dict(usage),
+                    return _ANTHROPIC_USAGE(
+                        input_tokens,
+                        output_tokens,
+                        total,
+                        counts[5],
+                        cache_read,
+                        cache_write,
+                        counts[4],
+                        dict(usage),
                     )
     uncached = _count(usage, path, problems, "input_tokens")
     cache_read = _count(usage, path, problems, "cache_read_input_tokens")
@@ -319,12 +353,4 @@ def _gemini_fast(usage: dict[str, Any]) -> LLMUsage | None:
         or (total is not None and total > INT64_MAX)
     ):
         return None
-    return LLMUsage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=total,
-        reasoning_tokens=thoughts,
-        cache_read_tokens=cached,
-        tool_use_input_tokens=tool_use,
-        raw=dict(usage),
-    )
+    return _GEMINI_USAGE(input_tokens, output_tokens, total, thoughts, cached, tool_use, dict(usage))
