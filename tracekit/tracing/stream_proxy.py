@@ -13,12 +13,15 @@ of consuming it (iteration, `text_stream`, `until_done()`, `get_final_message()`
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tracekit.tracing.llm_call import IN_SDK_CALL, LLMCall, outcome_of
 
 __all__ = ["AsyncStreamManagerProxy", "AsyncStreamProxy", "StreamManagerProxy", "StreamProxy", "wrap_result"]
+
+_perf_counter = time.perf_counter
 
 
 class _Forwarding:
@@ -47,17 +50,30 @@ class _Forwarding:
             call.end()
 
 
-class StreamProxy(_Forwarding):
-    """A sync stream (SDK Stream, generator, any iterator) whose chunks are recorded as they arrive."""
+def _next_of(wrapped: Any) -> Callable[[], Any]:
+    """The `__next__` a `for` loop over `wrapped` would call: its iterator's, from `iter()` (an
+    SDK stream's `__iter__` generator, resumed in C, where its own `__next__` is a Python frame
+    per chunk); the object's own `__next__` when `iter()` refuses it."""
+    try:
+        return iter(wrapped).__next__  # type: ignore[no-any-return]
+    except Exception:  # an iterator whose __iter__ is missing or broken: its own __next__
+        return wrapped.__next__  # type: ignore[no-any-return]
 
-    __slots__ = ("_tk_add", "_tk_next")
+
+class StreamProxy(_Forwarding):
+    """A sync stream (SDK Stream, generator, any iterator) whose chunks are recorded as they arrive.
+
+    The per-chunk path is this class's `__next__` alone: the arrival time is read once, and the
+    recorder's `add` and the live bus are bound here, at the stream's start."""
+
+    __slots__ = ("_tk_bus", "_tk_next", "_tk_take")
 
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
-        nxt = wrapped.__next__ if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
-        self._tk_next: Callable[[], Any] = nxt
-        self._tk_add: Callable[[Any], None] = call.add  # bound once: one load per chunk, not two
+        self._tk_next = _next_of(wrapped) if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
+        self._tk_take = call.taker()
+        self._tk_bus = call.tracer.bus
 
     def __iter__(self) -> StreamProxy:
         return self
@@ -71,7 +87,16 @@ class StreamProxy(_Forwarding):
         except BaseException as exc:
             self._tk_call.end(outcome_of(exc), exc)
             raise
-        self._tk_add(chunk)
+        at = _perf_counter()
+        call = self._tk_call
+        if call.done:  # closed or ended: later chunks are the caller's alone
+            return chunk
+        try:
+            self._tk_take(chunk, at)
+            if self._tk_bus.active:
+                call.publish(chunk)
+        except Exception as exc:
+            call.chunk_failed(exc)
         return chunk
 
     def close(self) -> Any:
@@ -100,16 +125,18 @@ async def _maybe_await(value: Any) -> Any:
 
 
 class AsyncStreamProxy(_Forwarding):
-    """An async stream (SDK AsyncStream, async generator, any async iterator), recorded as it arrives."""
+    """An async stream (SDK AsyncStream, async generator, any async iterator), recorded as it arrives
+    (the per-chunk path bound at the start, as StreamProxy's)."""
 
-    __slots__ = ("_tk_add", "_tk_anext")
+    __slots__ = ("_tk_anext", "_tk_bus", "_tk_take")
 
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
         anext = wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
         self._tk_anext: Callable[[], Awaitable[Any]] = anext
-        self._tk_add: Callable[[Any], None] = call.add
+        self._tk_take = call.taker()
+        self._tk_bus = call.tracer.bus
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
@@ -123,7 +150,16 @@ class AsyncStreamProxy(_Forwarding):
         except BaseException as exc:
             self._tk_call.end(outcome_of(exc), exc)
             raise
-        self._tk_add(chunk)
+        at = _perf_counter()
+        call = self._tk_call
+        if call.done:  # closed or ended: later chunks are the caller's alone
+            return chunk
+        try:
+            self._tk_take(chunk, at)
+            if self._tk_bus.active:
+                call.publish(chunk)
+        except Exception as exc:
+            call.chunk_failed(exc)
         return chunk
 
     async def close(self) -> Any:
