@@ -15,9 +15,12 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracekit.tracing.llm_call import IN_SDK_CALL, LLMCall, outcome_of
+
+if TYPE_CHECKING:
+    from tracekit.live.bus import EventBus
 
 __all__ = ["AsyncStreamManagerProxy", "AsyncStreamProxy", "StreamManagerProxy", "StreamProxy", "wrap_result"]
 
@@ -63,37 +66,40 @@ def _next_of(wrapped: Any) -> Callable[[], Any]:
 class StreamProxy(_Forwarding):
     """A sync stream (SDK Stream, generator, any iterator) whose chunks are recorded as they arrive.
 
-    The per-chunk path is this class's `__next__` alone: the arrival time is read once, and the
-    recorder's `add` and the live bus are bound here, at the stream's start."""
+    The per-chunk path is this class's `__next__` alone: the arrival time is read once, and what it
+    needs (the stream's `__next__`, the recorder's `add`, the live bus, the call) is bound at the
+    stream's start in one tuple, `_tk_tap`: on a class with a `__getattr__` every `self.` read takes
+    CPython's slow attribute hook (no specialised slot read), so `__next__` makes exactly one."""
 
-    __slots__ = ("_tk_bus", "_tk_next", "_tk_take")
+    __slots__ = ("_tk_tap",)
+
+    _tk_tap: tuple[Callable[[], Any], Callable[[Any, float], None], EventBus, LLMCall]
 
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
-        self._tk_next = _next_of(wrapped) if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
-        self._tk_take = call.taker()
-        self._tk_bus = call.tracer.bus
+        nxt = _next_of(wrapped) if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
+        self._tk_tap = (nxt, call.taker(), call.tracer.bus, call)
 
     def __iter__(self) -> StreamProxy:
         return self
 
     def __next__(self) -> Any:
+        nxt, take, bus, call = self._tk_tap
         try:
-            chunk = self._tk_next()
+            chunk = nxt()
         except StopIteration:
-            self._tk_call.end_later()
+            call.end_later()
             raise
         except BaseException as exc:
-            self._tk_call.end(outcome_of(exc), exc)
+            call.end(outcome_of(exc), exc)
             raise
         at = _perf_counter()
-        call = self._tk_call
         if call.done:  # closed or ended: later chunks are the caller's alone
             return chunk
         try:
-            self._tk_take(chunk, at)
-            if self._tk_bus.active:
+            take(chunk, at)
+            if bus.active:
                 call.publish(chunk)
         except Exception as exc:
             call.chunk_failed(exc)
@@ -126,37 +132,37 @@ async def _maybe_await(value: Any) -> Any:
 
 class AsyncStreamProxy(_Forwarding):
     """An async stream (SDK AsyncStream, async generator, any async iterator), recorded as it arrives
-    (the per-chunk path bound at the start, as StreamProxy's)."""
+    (the per-chunk path bound at the start in one tuple, as StreamProxy's)."""
 
-    __slots__ = ("_tk_anext", "_tk_bus", "_tk_take")
+    __slots__ = ("_tk_tap",)
+
+    _tk_tap: tuple[Callable[[], Awaitable[Any]], Callable[[Any, float], None], EventBus, LLMCall]
 
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
         anext = wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
-        self._tk_anext: Callable[[], Awaitable[Any]] = anext
-        self._tk_take = call.taker()
-        self._tk_bus = call.tracer.bus
+        self._tk_tap = (anext, call.taker(), call.tracer.bus, call)
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
 
     async def __anext__(self) -> Any:
+        anext, take, bus, call = self._tk_tap
         try:
-            chunk = await self._tk_anext()
+            chunk = await anext()
         except StopAsyncIteration:
-            self._tk_call.end_later()
+            call.end_later()
             raise
         except BaseException as exc:
-            self._tk_call.end(outcome_of(exc), exc)
+            call.end(outcome_of(exc), exc)
             raise
         at = _perf_counter()
-        call = self._tk_call
         if call.done:  # closed or ended: later chunks are the caller's alone
             return chunk
         try:
-            self._tk_take(chunk, at)
-            if self._tk_bus.active:
+            take(chunk, at)
+            if bus.active:
                 call.publish(chunk)
         except Exception as exc:
             call.chunk_failed(exc)
