@@ -21,9 +21,11 @@ stream reached its end): printed spread over the chunks beside the per-chunk fig
 per-call figure is printed beside its same-round baseline (the bare SDK call; for the
 normaliser, the SDK's own model_dump of the same object), and the issue's targets scaled by
 this machine's factor (a bare SDK chunk here / the 79 us it cost where the targets were set).
-Per chunk, a diagnostic run of its own also times the proxy's add step inside the real SDK stream
-(perf_counter_ns around it, wall time: median and 10th percentile) and counts the chunks the
-recorder kept on its fast path; "the rest" is the per-chunk figure minus that step.
+Per chunk, a diagnostic run of its own also times the recorder's add step (StreamRecorder.add, the
+chunk's snapshot) inside the real SDK stream (perf_counter_ns around it, wall time: median and 10th
+percentile) and counts the chunks the recorder kept on its fast path; "the rest" is the per-chunk
+figure minus that step (the proxy's frame with its clock read, the stream's setup and end spread
+over its chunks, and the SDK's own work slowed by tracekit's).
 Run: .venv/bin/python bench/bench_decorators.py [ROUNDS]
 """
 
@@ -42,10 +44,10 @@ from sdk_transport import VendorServer, openai_client
 
 import tracekit as tk
 from tracekit.helpers.recorder import _FAST as FAST_FORM  # a chunk kept on the fast path (learnt shape)
+from tracekit.helpers.recorder import StreamRecorder
 from tracekit.tracer import SessionTracer
 from tracekit.tracing import response_shapes
 from tracekit.tracing.capture import snapshot
-from tracekit.tracing.llm_call import LLMCall
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 HI = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]
@@ -118,21 +120,22 @@ def first_access(events: list[Any]) -> float:
 
 
 def inside_the_stream(client: Any, streams: int) -> tuple[float, float, float]:
-    """Inside the real SDK stream: the median wall ns of the proxy's per-chunk step (the call's
-    `add`: arrival time, snapshot, live check), timed with perf_counter_ns around it, and the share
-    of chunks the recorder kept on its fast path (a learnt shape) rather than the exact read. A
-    diagnostic run of its own: the figures above are measured without this timer."""
+    """Inside the real SDK stream: the median wall ns of the recorder's per-chunk step
+    (`StreamRecorder.add`, which the proxy calls with the arrival time it read: the snapshot),
+    timed with perf_counter_ns around it, and the share of chunks the recorder kept on its fast path
+    (a learnt shape) rather than the exact read. A diagnostic run of its own: the figures above are
+    measured without this timer."""
     clock = time.perf_counter_ns
     steps: list[int] = []
     forms: list[int] = []
-    add = LLMCall.add
+    add = StreamRecorder.add
 
-    def timed(call: LLMCall, chunk: Any) -> None:
+    def timed(recorder: StreamRecorder, chunk: Any, received_at: float | None = None) -> None:
         t0 = clock()
-        add(call, chunk)
+        add(recorder, chunk, received_at)
         steps.append(clock() - t0)
 
-    LLMCall.add = timed  # type: ignore[method-assign]
+    StreamRecorder.add = timed  # type: ignore[method-assign]  # bound by each proxy at its start
     try:
         with SessionTracer().session():
             for _ in range(streams):
@@ -142,7 +145,7 @@ def inside_the_stream(client: Any, streams: int) -> tuple[float, float, float]:
                 recorder = object.__getattribute__(stream, "_tk_call")._recorder  # pending: not folded yet
                 forms.extend(form for form, _, _ in recorder._pending)
     finally:
-        LLMCall.add = add  # type: ignore[method-assign]
+        StreamRecorder.add = add  # type: ignore[method-assign]
     fast = sum(form == FAST_FORM for form in forms) / len(forms)
     ordered = sorted(steps)
     return ordered[len(ordered) // 2] / 1e9, ordered[len(ordered) // 10] / 1e9, fast
@@ -332,7 +335,7 @@ def main() -> None:
     share = f"min {min(shares):8.3f}  median {statistics.median(shares):8.3f}"
     print(f"    as a share of the undecorated chunk   {share}")
     print(f"    completed at first use, spread        {fig(lambda r: r['inst_stream_complete'] / n_chunks)}")
-    print(f"    the proxy's add step, wall, median    {fig(lambda r: r['step_median'])}")
+    print(f"    the recorder's add step, wall, median {fig(lambda r: r['step_median'])}")
     print(f"    the same, 10th percentile             {fig(lambda r: r['step_p10'])}")
     rest = fig(lambda r: r["inst_stream"] / n_chunks - r["step_median"])
     print(f"    the rest (setup, proxy frame, SDK)    {rest}")

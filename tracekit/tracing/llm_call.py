@@ -412,18 +412,19 @@ class LLMCall(Deferred):
             self.done = True
         return self
 
-    def add(self, chunk: Any) -> None:
-        """Fold one chunk, timed at its arrival."""
-        at = time.perf_counter()
+    def taker(self) -> Callable[[Any, float], None]:
+        """What a stream proxy calls per chunk with its arrival (perf_counter s): the recorder's
+        `add`, bound once at the stream's start; a no-op when the stream could not be recorded."""
         recorder = self._recorder
-        if recorder is None or self.done:
-            return
-        try:
-            recorder.add(chunk, at)
-            if self.tracer.bus.active:
-                live_events.stream_usage(self.tracer.bus, _trace(), self.spec.agent, chunk)
-        except Exception as exc:
-            report_problem(self.tracer, "could not record a stream chunk", exc)
+        return _ignore_chunk if recorder is None else recorder.add
+
+    def publish(self, chunk: Any) -> None:
+        """Publish a chunk's usage on the live bus (called only while the bus has subscribers)."""
+        live_events.stream_usage(self.tracer.bus, _trace(), self.spec.agent, chunk)
+
+    def chunk_failed(self, exc: Exception) -> None:
+        """A chunk that could not be recorded: logged (raised when the tracer is strict)."""
+        report_problem(self.tracer, "could not record a stream chunk", exc)
 
     def end(self, outcome: Outcome | None = None, error: BaseException | None = None) -> None:
         """Finish the stream's record (first call only): consumed, closed, cut or collected."""
@@ -520,6 +521,10 @@ class LLMCall(Deferred):
         if not spec.capture_content:
             drop_content(record)
         return call_event(record, spec.agent, record.started_at or self.started_at)
+
+
+def _ignore_chunk(chunk: Any, at: float) -> None:
+    """The per-chunk step of a stream whose recording could not start: nothing to fold into."""
 
 
 def _text_matches(result: Any) -> bool:

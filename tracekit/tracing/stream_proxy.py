@@ -13,12 +13,18 @@ of consuming it (iteration, `text_stream`, `until_done()`, `get_final_message()`
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracekit.tracing.llm_call import IN_SDK_CALL, LLMCall, outcome_of
 
+if TYPE_CHECKING:
+    from tracekit.live.bus import EventBus
+
 __all__ = ["AsyncStreamManagerProxy", "AsyncStreamProxy", "StreamManagerProxy", "StreamProxy", "wrap_result"]
+
+_perf_counter = time.perf_counter
 
 
 class _Forwarding:
@@ -47,31 +53,56 @@ class _Forwarding:
             call.end()
 
 
-class StreamProxy(_Forwarding):
-    """A sync stream (SDK Stream, generator, any iterator) whose chunks are recorded as they arrive."""
+def _next_of(wrapped: Any) -> Callable[[], Any]:
+    """The `__next__` a `for` loop over `wrapped` would call: its iterator's, from `iter()` (an
+    SDK stream's `__iter__` generator, resumed in C, where its own `__next__` is a Python frame
+    per chunk); the object's own `__next__` when `iter()` refuses it."""
+    try:
+        return iter(wrapped).__next__  # type: ignore[no-any-return]
+    except Exception:  # an iterator whose __iter__ is missing or broken: its own __next__
+        return wrapped.__next__  # type: ignore[no-any-return]
 
-    __slots__ = ("_tk_add", "_tk_next")
+
+class StreamProxy(_Forwarding):
+    """A sync stream (SDK Stream, generator, any iterator) whose chunks are recorded as they arrive.
+
+    The per-chunk path is this class's `__next__` alone: the arrival time is read once, and what it
+    needs (the stream's `__next__`, the recorder's `add`, the live bus, the call) is bound at the
+    stream's start in one tuple, `_tk_tap`: on a class with a `__getattr__` every `self.` read takes
+    CPython's slow attribute hook (no specialised slot read), so `__next__` makes exactly one."""
+
+    __slots__ = ("_tk_tap",)
+
+    _tk_tap: tuple[Callable[[], Any], Callable[[Any, float], None], EventBus, LLMCall]
 
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
-        nxt = wrapped.__next__ if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
-        self._tk_next: Callable[[], Any] = nxt
-        self._tk_add: Callable[[Any], None] = call.add  # bound once: one load per chunk, not two
+        nxt = _next_of(wrapped) if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
+        self._tk_tap = (nxt, call.taker(), call.tracer.bus, call)
 
     def __iter__(self) -> StreamProxy:
         return self
 
     def __next__(self) -> Any:
+        nxt, take, bus, call = self._tk_tap
         try:
-            chunk = self._tk_next()
+            chunk = nxt()
         except StopIteration:
-            self._tk_call.end_later()
+            call.end_later()
             raise
         except BaseException as exc:
-            self._tk_call.end(outcome_of(exc), exc)
+            call.end(outcome_of(exc), exc)
             raise
-        self._tk_add(chunk)
+        at = _perf_counter()
+        if call.done:  # closed or ended: later chunks are the caller's alone
+            return chunk
+        try:
+            take(chunk, at)
+            if bus.active:
+                call.publish(chunk)
+        except Exception as exc:
+            call.chunk_failed(exc)
         return chunk
 
     def close(self) -> Any:
@@ -100,30 +131,41 @@ async def _maybe_await(value: Any) -> Any:
 
 
 class AsyncStreamProxy(_Forwarding):
-    """An async stream (SDK AsyncStream, async generator, any async iterator), recorded as it arrives."""
+    """An async stream (SDK AsyncStream, async generator, any async iterator), recorded as it arrives
+    (the per-chunk path bound at the start in one tuple, as StreamProxy's)."""
 
-    __slots__ = ("_tk_add", "_tk_anext")
+    __slots__ = ("_tk_tap",)
+
+    _tk_tap: tuple[Callable[[], Awaitable[Any]], Callable[[Any, float], None], EventBus, LLMCall]
 
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
         anext = wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
-        self._tk_anext: Callable[[], Awaitable[Any]] = anext
-        self._tk_add: Callable[[Any], None] = call.add
+        self._tk_tap = (anext, call.taker(), call.tracer.bus, call)
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
 
     async def __anext__(self) -> Any:
+        anext, take, bus, call = self._tk_tap
         try:
-            chunk = await self._tk_anext()
+            chunk = await anext()
         except StopAsyncIteration:
-            self._tk_call.end_later()
+            call.end_later()
             raise
         except BaseException as exc:
-            self._tk_call.end(outcome_of(exc), exc)
+            call.end(outcome_of(exc), exc)
             raise
-        self._tk_add(chunk)
+        at = _perf_counter()
+        if call.done:  # closed or ended: later chunks are the caller's alone
+            return chunk
+        try:
+            take(chunk, at)
+            if bus.active:
+                call.publish(chunk)
+        except Exception as exc:
+            call.chunk_failed(exc)
         return chunk
 
     async def close(self) -> Any:
