@@ -40,6 +40,7 @@ same batch by tracekit/store/rollup_warnings.py and equal tk.aggregate's.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 from collections.abc import Iterable, Iterator
@@ -732,6 +733,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _ranks_wanted(count: int) -> list[int]:
-    """min, p50, p90, p99, max ranks, in the order a summary's picks hold them."""
-    return [1, *((p * count + 99) // 100 for p in _PERCENTILES), count]
+@functools.lru_cache(maxsize=1024)
+def _ranks_wanted(count: int) -> tuple[int, ...]:
+    """min, p50, p90, p99, max ranks, in the order a summary's picks hold them (cached: by session,
+    every group asks for each of its four measures' ranks twice, and sessions' counts repeat)."""
+    return (1, *((p * count + 99) // 100 for p in _PERCENTILES), count)
