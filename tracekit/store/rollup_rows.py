@@ -10,7 +10,7 @@ instead of sorting a million call rows; sums stay exact integers, so means equal
 
 Pure functions (no I/O): `session_summary` runs at save time on the call and tool rows the save
 writes (tuples in schema.py's column order), and on stored rows for sessions saved before schema
-version 3; `merge` runs at query time.
+version 3; `fold` runs at query time.
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ __all__ = [
     "LAYOUT",
     "TOKEN_COLUMNS",
     "ExactSum",
+    "Folded",
     "Merged",
     "Summary",
     "combined",
+    "fold",
     "load",
-    "merge",
     "session_summary",
     "warning_counts",
 ]
@@ -269,12 +270,12 @@ class Summary:
     """Per distribution column the session's [min, p50, p90, p99, max], None when it has no values."""
 
 
-def load(session_id: str, text: str | None) -> Summary | None:
+def load(session_id: str, text: str | None, *, checked: bool = True) -> Summary | None:
     """The parsed summary, or None when the session has none (saved before schema version 3) or
     its layout is another version's. Parsed by orjson (about twice as fast as the standard
     library here); orjson reads an integer past 64 bits as a float, so a summary holding one (an
     exact sum's mantissa can), or refuses it (past float range), is parsed again by the standard
-    library, exactly."""
+    library, exactly. `checked=False` leaves out that look (`fold` finds such floats in its sums)."""
     if text is None:
         return None
     try:
@@ -283,7 +284,7 @@ def load(session_id: str, text: str | None) -> Summary | None:
         data = json.loads(text)
     if not isinstance(data, dict) or data.get("v") != _LAYOUT:
         return None
-    if _rounded(data["g"]):
+    if checked and _rounded(data["g"]):
         data = json.loads(text)
     return Summary(session_id, data["w"], data["g"], data["p"])
 
@@ -314,7 +315,7 @@ class Merged:
     sums: list[ExactSum] = field(default_factory=lambda: [ExactSum() for _ in range(4)])
 
     def add(self, entry: Sequence[Any]) -> None:
-        """Add one summary group entry."""
+        """Add one summary group entry (straight-line: it runs once per session and group)."""
         (
             model,
             provider,
@@ -326,7 +327,13 @@ class Merged:
             error,
             incomplete,
             without,
-            *sums,
+            input_tokens,
+            output_tokens,
+            total_tokens,
+            cache_read,
+            cache_write,
+            reasoning,
+            cost,
             unpriced,
             tool_calls,
             tools,
@@ -350,10 +357,21 @@ class Merged:
         numbers[2] += error
         numbers[3] += incomplete
         numbers[4] += without
-        for i, value in enumerate(sums, start=5):  # the six token sums and the cost: None = not reported
-            if value is not None:
-                held = numbers[i]
-                numbers[i] = value if held is None else held + value
+        # the six token sums and the cost: None = not reported
+        if input_tokens is not None:
+            numbers[5] = input_tokens if numbers[5] is None else numbers[5] + input_tokens
+        if output_tokens is not None:
+            numbers[6] = output_tokens if numbers[6] is None else numbers[6] + output_tokens
+        if total_tokens is not None:
+            numbers[7] = total_tokens if numbers[7] is None else numbers[7] + total_tokens
+        if cache_read is not None:
+            numbers[8] = cache_read if numbers[8] is None else numbers[8] + cache_read
+        if cache_write is not None:
+            numbers[9] = cache_write if numbers[9] is None else numbers[9] + cache_write
+        if reasoning is not None:
+            numbers[10] = reasoning if numbers[10] is None else numbers[10] + reasoning
+        if cost is not None:
+            numbers[11] = cost if numbers[11] is None else numbers[11] + cost
         numbers[12] += unpriced
         numbers[13] += tool_calls
         if tools:
@@ -364,7 +382,21 @@ class Merged:
         for i, (count, mantissa, exponent) in enumerate((latency, ttft, tpot, otps)):
             if count:
                 counts[i] += count
-                sums[i].add(mantissa, exponent)
+                if mantissa:  # ExactSum.add, inline
+                    held = sums[i]
+                    if not held.mantissa:
+                        held.mantissa, held.exponent = mantissa, exponent
+                    elif exponent >= held.exponent:
+                        held.mantissa += mantissa << (exponent - held.exponent)
+                    else:
+                        held.mantissa = (held.mantissa << (held.exponent - exponent)) + mantissa
+                        held.exponent = exponent
+
+    def exact(self) -> bool:
+        """Whether every sum and count is an integer (a float means a summary was read unchecked
+        and held an integer past 64 bits, which orjson reads as a float: see `fold`)."""
+        values = [*self.numbers, *self.counts, *(s.mantissa for s in self.sums), *self.tools.values()]
+        return not any(value.__class__ is float for value in values)
 
 
 def combined(parts: Iterable[Merged]) -> Merged:
@@ -388,14 +420,57 @@ def combined(parts: Iterable[Merged]) -> Merged:
     return total
 
 
-def merge(summaries: Iterable[Summary], key_of: Any) -> dict[str | None, Merged]:
-    """Group entries merged by `key_of(summary, entry)` (a str, or None for the missing key)."""
+@dataclass(slots=True)
+class Folded:
+    """Sessions' summaries folded into groups: what a summary roll-up needs of them."""
+
+    summaries: list[Summary]
+    """One per session, in row order, with its warnings and picks; `groups` emptied once folded."""
+    merged: dict[str | None, Merged]
+    unpriced_by_model: dict[str, int]
+    """Calls without a cost per model ("" included), for the unpriced warning."""
+    missing_providers: set[str | None]
+    """How the entries' missing providers are stored: "" and/or None (NULL)."""
+
+
+def fold(rows: Iterable[Sequence[Any]], key_of: Any) -> Folded | None:
+    """The (session_id, rollup_json) rows' summaries, each merged by `key_of(summary, entry)` as
+    soon as it is parsed and then let go (its objects are still in cache, and the heap stays small:
+    merging a million calls' summaries after parsing them all took twice as long, and the cyclic
+    collector's first pass over them as much again). None when a session has no summary.
+    Parsed unchecked by orjson; a float where an integer belongs makes the whole fold run again
+    on summaries `load` checked (exact), and when even that holds one, None (read the call rows)."""
+    rows = list(rows)
+    for checked in (False, True):
+        try:
+            folded = _fold(rows, key_of, checked=checked)
+        except (TypeError, OverflowError):  # a float mantissa shifted, or added to a huge integer
+            continue
+        if folded is not None and not all(m.exact() for m in folded.merged.values()):
+            continue
+        return folded
+    return None
+
+
+def _fold(rows: list[Sequence[Any]], key_of: Any, *, checked: bool) -> Folded | None:
+    summaries: list[Summary] = []
     merged: dict[str | None, Merged] = {}
-    for summary in summaries:
+    unpriced_by_model: dict[str, int] = {}
+    missing_providers: set[str | None] = set()
+    for session_id, text in rows:
+        summary = load(str(session_id), text, checked=checked)
+        if summary is None:
+            return None
         for entry in summary.groups:
             key = key_of(summary, entry)
             target = merged.get(key)
             if target is None:
                 target = merged[key] = Merged()
             target.add(entry)
-    return merged
+            if not entry[4]:
+                unpriced_by_model[entry[0]] = unpriced_by_model.get(entry[0], 0) + entry[5]
+            if not entry[1]:
+                missing_providers.add(entry[1])
+        summary.groups = []
+        summaries.append(summary)
+    return Folded(summaries, merged, unpriced_by_model, missing_providers)
