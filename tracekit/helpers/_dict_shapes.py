@@ -89,8 +89,9 @@ class _Writer:
             raise _GiveUp("too many values")
         return f"\x00{len(self.leaves)}\x00"
 
-    def mapping(self, var: str, value: dict[Any, Any], depth: int, top: bool) -> str:
-        """Check a dict's keys in order (the caller checked its type); returns its build expression."""
+    def mapping(self, var: str, value: dict[Any, Any], depth: int, top: bool, check: str = "") -> str:
+        """Check a dict's keys in order (`check`: the test of its type that goes first, when the caller
+        did not make it); returns its build expression."""
         if depth > _MAX_DEPTH:
             raise _GiveUp("nested too deep")
         keys = tuple(value)
@@ -98,10 +99,10 @@ class _Writer:
             raise _GiveUp("a key that is not text")
         if not keys:
             if not top:
-                self.lines.append(f"    if {var}: return None")
+                self.lines.append(f"    if {check}{var}: return None")
             return "{}"
         if not top:  # the top level's keys were matched when its shapes were looked up
-            self.lines.append(f"    if tuple({var}) != {self.name(keys)}: return None")
+            self.lines.append(f"    if {check}tuple({var}) != {self.name(keys)}: return None")
         names = [self.var() for _ in keys]
         if top:
             self.top = dict(zip(keys, names, strict=True))
@@ -128,16 +129,17 @@ class _Writer:
             lines.append(f"    if type({var}) is not float or {var} - {var} != 0.0: return None")
             return self.leaf(var)
         if kind is dict:
-            lines.append(f"    if type({var}) is not dict: return None")
-            return self.mapping(var, x, depth + 1, False)
+            return self.mapping(var, x, depth + 1, False, f"type({var}) is not dict or ")
         if kind is list:
             if len(x) > _MAX_LIST or depth >= _MAX_DEPTH:
                 raise _GiveUp("long or deep list")
-            lines.append(f"    if type({var}) is not list or len({var}) != {len(x)}: return None")
             if not x:
+                lines.append(f"    if type({var}) is not list or {var}: return None")
                 return "[]"
+            # unpacking checks the length (a ValueError, caught: None)
             names = [self.var() for _ in x]
-            lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {var}")
+            lines.append(f"    if type({var}) is not list: return None")
+            lines.append(f"    {', '.join(names)}, = {var}")
             return (
                 "["
                 + ", ".join(self.value(v, item, depth + 1) for v, item in zip(names, x, strict=True))
@@ -160,10 +162,13 @@ def _compile(chunk: dict[str, Any]) -> tuple[DictTaker, TimedTaker] | None:
         return None
     names = writer.names
     names["K0"] = tuple(chunk)
-    names["NOT_CHUNKS"] = _NOT_CHUNKS
-    kind = writer.top.get("type")
-    derived = [f"    if {kind} in NOT_CHUNKS: return None"] if type(chunk.get("type")) is str else []
+    derived: list[str] = []
+    if type(chunk.get("type")) is str:  # the recorder's lookup path checked this before any shape
+        names["NOT_CHUNKS"] = _NOT_CHUNKS
+        derived.append(f"    if {writer.top['type']} in NOT_CHUNKS: return None")
     leaves = "".join(var + ", " for var in writer.leaves)
+    body = ["    try:", *("    " + line for line in writer.lines)]
+    body += ["    except ValueError:", "        return None"]  # a list of another length
     # every name a taker reads is a default argument: a local, the cheapest load
     defaults = "type=type, tuple=tuple, len=len, str=str, int=int, float=float, bool=bool, list=list, "
     defaults += "dict=dict"
@@ -173,11 +178,11 @@ def _compile(chunk: dict[str, Any]) -> tuple[DictTaker, TimedTaker] | None:
             f"def build(t):\n    return {_at_source(expr, 0)}",
             f"def build_at(t):\n    return {_at_source(expr, 1)}",
             f"def take(d, {defaults}, build=build{given}):",
-            *writer.lines,
+            *body,
             f"    return (build, {leaves})",
             f"def take_at(d, at, {defaults}, build=build_at{given}):",
             "    if type(d) is not dict or tuple(d) != K0: return None",
-            *writer.lines,
+            *body,
             *derived,
             f"    return (build, at, {leaves})",
         ]

@@ -123,8 +123,11 @@ class _Writer:
         if x is None:
             lines.append(f"    if {src} is not None: return None")
             return "None"
-        var = self.var()
-        lines.append(f"    {var} = {src}")
+        if src.isidentifier():  # a local already (a list item unpacked)
+            var = src
+        else:
+            var = self.var()
+            lines.append(f"    {var} = {src}")
         if kind is str:
             if constant:  # the event type: the derived-event check was made when the shape was learnt
                 lines.append(f"    if type({var}) is not str or {var} != {self.name(x)}: return None")
@@ -143,12 +146,18 @@ class _Writer:
         if kind is list:
             if len(x) > _MAX_LIST:
                 raise _GiveUp("long list")
-            lines.append(f"    if type({var}) is not list or len({var}) != {len(x)}: return None")
+            if not x:
+                lines.append(f"    if type({var}) is not list or {var}: return None")
+                return "[]"
+            # unpacking checks the length (a ValueError, caught: None)
+            names = [self.var() for _ in x]
+            lines.append(f"    if type({var}) is not list: return None")
+            lines.append(f"    {', '.join(names)}, = {var}")
             items = []
-            for i, item in enumerate(x):
+            for name, item in zip(names, x, strict=True):
                 if type(item) is list:
                     raise _GiveUp("nested list")
-                items.append(self.value(f"{var}[{i}]", item, allowed, depth + 1, False))
+                items.append(self.value(name, item, allowed, depth + 1, False))
             return "[" + ", ".join(items) + "]"
         if isinstance(x, Enum) and kind.__module__ != "builtins":
             inner = x.value
@@ -236,19 +245,22 @@ def _compile_both(obj: Any) -> tuple[Taker, TimedTaker] | None:
     names["tidy"] = tidy_top
     names["K0"] = type(obj)
     leaves = "".join(var + ", " for var in writer.leaves)
+    # every name a taker reads but `build` is a default argument: a local, the cheapest load
+    read = [key for key in names if key.startswith("K") or key in ("MIN", "MAX")]
+    given = ", ".join(f"{key}={key}" for key in ("type", "len", "list", "str", "int", "bool", "float", *read))
     body = ["    try:", *("    " + line for line in writer.lines)]
-    caught = ["    except (KeyError, AttributeError, TypeError):", "        return None"]
+    caught = ["    except (KeyError, AttributeError, TypeError, ValueError):", "        return None"]
     source = "\n".join(
         [
             f"def build(t):\n    return tidy({_at_source(expr, 0)}, {plan.genai!r})",
             f"def build_raw(t):\n    return {_at_source(expr, 0)}",
             f"def build_at(t):\n    return tidy({_at_source(expr, 1)}, {plan.genai!r})",
             f"def build_at_raw(t):\n    return {_at_source(expr, 1)}",
-            "def take(obj):",
+            f"def take(obj, {given}):",
             *body,
             *caught,
             f"    return (build, {leaves})",
-            "def take_at(obj, at):",
+            f"def take_at(obj, at, {given}):",
             "    if type(obj) is not K0: return None",
             *body,
             *caught,
