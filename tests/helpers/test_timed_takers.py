@@ -14,11 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_dict_shapes import BASES, TEXT_STREAMS, VENDORS, _change, exact_record
-from test_recorder_snapshot import CASES, load, mutate_model, record_of, recorder, sdk_objects
+from test_recorder_snapshot import CASES, T0, load, mutate_model, record_of, recorder, sdk_objects
 
 from tracekit.errors import RecordingError
 from tracekit.helpers import _dict_shapes, _shapes
 from tracekit.helpers._snapshot import Unsnappable, copy_json, sdk_chunk
+from tracekit.helpers.recorder import StreamRecorder
 
 AT = 1.5
 SOME_CASES = [case for case in CASES if case[1] == TEXT_STREAMS[case[0]]] + [
@@ -168,3 +169,24 @@ def test_add_after_finish_is_ignored_on_the_fast_path_too(caplog: pytest.LogCapt
     assert rec.finish() is record
     assert record.timing is not None
     assert record.timing.chunk_count == len(chunks)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_arrivals_read_from_the_clock_equal_the_exact_path(vendor: str) -> None:
+    """Chunks added without an arrival, kept by timed takers, read the recorder's clock once each and
+    in the same order as the exact path, so the record (chunk times included) is the exact path's."""
+
+    def record(learnt: bool) -> Any:
+        ticks = iter(float(n) for n in range(10, 100))
+        rec = StreamRecorder(call_id="call-1", clock=lambda: next(ticks), now=lambda: T0)
+        if not learnt:
+            rec._learnt = _dict_shapes.PER_STREAM  # this stream may learn no shape
+        for chunk in chunks:
+            rec.add(chunk)
+        return rec.finish()
+
+    chunks = load(vendor, TEXT_STREAMS[vendor])
+    _dict_shapes.forget()
+    expected = record(learnt=False)
+    record(learnt=True)  # learns the shapes
+    assert record(learnt=True) == expected

@@ -500,6 +500,12 @@ class StreamRecorder:
             if snap is not None:
                 self._pending.append(snap)
                 return
+        elif received_at is None:
+            # the same with the recorder's clock, read (as on the exact path) only for a chunk kept
+            snap = self._take(chunk, None)
+            if snap is not None:
+                self._pending.append((_FAST, snap, self._clock() if self._timed else None))
+                return
         self._add(chunk, received_at)
 
     def _add(self, chunk: Any, received_at: Any) -> None:
