@@ -143,7 +143,7 @@ def inside_the_stream(client: Any, streams: int) -> tuple[float, float, float]:
                 for _ in stream:
                     pass
                 recorder = object.__getattribute__(stream, "_tk_call")._recorder  # pending: not folded yet
-                forms.extend(form for form, _, _ in recorder._pending)
+                forms.extend(entry[0] if type(entry[0]) is int else FAST_FORM for entry in recorder._pending)
     finally:
         StreamRecorder.add = add  # type: ignore[method-assign]
     fast = sum(form == FAST_FORM for form in forms) / len(forms)

@@ -15,21 +15,33 @@ order, and 1 / 1.0 / True, all count).
 
 Shapes are found by the chunk's top-level keys (a tuple, in order); the number of shapes per key,
 of keys, and of shapes one stream may teach are capped, so ever-new shapes stop costing.
+
+Each shape also gets a timed taker, `TIMED[take]`: `take_at(chunk, at)` makes the same checks plus
+the ones the lookup made (a plain dict, its top-level keys in order, and no derived helper event in
+its `type`) and returns `(build_at, at, *values)`, one tuple for the recorder's pending list. A
+recorder tries the timed taker of its previous chunk's shape first, with no lookup.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
 from tracekit.helpers._clean import INT64_MAX, INT64_MIN
+from tracekit.helpers.sdk import DERIVED_EVENT_TYPES
 
-__all__ = ["DICT_TAKERS", "forget", "learn_dict", "promote_dict"]
+__all__ = ["DICT_TAKERS", "TIMED", "forget", "learn_dict", "promote_dict"]
 
 DictTaker = Callable[[dict[str, Any]], "tuple[Any, ...] | None"]
+TimedTaker = Callable[[Any, Any], "tuple[Any, ...] | None"]
 
 DICT_TAKERS: dict[tuple[str, ...], tuple[DictTaker, ...]] = {}
 """Per top-level key tuple: the shapes learnt so far, most recently used first (read on the hot path)."""
+TIMED: dict[DictTaker, TimedTaker] = {}
+"""Per learnt shape's `take`: its timed taker (see the module docstring)."""
+_NOT_CHUNKS: Final = frozenset({*DERIVED_EVENT_TYPES, "chunk"})
+"""`type` values of the SDK stream helpers' own events, which the recorder unwraps or skips."""
 _TRIES: dict[tuple[str, ...], int] = {}
 """Per top-level key tuple: how many shapes were tried."""
 _MAX_SHAPES: Final = 8
@@ -57,6 +69,8 @@ class _Writer:
         self.leaves: list[str] = []
         self.count = 0
         self.names: dict[str, Any] = {}
+        self.top: dict[str, str] = {}
+        """The top level's keys and the variables holding their values."""
 
     def var(self) -> str:
         self.count += 1
@@ -69,13 +83,15 @@ class _Writer:
         return key
 
     def leaf(self, var: str) -> str:
+        """`var` kept in the tuple; the build reads it back (a placeholder `_at_source` numbers)."""
         self.leaves.append(var)
         if len(self.leaves) > _MAX_LEAVES:
             raise _GiveUp("too many values")
-        return f"t[{len(self.leaves)}]"
+        return f"\x00{len(self.leaves)}\x00"
 
-    def mapping(self, var: str, value: dict[Any, Any], depth: int, top: bool) -> str:
-        """Check a dict's keys in order (the caller checked its type); returns its build expression."""
+    def mapping(self, var: str, value: dict[Any, Any], depth: int, top: bool, check: str = "") -> str:
+        """Check a dict's keys in order (`check`: the test of its type that goes first, when the caller
+        did not make it); returns its build expression."""
         if depth > _MAX_DEPTH:
             raise _GiveUp("nested too deep")
         keys = tuple(value)
@@ -83,11 +99,13 @@ class _Writer:
             raise _GiveUp("a key that is not text")
         if not keys:
             if not top:
-                self.lines.append(f"    if {var}: return None")
+                self.lines.append(f"    if {check}{var}: return None")
             return "{}"
         if not top:  # the top level's keys were matched when its shapes were looked up
-            self.lines.append(f"    if tuple({var}) != {self.name(keys)}: return None")
+            self.lines.append(f"    if {check}tuple({var}) != {self.name(keys)}: return None")
         names = [self.var() for _ in keys]
+        if top:
+            self.top = dict(zip(keys, names, strict=True))
         self.lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {var}.values()")
         parts = [f"{key!r}: {self.value(v, value[key], depth)}" for key, v in zip(keys, names, strict=True)]
         return "{" + ", ".join(parts) + "}"
@@ -111,16 +129,17 @@ class _Writer:
             lines.append(f"    if type({var}) is not float or {var} - {var} != 0.0: return None")
             return self.leaf(var)
         if kind is dict:
-            lines.append(f"    if type({var}) is not dict: return None")
-            return self.mapping(var, x, depth + 1, False)
+            return self.mapping(var, x, depth + 1, False, f"type({var}) is not dict or ")
         if kind is list:
             if len(x) > _MAX_LIST or depth >= _MAX_DEPTH:
                 raise _GiveUp("long or deep list")
-            lines.append(f"    if type({var}) is not list or len({var}) != {len(x)}: return None")
             if not x:
+                lines.append(f"    if type({var}) is not list or {var}: return None")
                 return "[]"
+            # unpacking checks the length (a ValueError, caught: None)
             names = [self.var() for _ in x]
-            lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {var}")
+            lines.append(f"    if type({var}) is not list: return None")
+            lines.append(f"    {', '.join(names)}, = {var}")
             return (
                 "["
                 + ", ".join(self.value(v, item, depth + 1) for v, item in zip(names, x, strict=True))
@@ -129,26 +148,48 @@ class _Writer:
         raise _GiveUp(f"a {kind.__name__} value")
 
 
-def _compile(chunk: dict[str, Any]) -> DictTaker | None:
+def _at_source(expr: str, offset: int) -> str:
+    """A build expression with its leaf placeholders read from the tuple, `offset` slots in."""
+    return re.sub("\x00([0-9]+)\x00", lambda m: f"t[{int(m[1]) + offset}]", expr)
+
+
+def _compile(chunk: dict[str, Any]) -> tuple[DictTaker, TimedTaker] | None:
+    """The shape of `chunk`'s `take` and timed taker, or None when it holds what is not taken."""
     writer = _Writer()
     try:
         expr = writer.mapping("d", chunk, 0, True)
     except _GiveUp:
         return None
+    names = writer.names
+    names["K0"] = tuple(chunk)
+    derived: list[str] = []
+    if type(chunk.get("type")) is str:  # the recorder's lookup path checked this before any shape
+        names["NOT_CHUNKS"] = _NOT_CHUNKS
+        derived.append(f"    if {writer.top['type']} in NOT_CHUNKS: return None")
+    leaves = "".join(var + ", " for var in writer.leaves)
+    body = ["    try:", *("    " + line for line in writer.lines)]
+    body += ["    except ValueError:", "        return None"]  # a list of another length
+    # every name a taker reads is a default argument: a local, the cheapest load
+    defaults = "type=type, tuple=tuple, len=len, str=str, int=int, float=float, bool=bool, list=list, "
+    defaults += "dict=dict"
+    given = "".join(f", {key}={key}" for key in names)
     source = "\n".join(
         [
-            f"def build(t):\n    return {expr}",
-            # every name `take` reads is a default argument: a local, the cheapest load
-            f"def take(d, type=type, tuple=tuple, len=len, str=str, int=int, float=float, bool=bool, "
-            f"list=list, dict=dict, build=build{''.join(f', {key}={key}' for key in writer.names)}):",
-            *writer.lines,
-            f"    return (build, {''.join(var + ', ' for var in writer.leaves)})",
+            f"def build(t):\n    return {_at_source(expr, 0)}",
+            f"def build_at(t):\n    return {_at_source(expr, 1)}",
+            f"def take(d, {defaults}, build=build{given}):",
+            *body,
+            f"    return (build, {leaves})",
+            f"def take_at(d, at, {defaults}, build=build_at{given}):",
+            "    if type(d) is not dict or tuple(d) != K0: return None",
+            *body,
+            *derived,
+            f"    return (build, at, {leaves})",
         ]
     )
     # the source holds only keys written with repr(), and names it defines
-    exec(source, writer.names)
-    take: DictTaker = writer.names["take"]
-    return take
+    exec(source, names)
+    return names["take"], names["take_at"]
 
 
 def learn_dict(keys: tuple[str, ...], chunk: dict[str, Any], copied: dict[str, Any]) -> bool:
@@ -163,14 +204,19 @@ def learn_dict(keys: tuple[str, ...], chunk: dict[str, Any], copied: dict[str, A
         return False
     _TRIES[keys] = tries + 1
     try:
-        take = _compile(chunk)
-        if take is None:
+        compiled = _compile(chunk)
+        if compiled is None:
             return True
+        take, take_at = compiled
         snap = take(chunk)
-        if snap is None or repr(snap[0](snap)) != repr(copied):
+        timed = take_at(chunk, 0.0)
+        if snap is None or timed is None or repr(snap[0](snap)) != repr(copied):
+            return True
+        if repr(timed[0](timed)) != repr(copied):
             return True
     except Exception:  # a shape that cannot be written: its chunks keep the exact path
         return True
+    TIMED[take] = take_at
     DICT_TAKERS[keys] = (take, *DICT_TAKERS.get(keys, ()))
     return True
 
@@ -185,4 +231,5 @@ def promote_dict(keys: tuple[str, ...], take: DictTaker) -> None:
 def forget() -> None:
     """Drop every shape learnt (tests start from a known state with it)."""
     DICT_TAKERS.clear()
+    TIMED.clear()
     _TRIES.clear()

@@ -12,12 +12,17 @@ kept are immutable (str, bool, 64-bit int, finite float, enum values; google-gen
 datetimes), so the tuple is a snapshot: changing the chunk later cannot reach the record. A chunk
 of any other shape gets None and takes the exact path. A shape is installed only when its rebuild
 of the chunk it was learnt from equals `sdk_chunk`'s read of that chunk, key order and types too.
+
+Each chunk shape also gets a timed taker, `TIMED[take]`: `take_at(obj, at)` makes the same checks
+plus the class check the lookup by class made, and returns `(build_at, at, *values)`, one tuple for
+the recorder's pending list. A recorder tries the timed taker of its previous chunk's shape first.
 """
 
 from __future__ import annotations
 
 import base64
 import inspect
+import re
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
@@ -27,12 +32,15 @@ from tracekit.helpers._clean import INT64_MAX, INT64_MIN
 from tracekit.helpers._snapshot import Field, plan_of, tidy_top
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES
 
-__all__ = ["TAKERS", "learn", "promote"]
+__all__ = ["TAKERS", "TIMED", "learn", "promote"]
 
 Taker = Callable[[Any], "tuple[Any, ...] | None"]
+TimedTaker = Callable[[Any, Any], "tuple[Any, ...] | None"]
 
 TAKERS: dict[type, tuple[Taker, ...]] = {}
 """Per SDK chunk class: the shapes learnt so far, most common first (read on the hot path)."""
+TIMED: dict[Taker, TimedTaker] = {}
+"""Per learnt chunk shape's `take`: its timed taker (see the module docstring)."""
 _TRIES: dict[type, int] = {}
 """Per class: how many shapes were tried, so that a class of ever-new shapes stops costing."""
 _MAX_SHAPES: Final = 16
@@ -82,7 +90,7 @@ class _Writer:
         """`var` kept in the tuple; the build reads it back (through `wrap`, when given)."""
         self.leaves.append(var)
         index = len(self.leaves)
-        return f"{wrap}(t[{index}])" if wrap else f"t[{index}]"
+        return f"{wrap}(\x00{index}\x00)" if wrap else f"\x00{index}\x00"
 
     def model(self, var: str, obj: Any, fields: tuple[Field, ...], depth: int, top: bool) -> str:
         """Check the model in local `var`: its class, fields set and extras, in one test; returns the
@@ -115,8 +123,11 @@ class _Writer:
         if x is None:
             lines.append(f"    if {src} is not None: return None")
             return "None"
-        var = self.var()
-        lines.append(f"    {var} = {src}")
+        if src.isidentifier():  # a local already (a list item unpacked)
+            var = src
+        else:
+            var = self.var()
+            lines.append(f"    {var} = {src}")
         if kind is str:
             if constant:  # the event type: the derived-event check was made when the shape was learnt
                 lines.append(f"    if type({var}) is not str or {var} != {self.name(x)}: return None")
@@ -135,12 +146,18 @@ class _Writer:
         if kind is list:
             if len(x) > _MAX_LIST:
                 raise _GiveUp("long list")
-            lines.append(f"    if type({var}) is not list or len({var}) != {len(x)}: return None")
+            if not x:
+                lines.append(f"    if type({var}) is not list or {var}: return None")
+                return "[]"
+            # unpacking checks the length (a ValueError, caught: None)
+            names = [self.var() for _ in x]
+            lines.append(f"    if type({var}) is not list: return None")
+            lines.append(f"    {', '.join(names)}, = {var}")
             items = []
-            for i, item in enumerate(x):
+            for name, item in zip(names, x, strict=True):
                 if type(item) is list:
                     raise _GiveUp("nested list")
-                items.append(self.value(f"{var}[{i}]", item, allowed, depth + 1, False))
+                items.append(self.value(name, item, allowed, depth + 1, False))
             return "[" + ", ".join(items) + "]"
         if isinstance(x, Enum) and kind.__module__ != "builtins":
             inner = x.value
@@ -177,14 +194,19 @@ def learn(obj: Any, read: dict[str, Any]) -> None:
         return
     _TRIES[kind] = tries + 1
     try:
-        take = _compile(obj)
-        if take is None:
+        compiled = _compile_both(obj)
+        if compiled is None:
             return
+        take, take_at = compiled
         snap = take(obj)
-        if snap is None or repr(snap[0](snap)) != repr(read):
+        timed = take_at(obj, 0.0)
+        if snap is None or timed is None or repr(snap[0](snap)) != repr(read):
+            return
+        if repr(timed[0](timed)) != repr(read):
             return
     except Exception:  # a shape that cannot be written: its chunks keep the exact path
         return
+    TIMED[take] = take_at
     TAKERS[kind] = (*TAKERS.get(kind, ()), take)
 
 
@@ -196,7 +218,18 @@ def promote(kind: type, take: Taker) -> None:
         TAKERS[kind] = (take, *(other for other in takers if other is not take))
 
 
+def _at_source(expr: str, offset: int) -> str:
+    """A build expression with its leaf placeholders read from the tuple, `offset` slots in."""
+    return re.sub("\x00([0-9]+)\x00", lambda m: f"t[{int(m[1]) + offset}]", expr)
+
+
 def _compile(obj: Any) -> Taker | None:
+    """The `take` of `obj`'s shape (see the module docstring), or None when it holds what is not taken."""
+    compiled = _compile_both(obj)
+    return None if compiled is None else compiled[0]
+
+
+def _compile_both(obj: Any) -> tuple[Taker, TimedTaker] | None:
     plan = plan_of(type(obj))
     if plan is None:
         return None
@@ -210,16 +243,28 @@ def _compile(obj: Any) -> Taker | None:
         return None
     names = writer.names
     names["tidy"] = tidy_top
+    names["K0"] = type(obj)
+    leaves = "".join(var + ", " for var in writer.leaves)
+    # every name a taker reads but `build` is a default argument: a local, the cheapest load
+    read = [key for key in names if key.startswith("K") or key in ("MIN", "MAX")]
+    given = ", ".join(f"{key}={key}" for key in ("type", "len", "list", "str", "int", "bool", "float", *read))
+    body = ["    try:", *("    " + line for line in writer.lines)]
+    caught = ["    except (KeyError, AttributeError, TypeError, ValueError):", "        return None"]
     source = "\n".join(
         [
-            f"def build(t):\n    return tidy({expr}, {plan.genai!r})",
-            f"def build_raw(t):\n    return {expr}",
-            "def take(obj):",
-            "    try:",
-            *("    " + line for line in writer.lines),
-            "    except (KeyError, AttributeError, TypeError):",
-            "        return None",
-            f"    return (build, {''.join(var + ', ' for var in writer.leaves)})",
+            f"def build(t):\n    return tidy({_at_source(expr, 0)}, {plan.genai!r})",
+            f"def build_raw(t):\n    return {_at_source(expr, 0)}",
+            f"def build_at(t):\n    return tidy({_at_source(expr, 1)}, {plan.genai!r})",
+            f"def build_at_raw(t):\n    return {_at_source(expr, 1)}",
+            f"def take(obj, {given}):",
+            *body,
+            *caught,
+            f"    return (build, {leaves})",
+            f"def take_at(obj, at, {given}):",
+            "    if type(obj) is not K0: return None",
+            *body,
+            *caught,
+            f"    return (build_at, at, {leaves})",
         ]
     )
     # the source holds only field names and wire keys, each written with repr(), and names it defines
@@ -230,6 +275,8 @@ def _compile(obj: Any) -> Taker | None:
         raw = names["build_raw"](snap)
         if repr(tidy_top(names["build_raw"](snap), plan.genai)) == repr(raw):
             # what tidy_top drops is fixed by the shape (its keys and event type): none here, so
-            # the rebuild skips it (`take` looks `build` up when it runs)
+            # the rebuilds skip it (the takers look their builds up when they run)
             names["build"] = names["build_raw"]
-    return take
+            names["build_at"] = names["build_at_raw"]
+    take_at: TimedTaker = names["take_at"]
+    return take, take_at

@@ -24,13 +24,14 @@ from tracekit.helpers._clean import MAX_DEPTH, clean, short_repr
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers._dict_shapes import DICT_TAKERS, learn_dict, promote_dict
 from tracekit.helpers._dict_shapes import PER_STREAM as DICT_PER_STREAM
+from tracekit.helpers._dict_shapes import TIMED as DICT_TIMED
 from tracekit.helpers._exact_json import json_bytes, json_text
 from tracekit.helpers._ids import new_call_id
 from tracekit.helpers._json import encode_json
 from tracekit.helpers._record_build import record_builder
 from tracekit.helpers._response_read import learn as learn_response
 from tracekit.helpers._response_read import read as read_response
-from tracekit.helpers._shapes import TAKERS, learn, promote
+from tracekit.helpers._shapes import TAKERS, TIMED, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
@@ -379,7 +380,14 @@ _CLEAN, _CLEANED, _UNREADABLE, _SKIP, _FAST = range(5)
 a value made storable at once (frozen, with its notes); an object that is no payload (the exception
 and its repr); a derived SDK helper event (not kept); an SDK object or plain dict of a known shape
 (the tuple of its values headed by the function rebuilding its read or copy, see `_shapes` and
-`_dict_shapes`)."""
+`_dict_shapes`). The pending list holds `(form, snapshot, arrival)` per chunk, except for a chunk
+kept by a shape's timed taker: its own tuple `(build_at, arrival, *values)`, told apart by its head
+(a function, not an int)."""
+
+
+def _no_take(chunk: Any, at: Any) -> tuple[Any, ...] | None:
+    """The timed taker of a recorder with no shape to try first (none yet, strict, or finished)."""
+    return None
 
 
 class _OddTime:
@@ -408,7 +416,6 @@ class StreamRecorder:
         "_candidates",
         "_chunks",
         "_clock",
-        "_count",
         "_error",
         "_first_content",
         "_folded",
@@ -423,6 +430,7 @@ class StreamRecorder:
         "_started_at",
         "_state",
         "_strict",
+        "_take",
         "_timed",
         "call_id",
     )
@@ -451,9 +459,11 @@ class StreamRecorder:
         self._chunks: list[LLMChunk] | None = [] if keep_chunks else None
         self._spans: list[float | None] = []
         # per kept chunk: seconds from the start to its arrival (None when untimed)
-        self._count = 0
-        self._pending: list[tuple[int, Any, Any]] = []
-        # per chunk taken but not yet folded: (form, snapshot, arrival as taken)
+        self._pending: list[tuple[Any, ...]] = []
+        # per chunk taken but not yet folded: (form, snapshot, arrival as taken), or a timed
+        # taker's (build_at, arrival, *values)
+        self._take: Callable[[Any, Any], tuple[Any, ...] | None] = _no_take
+        # the timed taker of the last chunk's shape, tried first on the next chunk (see `add`)
         self._folded = 0
         self._error: dict[str, Any] | None = None
         self._notes: list[dict[str, Any]] = []
@@ -489,6 +499,11 @@ class StreamRecorder:
         if self._error is None:
             self._error = {"type": "malformed_payload", "path": path, "message": message}
 
+    @property
+    def _count(self) -> int:
+        """Chunks taken so far (folded or pending; derived helper events are not counted)."""
+        return self._folded + len(self._pending)
+
     def add(self, chunk: Any, received_at: float | None = None) -> None:
         """Take one chunk (dict or SDK object) received at `received_at` (monotonic seconds).
 
@@ -501,28 +516,24 @@ class StreamRecorder:
         raises from `add`. The SDK stream helpers' own events are recognised: openai's ChunkEvent is
         unwrapped, the derived events
         (`content.delta`, anthropic `text`, ...) are skipped (not counted as chunks)."""
-        takers = TAKERS.get(type(chunk))  # an SDK class with learnt shapes (never dict)
-        if takers and self._record is None and not self._strict:
-            # the hot path: an SDK chunk, first tried on the shape of the chunk before it
-            tried = takers[0]
-            payload = tried(chunk)
-            if payload is not None:
-                if type(received_at) is float and received_at - received_at == 0.0:
-                    at: Any = received_at
-                elif received_at is None:
-                    at = self._clock() if self._timed else None
-                else:
-                    at = self._odd_time(received_at)
-                self._count += 1
-                self._pending.append((_FAST, payload, at))
+        if type(received_at) is float and received_at - received_at == 0.0:
+            # the hot path: a finite arrival, and a chunk of the shape of the one before it, kept by
+            # that shape's timed taker as one tuple (a recorder strict or finished has none)
+            snap = self._take(chunk, received_at)
+            if snap is not None:
+                self._pending.append(snap)
                 return
-            self._add(chunk, received_at, tried)
-            return
-        self._add(chunk, received_at, None)
+        elif received_at is None:
+            # the same with the recorder's clock, read (as on the exact path) only for a chunk kept
+            snap = self._take(chunk, None)
+            if snap is not None:
+                self._pending.append((_FAST, snap, self._clock() if self._timed else None))
+                return
+        self._add(chunk, received_at)
 
-    def _add(self, chunk: Any, received_at: Any, tried: Callable[[Any], Any] | None) -> None:
-        """`add` for every chunk but an SDK chunk of the shape of the one before (`tried`, when that
-        shape was tried on this chunk and refused it)."""
+    def _add(self, chunk: Any, received_at: Any) -> None:
+        """`add` for every chunk but one of the shape of the chunk before it arriving at a finite time
+        (`self._take` was tried on it then, and refused it)."""
         if self._record is not None:
             if self._strict:
                 raise RecordingError("add() after finish(): make a new StreamRecorder for each call")
@@ -530,6 +541,7 @@ class StreamRecorder:
             return
         form: int
         payload: Any
+        taken: Callable[[Any, Any], tuple[Any, ...] | None] | None = None
         if type(chunk) is dict:
             kind = chunk.get("type")
             keys: tuple[Any, ...] | None = None
@@ -548,6 +560,7 @@ class StreamRecorder:
                         if payload is not None:
                             if dict_take is not dict_takers[0]:
                                 promote_dict(keys, dict_take)
+                            taken = DICT_TIMED.get(dict_take)
                             break
             if payload is not None:
                 form = _FAST
@@ -570,12 +583,11 @@ class StreamRecorder:
             takers = TAKERS.get(type(chunk))
             if takers is not None:  # a shape seen before: its values in a tuple (see `_shapes`)
                 for take in takers:
-                    if take is tried:
-                        continue
                     payload = take(chunk)
                     if payload is not None:
                         if take is not takers[0]:
                             promote(type(chunk), take)
+                        taken = TIMED.get(take)
                         break
             if payload is not None:
                 form = _FAST
@@ -584,15 +596,16 @@ class StreamRecorder:
                 if form == _SKIP:
                     return
         if type(received_at) is float and received_at - received_at == 0.0:
-            at: Any = received_at  # the common case, checked inline (hot path)
+            at: Any = received_at
         elif received_at is None:
             at = self._clock() if self._timed else None
         else:
             at = self._odd_time(received_at)
-        self._count += 1
         self._pending.append((form, payload, at))
         if self._strict:
             self._drain()
+        elif taken is not None:
+            self._take = taken  # the next chunk likely has this chunk's shape
 
     def _read(self, chunk: Any) -> tuple[int, Any]:
         """The snapshot of an SDK object of a shape not seen before: read field by field (and its
@@ -663,8 +676,13 @@ class StreamRecorder:
         self._pending = []
         index = self._folded
         self._folded = index + len(pending)
-        for form, payload, at in pending:
-            self._fold(index, form, payload, at)
+        fold = self._fold
+        for entry in pending:
+            head = entry[0]
+            if type(head) is int:
+                fold(index, head, entry[1], entry[2])
+            else:  # a timed taker's tuple: (build_at, arrival, *values)
+                fold(index, _FAST, entry, entry[1])
             index += 1
 
     def _arrived(self, index: int, at: Any) -> float | None:
@@ -800,6 +818,7 @@ class StreamRecorder:
         if self._strict and notes:
             raise RecordingError(f"values JSON cannot hold exactly were replaced: {notes[:3]}")
         self._record = record
+        self._take = _no_take  # every later chunk goes to `_add`, which ignores it
         return record
 
     def _chunk_times(self) -> list[LLMChunk] | None:
