@@ -16,6 +16,7 @@ from sdk_transport import VendorServer, anthropic_client, openai_client
 from trace_checks import FIXTURES, load
 
 import tracekit as tk
+from tracekit.helpers import _response_read
 from tracekit.helpers.sdk import sdk_json
 from tracekit.tracer import SessionTracer
 from tracekit.tracing import response_shapes
@@ -179,26 +180,22 @@ def test_a_response_off_the_learnt_shape_is_refused_or_rebuilt_exactly(
         assert repr(response_shapes.rebuild(snap)) == repr(read)
 
 
-def test_the_shapes_of_a_class_are_capped() -> None:
-    """A class of ever-new shapes stops being learnt: 16 shapes kept, then none tried; a class
-    whose shapes cannot be written is tried 64 times, then no more."""
+def test_the_call_path_and_record_from_response_share_their_shapes() -> None:
+    """A shape record_from_response learnt serves the call path's snapshot and the reverse, so each
+    class compiles a shape once (the cap, 16 shapes and 64 tries a class, is pinned by
+    tests/helpers/test_response_read.py on the same table)."""
 
-    class Many(ChatCompletion):
+    class Seen(ChatCompletion):
         """A class of its own, so that no other test's shapes count."""
 
-    class Extra(ChatCompletion):
-        """Another: its responses carry a field the SDK does not declare (the taker refuses extras)."""
+    class Other(ChatCompletion):
+        """Another, learnt on the call path first."""
 
     body = load("openai_chat", "response_basic")
-    for n in range(80):
-        data = {**body, "choices": [body["choices"][0]] * (1 + n % 8)}
-        if n // 8 % 2:
-            data.pop("usage")
-        if n // 16 % 2:
-            data["system_fingerprint"] = "fp"
-        response_shapes.learn(Many.model_validate(data))
-        response_shapes.learn(Extra.model_validate({**data, "vendor_extra": n}))
-    assert len(response_shapes.TAKERS[Many]) == 16
-    assert response_shapes._TRIES[Many] == 16
-    assert Extra not in response_shapes.TAKERS
-    assert response_shapes._TRIES[Extra] == 64
+    tk.record_from_response(Seen.model_validate(body))
+    snap = response_shapes.take(Seen.model_validate(body))
+    assert snap is not None
+    assert repr(response_shapes.rebuild(snap)) == repr(sdk_json(Seen.model_validate(body)))
+    response_shapes.learn(Other.model_validate(body))
+    assert response_shapes.TAKERS[Other] == _response_read.TAKERS[Other]
+    assert len(_response_read.TAKERS[Other]) == 1

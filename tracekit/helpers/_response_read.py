@@ -9,7 +9,8 @@ every level, no extras, the list lengths, the type of every value) and returns i
 `build` that rebuilds from them the dict `sdk_json` gives. A shape is installed only when its
 rebuild of the response it was learnt from is, key order and types included, `sdk_json`'s read of
 that response; any other object (a new shape, dict values, extra fields) takes `sdk_json` itself
-(`recorder.to_mapping`), which then teaches its shape.
+(`recorder.to_mapping`), which then teaches its shape. The call path's snapshots of responses
+(`tracing/response_shapes.py`) use the same learnt shapes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from tracekit.helpers import _shapes
+from tracekit.helpers.sdk import sdk_json
 
 __all__ = ["TAKERS", "learn", "read"]
 
@@ -45,15 +47,18 @@ def read(obj: Any) -> dict[str, Any] | None:
     return None
 
 
-def learn(obj: Any, exact: dict[str, Any]) -> None:
-    """Learn the shape of `obj`, an SDK response `sdk_json` just read as `exact`, unless its class has
-    enough shapes or tries; never raises (a shape not learnt keeps the exact path)."""
+def learn(obj: Any, exact: dict[str, Any] | None = None) -> None:
+    """Learn the shape of `obj`, an SDK response `sdk_json` reads as `exact` (read here when not
+    given), unless its class has enough shapes or tries; never raises (a shape not learnt keeps the
+    exact path)."""
     kind = type(obj)
     tries = _TRIES.get(kind, 0)
     if tries >= _MAX_TRIES or len(TAKERS.get(kind, ())) >= _MAX_SHAPES:
         return
     _TRIES[kind] = tries + 1
     try:
+        if exact is None:
+            exact = sdk_json(obj)
         taker = _shapes._compile(obj)
         if taker is None:
             return

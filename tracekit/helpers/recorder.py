@@ -35,7 +35,7 @@ from tracekit.helpers._shapes import TAKERS, TIMED, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
-from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, new_id, utc_now
+from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, utc_now
 
 __all__ = [
     "StreamRecorder",
@@ -447,7 +447,7 @@ class StreamRecorder:
         keep_chunks: bool = True,
         strict: bool = False,
     ) -> None:
-        self.call_id = call_id or new_id()
+        self.call_id = call_id or _new_call_id()
         self._request = request
         self._candidates = registry.adapters_for(provider, api_type)
         self._adapter: VendorAdapter | None = None

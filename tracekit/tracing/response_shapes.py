@@ -9,27 +9,22 @@ has exactly that shape (its classes, the fields set at every level, no extras, t
 the type of every value) and returns its values in a tuple headed by `build`, which rebuilds the
 dict `sdk_json` reads from it. Every value kept is immutable, so the tuple is a snapshot: changing
 the response later cannot reach the record. A shape is installed only when its rebuild of the
-response it was learnt from is, key order and types included, `sdk_json`'s read of that response.
+response it was learnt from is, key order and types included, `sdk_json`'s read of that response;
+the shapes are those `record_from_response` learns (`helpers/_response_read.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
-from tracekit.helpers import _shapes
-from tracekit.helpers.sdk import sdk_json
+from tracekit.helpers import _response_read
+from tracekit.helpers._response_read import TAKERS
 
 __all__ = ["TAKERS", "learn", "rebuild", "take"]
 
-Taker = Callable[[Any], "tuple[Any, ...] | None"]
-
-TAKERS: dict[type, tuple[Taker, ...]] = {}
-"""Per SDK response class: the shapes learnt so far, newest first (read on the hot path)."""
-_TRIES: dict[type, int] = {}
-"""Per class: how many shapes were tried, so that a class of ever-new shapes stops costing."""
-_MAX_SHAPES: Final = 16
-_MAX_TRIES: Final = 64
+_TRIES = _response_read._TRIES
+"""The shapes and tries are `record_from_response`'s (`helpers/_response_read.py`): one table per
+class, so a shape learnt on either path serves both."""
 
 
 def take(obj: Any) -> tuple[Any, ...] | None:
@@ -51,19 +46,4 @@ def rebuild(snap: tuple[Any, ...]) -> dict[str, Any]:
 def learn(obj: Any) -> None:
     """Learn the shape of `obj`, a response of a class whose snapshots may be deferred, unless its
     class has enough shapes or tries; never raises (a shape not learnt keeps the text snapshot)."""
-    kind = type(obj)
-    tries = _TRIES.get(kind, 0)
-    if tries >= _MAX_TRIES or len(TAKERS.get(kind, ())) >= _MAX_SHAPES:
-        return
-    _TRIES[kind] = tries + 1
-    try:
-        taker = _shapes._compile(obj)
-        if taker is None:
-            return
-        snap = taker(obj)
-        # repr tells 1 from 1.0 and True, and shows key order: the rebuild must be the read itself
-        if snap is None or repr(rebuild(snap)) != repr(sdk_json(obj)):
-            return
-    except Exception:  # a shape that cannot be written: its responses keep the text snapshot
-        return
-    TAKERS[kind] = (taker, *TAKERS.get(kind, ()))
+    _response_read.learn(obj)
