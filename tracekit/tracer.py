@@ -284,10 +284,6 @@ class SessionTracer:
         if event is None:
             if reward_type is not None or key is not None:
                 raise InvalidArgumentError("reward_type and key describe event rewards; pass event= as well")
-            if achievements_count is not None and (
-                isinstance(achievements_count, bool) or not isinstance(achievements_count, int)
-            ):
-                raise InvalidArgumentError(f"achievements_count must be an int, got {achievements_count!r}")
             reward.update(kind="outcome", achievements_count=achievements_count)
         else:
             if achievements_count is not None:
@@ -295,8 +291,10 @@ class SessionTracer:
             reward.update(
                 kind="event", event_index=event_index(trace, event), reward_type=reward_type, key=key
             )
-        for problem in reward_problems(reward, "record_reward"):  # what the store would refuse at save
-            raise InvalidArgumentError(f"{problem.path}: {problem.message}, got {problem.value!r:.60}")
+        problems = reward_problems(reward, "record_reward")  # what the save would refuse, refused now
+        if problems:
+            first = problems[0]
+            raise InvalidArgumentError(f"{first.path}: {first.message}, got {first.value!r:.60}")
         if trace.session_metadata is None:
             trace.session_metadata = []
         trace.session_metadata.append({REWARD_KEY: reward})

@@ -902,8 +902,7 @@ def _save_work(traces: list[SessionTrace], saved_at: str, cost: CallCost, remote
     off the caller's event loop."""
     if not remote:
         return False, _embedded_groups(traces, saved_at, cost)
-    rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
-    return True, writer.save_statements(rows) + carried_statements(traces, saved_at)
+    return True, _save_statements(traces, saved_at, cost)
 
 
 def _embedded_groups(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[StatementRows]:

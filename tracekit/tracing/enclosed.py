@@ -33,7 +33,7 @@ def enclosed_gen(gen: Generator[Any, Any, Any], call: LLMCall) -> Generator[Any,
         finally:
             reset(token)
             if enclosing.calls:
-                call.done = True  # recorded by the tracers inside: this call records nothing
+                call.drop()
         thrown = None
         try:
             value = yield item
@@ -60,7 +60,7 @@ async def enclosed_agen(agen: AsyncGenerator[Any, Any], call: LLMCall) -> AsyncG
         finally:
             reset(token)
             if enclosing.calls:
-                call.done = True  # recorded by the tracers inside: this call records nothing
+                call.drop()
         thrown = None
         try:
             value = yield item

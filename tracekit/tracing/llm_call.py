@@ -426,6 +426,11 @@ class LLMCall(Deferred):
         """A chunk that could not be recorded: logged (raised when the tracer is strict)."""
         report_problem(self.tracer, "could not record a stream chunk", exc)
 
+    def drop(self) -> None:
+        """Record nothing for this call: the LLM calls traced inside it (a decorated generator's,
+        see enclosed.py) were recorded by their own tracers."""
+        self.done = True
+
     def end(self, outcome: Outcome | None = None, error: BaseException | None = None) -> None:
         """Finish the stream's record (first call only): consumed, closed, cut or collected."""
         if self.done:
