@@ -53,7 +53,9 @@ def test_registering_a_taken_name_is_an_error() -> None:
     class Impostor(tk.BaseEvent):
         event_type: ClassVar[str] = "environment"
 
-    with pytest.raises(ValueError, match=r"already registered to tracekit\.model\.EnvironmentEvent"):
+    with pytest.raises(
+        tk.InvalidArgumentError, match=r"already registered to tracekit\.model\.EnvironmentEvent"
+    ):
         tk.register_event_type(Impostor)
 
 
@@ -64,7 +66,7 @@ def test_subclass_must_name_its_own_event_type() -> None:
     class NoName(tk.EnvironmentEvent):
         extra: int = 0
 
-    with pytest.raises(TypeError, match="must define its own `event_type"):
+    with pytest.raises(tk.InvalidArgumentError, match="must define its own `event_type"):
         tk.register_event_type(NoName)
 
 
@@ -75,7 +77,7 @@ def test_registration_requires_a_dataclass() -> None:
         __slots__ = ()
         event_type: ClassVar[str] = "plain_not_dataclass"
 
-    with pytest.raises(TypeError, match="must be decorated with @dataclass"):
+    with pytest.raises(tk.InvalidArgumentError, match="must be decorated with @dataclass"):
         tk.register_event_type(Plain)
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, T
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict
 
-from tracekit.errors import TracekitError
+from tracekit.errors import InvalidArgumentError, TracekitError
 
 if TYPE_CHECKING:
     from typing import Self
@@ -545,10 +545,10 @@ def register_event_type(cls: E) -> E:
     Registering the same class again is a no-op; a different class under a taken name is an error.
     """
     if not (isinstance(cls, type) and issubclass(cls, BaseEvent)):
-        raise TypeError(f"register_event_type needs a BaseEvent subclass, got {cls!r}")
+        raise InvalidArgumentError(f"register_event_type needs a BaseEvent subclass, got {cls!r:.80}")
     name = cls.__dict__.get("event_type")
     if not isinstance(name, str) or not name or not is_valid_unicode(name):
-        raise TypeError(
+        raise InvalidArgumentError(
             f"{cls.__qualname__} must define its own `event_type: ClassVar[str] = '...'` "
             "(inheriting the parent's would make the two indistinguishable when read back)"
         )
@@ -556,12 +556,12 @@ def register_event_type(cls: E) -> E:
     if existing is cls:
         return cls
     if existing is not None:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"event_type {name!r} is already registered to {existing.__module__}.{existing.__qualname__}; "
             "pick another name"
         )
     if not hasattr(cls, "__dataclass_fields__") or "__dataclass_fields__" not in cls.__dict__:
-        raise TypeError(f"{cls.__qualname__} must be decorated with @dataclass before registering")
+        raise InvalidArgumentError(f"{cls.__qualname__} must be decorated with @dataclass before registering")
     _EVENT_TYPES[name] = cls
     _notify()
     return cls

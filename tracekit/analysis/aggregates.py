@@ -82,7 +82,7 @@ from tracekit.analysis.aggregate_types import (
     GroupBy,
     SessionRollup,
 )
-from tracekit.analysis.pricing import REPORTED_COST_VERSION, PriceTable, get_prices, usd_to_nanousd
+from tracekit.analysis.pricing import REPORTED_COST_VERSION, PriceTable, table_or_active, usd_to_nanousd
 from tracekit.analysis.rollups import history_step_ids, session_rollup, trace_events, unpriced_warning
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import LLMCallRecord, LLMUsage, LMCAISEvent, SessionTrace
@@ -455,6 +455,13 @@ def _add_event(
     groups.setdefault(key, []).extend(event.call_records)
 
 
+def _check_items(items: Any, caller: str) -> None:
+    if not isinstance(items, Iterable) or isinstance(items, str | bytes | Mapping):
+        raise InvalidArgumentError(
+            f"{caller} takes an iterable of LLMCallRecord, LMCAISEvent or SessionTrace, got {items!r:.80}"
+        )
+
+
 def _group_order(key: str | None) -> tuple[bool, str]:
     return (key is None, key or "")
 
@@ -471,11 +478,8 @@ def aggregate(
     active price table (`tk.get_prices()`). Unknown `by` raises InvalidArgumentError.
     """
     by = _check_by(by)
-    if not isinstance(items, Iterable) or isinstance(items, str | bytes | Mapping):
-        raise InvalidArgumentError(
-            f"aggregate() takes an iterable of LLMCallRecord, LMCAISEvent or SessionTrace, got {items!r:.80}"
-        )
-    table = prices or get_prices()
+    _check_items(items, "aggregate()")
+    table = table_or_active(prices)
     groups, sessions = _collect(items, by)
     partials: list[tuple[str | None, _Partial]] = []
     for key in sorted(groups, key=_group_order):
@@ -515,6 +519,7 @@ def compute_aggregates_from_call_records(
     no reported cost (unpriced calls add nothing and are counted in `unpriced_call_count`);
     averages divide by the calls that reported the value, not by every call; lists are sorted.
     """
+    _check_items(call_records, "compute_aggregates_from_call_records()")
     records = list(call_records)
     total = aggregate(records, prices=prices).total
     summary: dict[str, Any] = {

@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -348,10 +349,12 @@ class PriceTable:
     @classmethod
     def from_file(cls, path: str | Path) -> PriceTable:
         """Read a JSON price file; PricingError naming the file, field and value when malformed."""
+        if not isinstance(path, str | os.PathLike):
+            raise PricingError(f"a price file path must be a str or os.PathLike, got {path!r:.80}")
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL, a lone surrogate, bytes not UTF-8
             raise PricingError(f"cannot read price file {str(path)!r}: {exc}") from exc
         return cls.from_json(text, origin=str(path))
 

@@ -43,6 +43,7 @@ __all__ = [
     "load_prices",
     "reset_prices",
     "set_price",
+    "table_or_active",
     "usage_cost",
     "usd_to_nanousd",
 ]
@@ -172,6 +173,18 @@ def as_usage(usage: LLMUsage | Mapping[str, Any] | None) -> LLMUsage | None:
     return usage if isinstance(usage, LLMUsage) else LLMUsage(**values)
 
 
+def table_or_active(prices: Any) -> PriceTable:
+    """`prices`, or the active table when None; anything but a PriceTable is a PricingError."""
+    if prices is None:
+        return get_prices()
+    if not isinstance(prices, PriceTable):
+        raise PricingError(
+            f"prices must be a PriceTable or None, got {type(prices).__name__} {_short(prices)}; "
+            "pass tk.get_prices() with your overrides, or leave it out"
+        )
+    return prices
+
+
 def _model_name(model_name: Any) -> str | None:
     if model_name is None or isinstance(model_name, str):
         return model_name
@@ -185,12 +198,12 @@ def usage_cost(
 ) -> CallCost | None:
     """The exact cost of a call's usage under `prices` (default: the active table); None = unpriced.
     `usage` is an LLMUsage or a mapping with its keys (PricingError otherwise)."""
-    return (prices or get_prices()).usage_cost(_model_name(model_name), as_usage(usage))
+    return table_or_active(prices).usage_cost(_model_name(model_name), as_usage(usage))
 
 
 def call_cost(record: LLMCallRecord, prices: PriceTable | None = None) -> CallCost | None:
     """The exact cost of one recorded call (nanos + price version); None = unpriced."""
-    return (prices or get_prices()).usage_cost(record.model_name, record.usage)
+    return table_or_active(prices).usage_cost(record.model_name, record.usage)
 
 
 def call_cost_nanousd(record: LLMCallRecord, prices: PriceTable | None = None) -> int | None:

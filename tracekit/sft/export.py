@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import IO, Any, Literal
 
 from tracekit.errors import InvalidArgumentError
+from tracekit.live.sink import path_argument
 from tracekit.model import LLMCallRecord, LMCAISEvent, SessionTrace
 from tracekit.sft.convert import Reasoning, convert_record
 from tracekit.sft.options import CallContext, MetadataScalar, SFTOptions, example_tokens
@@ -66,7 +67,13 @@ class _Writer:
 
     def __enter__(self) -> _Writer:
         for target in self.targets:
-            self.files.append(open(_partial(target), "w", encoding="utf-8", newline="\n"))
+            try:
+                self.files.append(open(_partial(target), "w", encoding="utf-8", newline="\n"))
+            except OSError as exc:
+                for handle in self.files:
+                    handle.close()
+                    os.unlink(handle.name)
+                raise InvalidArgumentError(f"cannot write {target}: {exc.strerror}") from exc
         return self
 
     def __exit__(
@@ -173,22 +180,26 @@ def _rewards_query(session_ids: list[str], options: SFTOptions) -> tuple[str, li
     return _REWARDS_SQL.format(marks=", ".join("?" * len(session_ids))), list(session_ids)
 
 
+def _file_target(value: Any, name: str) -> Path:
+    """`value` as the path of a file to write, in an existing directory (InvalidArgumentError else)."""
+    path = path_argument(value, name)
+    if path.name in ("", ".", "..") or path.is_dir():
+        raise InvalidArgumentError(f"{name} {str(path)!r} names a directory; give a file path")
+    if not path.parent.is_dir():
+        raise InvalidArgumentError(f"{name}: cannot write {path}: directory {path.parent} does not exist")
+    return path
+
+
 def _prepare(out: str | Path, validation_out: str | Path | None, options: SFTOptions) -> _Writer:
     if options.validation_fraction > 0 and validation_out is None:
         raise InvalidArgumentError(
             f"validation_fraction={options.validation_fraction} needs validation_out (a path for the "
             "validation JSONL)"
         )
-    for name, value in (("out", out), ("validation_out", validation_out)):
-        if (value is not None or name == "out") and not isinstance(value, str | os.PathLike):
-            raise InvalidArgumentError(f"{name} must be a file path (str or os.PathLike), got {value!r:.80}")
-    first = Path(out)
-    second = None if validation_out is None else Path(validation_out)
+    first = _file_target(out, "out")
+    second = None if validation_out is None else _file_target(validation_out, "validation_out")
     if second is not None and second.resolve() == first.resolve():
         raise InvalidArgumentError(f"out and validation_out are the same file ({first}); give two paths")
-    for target in (first, second):
-        if target is not None and not target.parent.is_dir():
-            raise InvalidArgumentError(f"cannot write {target}: directory {target.parent} does not exist")
     return _Writer(options, first, second)
 
 

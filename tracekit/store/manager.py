@@ -51,7 +51,7 @@ from tracekit.errors import (
     TracekitError,
 )
 from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode, new_id
-from tracekit.store import migrations, rollup, schema, writer
+from tracekit.store import arguments, migrations, rollup, schema, writer
 from tracekit.store.breaker import CircuitBreaker
 from tracekit.store.carried import carried_statements, is_finite_number
 from tracekit.store.libsql import Database, Result, Statement, StatementRows, is_busy
@@ -553,6 +553,7 @@ class TursoManager:
 
     async def delete_session(self, session_id: str) -> bool:
         """Delete a session with everything attached to it; False when it was not stored."""
+        session_id = arguments.text(session_id, "session_id", optional=False) or ""
         db = await self._ready()
         tables = [
             schema.tool_calls,
@@ -630,6 +631,7 @@ class TursoManager:
         conditions = ["+c.in_rollup = 1"]  # unary +: walk the primary key, not a roll-up index
         params: list[Any] = []
         for column, value in (("session_id", session_id), ("model_name", model), ("provider", provider)):
+            value = arguments.text(value, "model" if column == "model_name" else column)
             if value is not None:
                 conditions.append(f"c.{column} = ?" if column == "session_id" else f"+c.{column} = ?")
                 params.append(value)
@@ -679,7 +681,7 @@ class TursoManager:
             metadata,
             min_reward,
             has_error,
-            None if session_ids is None else tuple(session_ids),
+            session_ids,  # type: ignore[arg-type]  # any iterable of ids: SessionFilter checks and keeps a tuple
         )
         return await rollup.aggregate(await self._ready(), by, flt)
 
@@ -732,6 +734,7 @@ class TursoManager:
 
     async def session_experiments(self, session_id: str) -> list[dict[str, Any]]:
         """The experiments a session is linked to (id, name, description, metadata), oldest first."""
+        session_id = arguments.text(session_id, "session_id", optional=False) or ""
         db = await self._ready()
         result = await db.execute(
             "SELECT e.experiment_id, e.name, e.description, e.metadata_json FROM experiments e "
@@ -816,6 +819,7 @@ class TursoManager:
 
     async def get_rewards(self, session_id: str) -> dict[str, list[dict[str, Any]]]:
         """A session's rewards: {"outcome": [...], "event": [...]}, each in the order recorded."""
+        session_id = arguments.text(session_id, "session_id", optional=False) or ""
         db = await self._ready()
         outcome, event = await db.batch(
             [
@@ -857,6 +861,7 @@ class TursoManager:
         }
 
     async def _require(self, table: str, column: str, value: str, what: str) -> None:
+        value = arguments.text(value, column, optional=False) or ""
         db = await self._ready()
         result = await db.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", [value])
         if not result.rows:
@@ -869,6 +874,7 @@ class TursoManager:
         store's columns (no record JSON parsed); NotFoundError when the session is not stored."""
         from tracekit.store.conversation import conversation_metrics
 
+        session_id = arguments.text(session_id, "session_id", optional=False) or ""
         return await conversation_metrics(await self._ready(), self.url, session_id)
 
 

@@ -19,6 +19,7 @@ from dateutil.parser import isoparse
 
 from tracekit.codec import format_datetime
 from tracekit.errors import StoreError
+from tracekit.store.arguments import aware_time, flag, real, scalar_map, text, texts
 
 __all__ = ["SessionFilter", "SessionPage", "SessionSummary", "decode_cursor", "encode_cursor"]
 
@@ -44,6 +45,18 @@ class SessionFilter:
     min_reward: float | None = None
     has_error: bool | None = None
     session_ids: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        """Each condition checked at once (InvalidArgumentError naming it); `session_ids` may be
+        any iterable of ids and is kept as a tuple."""
+        aware_time(self.created_after, "created_after")
+        aware_time(self.created_before, "created_before")
+        object.__setattr__(self, "experiment_id", text(self.experiment_id, "experiment_id"))
+        object.__setattr__(self, "model", text(self.model, "model"))
+        scalar_map(self.metadata, "metadata")
+        real(self.min_reward, "min_reward")
+        flag(self.has_error, "has_error")
+        object.__setattr__(self, "session_ids", texts(self.session_ids, "session_ids"))
 
     def where(self, alias: str = "s") -> tuple[str, list[Any]]:
         """A WHERE condition on sessions aliased `alias` (always valid SQL; "1" when empty)."""
