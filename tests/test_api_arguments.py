@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracekit as tk
+from tracekit.store import TursoManager
 
 CALLS: dict[str, Callable[[Any], object]] = {
     "aggregate(items)": lambda v: tk.aggregate(v),
@@ -89,3 +90,47 @@ def test_a_non_utf8_price_file_is_a_pricing_error(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe{}")
     with pytest.raises(tk.PricingError, match=r"prices\.json"):
         tk.load_prices(path)
+
+
+def _tracer_subscribe(kinds: Any) -> object:
+    tracer = tk.SessionTracer()
+    return tracer.subscribe(lambda event: None, kinds).close()
+
+
+CONSTRUCTORS: dict[str, Callable[[Any], object]] = {
+    **{
+        f"TursoManager({name})": (lambda value, name=name: TursoManager(**{name: value}))
+        for name in (
+            "url",
+            "auth_token",
+            "timeout_s",
+            "retries",
+            "retry_backoff_s",
+            "spool_path",
+            "cost",
+            "max_batch_bytes",
+            "max_inflight_saves",
+        )
+    },
+    **{
+        f"SessionTracer({name})": (lambda value, name=name: tk.SessionTracer(**{name: value}))
+        for name in ("store", "hooks", "strict", "queue_size", "block_s", "exit_timeout_s")
+    },
+    "SessionTracer.subscribe(kinds)": _tracer_subscribe,
+    "SessionTracer.hooks={name: value}": lambda value: tk.SessionTracer(hooks={"session_start": value}),
+    "StreamRecorder(provider)": lambda value: tk.StreamRecorder(provider=value),
+    "StreamRecorder(api_type)": lambda value: tk.StreamRecorder(api_type=value),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTORS))
+def test_constructors_take_or_refuse_each_extreme_value(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Constructors and options are checked at once: each catalogued extreme value is taken or
+    refused with a TracekitError (a None retry count or a non-path spool used to fail later, at a
+    save, with a TypeError)."""
+    monkeypatch.chdir(tmp_path)  # a text value may name a database file: keep it here
+    for value in EXTREMES:
+        with contextlib.suppress(tk.TracekitError):
+            CONSTRUCTORS[name](value)

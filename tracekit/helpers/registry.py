@@ -44,6 +44,12 @@ def adapters_for(provider: str | None = None, api_type: str | None = None) -> tu
 
 
 def _adapters_for(provider: str | None, api_type: str | None) -> tuple[VendorAdapter, ...]:
+    for name, value in (("provider", provider), ("api_type", api_type)):
+        if value is not None and not isinstance(value, str):
+            raise UnsupportedPayloadError(
+                f"{name} must be a str or None, got {type(value).__name__} {value!r:.60}; "
+                "pass the vendor's name, such as 'openai', or leave it out"
+            )
     if provider is not None:
         provider = _PROVIDER_ALIASES.get(provider.lower(), provider.lower())
     found = tuple(

@@ -56,7 +56,10 @@ def _kinds(kinds: Iterable[str] | None) -> frozenset[str] | None:
         return None
     if isinstance(kinds, str):
         raise InvalidArgumentError(f"kinds={kinds!r} is one string; pass a collection such as {{{kinds!r}}}")
-    chosen = frozenset(kinds)
+    names = list(kinds) if isinstance(kinds, Iterable) else [kinds]
+    if not isinstance(kinds, Iterable) or not all(isinstance(name, str) for name in names):
+        raise InvalidArgumentError(f"kinds must be a collection of event kind names, got {kinds!r:.60}")
+    chosen = frozenset(names)
     unknown = sorted(str(k) for k in chosen - set(EVENT_KINDS))
     if unknown:
         raise InvalidArgumentError(f"unknown event kind(s) {unknown}; use some of {', '.join(EVENT_KINDS)}")

@@ -10,11 +10,11 @@ import math
 import os
 import threading
 import weakref
-from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tracekit.errors import InvalidArgumentError
+from tracekit.store.arguments import file_path
 
 if TYPE_CHECKING:
     from tracekit.live.bus import Event
@@ -43,7 +43,7 @@ class NDJSONSink:
             raise InvalidArgumentError(
                 f"flush_interval_ms must be a finite number of milliseconds > 0, got {flush_interval_ms!r}"
             )
-        self.path = path_argument(path)
+        self.path = file_path(path)
         self.flush_interval_ms = float(flush_interval_ms)
         self.fsync = fsync
         self.written = 0
@@ -126,7 +126,7 @@ def read_ndjson(path: str | os.PathLike[str]) -> list[Event]:
     """The events an NDJSONSink wrote to `path`. A last line without its newline (cut by a crash
     mid-write) is left out; any other line that is not a JSON object raises InvalidArgumentError."""
     try:
-        data = path_argument(path).read_bytes()
+        data = file_path(path).read_bytes()
     except OSError as exc:
         raise InvalidArgumentError(f"cannot read {path}: {exc.strerror}") from exc
     lines = data.split(b"\n")
@@ -141,21 +141,3 @@ def read_ndjson(path: str | os.PathLike[str]) -> list[Event]:
             raise InvalidArgumentError(f"{path}: line {number} is not a JSON object: {line[:80]!r}")
         events.append(event)
     return events
-
-
-def path_argument(value: Any, name: str = "file path") -> Path:
-    """A file path argument as a Path; anything but a str / os.PathLike the file system can name
-    (no lone surrogate, no NUL) is an InvalidArgumentError naming `name`."""
-    if not isinstance(value, str | os.PathLike):
-        raise InvalidArgumentError(f"{name} must be a str or os.PathLike, got {value!r:.80}")
-    path = Path(value)
-    try:
-        encoded = os.fsencode(path)
-    except UnicodeEncodeError:
-        encoded = b"\x00"
-    if b"\x00" in encoded:
-        raise InvalidArgumentError(
-            f"{name} {str(path)!r:.80} holds a character no file name can hold (a lone surrogate or NUL); "
-            "pass a valid path"
-        )
-    return path

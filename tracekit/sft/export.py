@@ -19,12 +19,12 @@ from types import TracebackType
 from typing import IO, Any, Literal
 
 from tracekit.errors import InvalidArgumentError
-from tracekit.live.sink import path_argument
 from tracekit.model import LLMCallRecord, LMCAISEvent, SessionTrace
 from tracekit.sft.convert import Reasoning, convert_record
 from tracekit.sft.options import CallContext, MetadataScalar, SFTOptions, example_tokens
 from tracekit.sft.report import SFTReport, TokenLengths
 from tracekit.store import SessionSummary, SyncTursoManager, TursoManager
+from tracekit.store.arguments import file_path
 
 __all__ = ["calls_of", "export_sft", "export_sft_async", "in_validation"]
 
@@ -182,7 +182,7 @@ def _rewards_query(session_ids: list[str], options: SFTOptions) -> tuple[str, li
 
 def _file_target(value: Any, name: str) -> Path:
     """`value` as the path of a file to write, in an existing directory (InvalidArgumentError else)."""
-    path = path_argument(value, name)
+    path = file_path(value, name)
     if path.name in ("", ".", "..") or path.is_dir():
         raise InvalidArgumentError(f"{name} {str(path)!r} names a directory; give a file path")
     if not path.parent.is_dir():

@@ -8,14 +8,16 @@ the URL, leaking a ValueError, or silently matching nothing (`model=5`, `session
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from tracekit.errors import InvalidArgumentError
 from tracekit.model import is_valid_unicode
 
-__all__ = ["aware_time", "flag", "real", "scalar_map", "text", "texts"]
+__all__ = ["aware_time", "duration", "file_path", "flag", "real", "scalar_map", "text", "texts", "whole"]
 
 
 def text(value: Any, name: str, *, optional: bool = True) -> str | None:
@@ -111,3 +113,36 @@ def scalar_map(value: Any, name: str) -> Mapping[str, Any] | None:
                 "query nested values with execute()"
             )
     return value
+
+
+def whole(value: Any, name: str, *, minimum: int) -> int:
+    """An int (not bool) of at least `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidArgumentError(f"{name} must be an int of at least {minimum}, got {value!r:.60}")
+    return value
+
+
+def duration(value: Any, name: str) -> float:
+    """A finite number of seconds, at least 0."""
+    seconds = real(value, name)
+    if seconds is None or seconds < 0:
+        raise InvalidArgumentError(f"{name} must be a finite number of seconds >= 0, got {value!r:.60}")
+    return seconds
+
+
+def file_path(value: Any, name: str = "file path") -> Path:
+    """A file path argument as a Path; anything but a str / os.PathLike the file system can name
+    (no lone surrogate, no NUL) is an InvalidArgumentError naming `name`."""
+    if not isinstance(value, str | os.PathLike):
+        raise InvalidArgumentError(f"{name} must be a str or os.PathLike, got {value!r:.80}")
+    path = Path(value)
+    try:
+        encoded = os.fsencode(path)
+    except UnicodeEncodeError:
+        encoded = b"\x00"
+    if b"\x00" in encoded:
+        raise InvalidArgumentError(
+            f"{name} {str(path)!r:.80} holds a character no file name can hold (a lone surrogate or NUL); "
+            "pass a valid path"
+        )
+    return path

@@ -44,6 +44,7 @@ from typing import Any, Literal
 from tracekit import codec
 from tracekit.analysis.aggregates import AggregateResult, GroupBy
 from tracekit.errors import (
+    InvalidArgumentError,
     NotFoundError,
     SerializationError,
     StoreConnectionError,
@@ -139,9 +140,15 @@ class TursoManager:
     ) -> None:
         self._db = Database(url, auth_token=auth_token, timeout_s=timeout_s)
         self.url = self._db.url
-        self.retries = retries
-        self.retry_backoff_s = retry_backoff_s
-        self.max_batch_bytes = max_batch_bytes
+        self.retries = arguments.whole(retries, "retries", minimum=0)
+        self.retry_backoff_s = arguments.duration(retry_backoff_s, "retry_backoff_s")
+        self.max_batch_bytes = arguments.whole(max_batch_bytes, "max_batch_bytes", minimum=1)
+        max_inflight_saves = arguments.whole(max_inflight_saves, "max_inflight_saves", minimum=1)
+        if cost is not None and not callable(cost):
+            raise InvalidArgumentError(
+                "cost must be a function of a call record returning (nanousd, price version), "
+                f"got {cost!r:.60}"
+            )
         self.breaker = CircuitBreaker()
         """Open while the server is unreachable: saves then go straight to the spool."""
         self.background_replay = True
@@ -153,7 +160,7 @@ class TursoManager:
         self.spool: Spool | None = None
         """Where unsaveable traces wait; None for :memory: (nothing to be unreachable, nothing to outlive)."""
         if spool_path is not None:
-            self.spool = Spool(Path(spool_path).absolute())
+            self.spool = Spool(arguments.file_path(spool_path, "spool_path").absolute())
         elif self._db.is_remote:
             self.spool = Spool(default_spool_path(self.url))
         elif self._db.path is not None:

@@ -81,7 +81,15 @@ class Hooks:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = threading.Lock()
         for name, spec in (hooks or {}).items():
-            for callback in [spec] if callable(spec) else list(spec):
+            if callable(spec):
+                callbacks = [spec]
+            elif isinstance(spec, Iterable) and not isinstance(spec, str | bytes | Mapping):
+                callbacks = list(spec)
+            else:
+                raise InvalidArgumentError(
+                    f"hook {name!r} got {spec!r:.60}; pass a function or a list of functions"
+                )
+            for callback in callbacks:
                 self.add(name, callback)
 
     def __repr__(self) -> str:
