@@ -32,6 +32,18 @@ CALLS: dict[str, Callable[[Any], object]] = {
     "read_ndjson": lambda v: tk.read_ndjson(v),
     "register_event_type": lambda v: tk.register_event_type(v),
     "record_from_response": lambda v: tk.record_from_response(v),
+    "create_llm_call_record_from_response(request_params)": lambda v: tk.create_llm_call_record_from_response(
+        {}, "gpt-4o", "openai", [], request_params=v
+    ),
+    "create_llm_call_record_from_response(latency_ms)": lambda v: tk.create_llm_call_record_from_response(
+        {}, "gpt-4o", "openai", [], latency_ms=v
+    ),
+    "create_llm_call_record_from_streaming(chunks)": lambda v: tk.create_llm_call_record_from_streaming(
+        v, "gpt-4o", "openai", []
+    ),
+    "create_llm_call_record_from_streaming(started_at)": lambda v: tk.create_llm_call_record_from_streaming(
+        [], "gpt-4o", "openai", [], started_at=v
+    ),
 }
 
 

@@ -7,11 +7,12 @@ payload with the real parsers, and return the same LLMCallRecord the new API wou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from tracekit.errors import UnsupportedPayloadError
+from tracekit.errors import InvalidArgumentError, UnsupportedPayloadError
 from tracekit.helpers import openai_chat, registry
 from tracekit.helpers._common import scrub_transport
 from tracekit.helpers.base import PayloadProblem
@@ -32,6 +33,25 @@ def _known_provider(provider: str | None) -> str | None:
     return provider
 
 
+def _checked_time(value: Any, name: str) -> datetime | None:
+    """An aware datetime or None, else refused naming `name` (a naive time is ambiguous)."""
+    if value is None or (isinstance(value, datetime) and value.utcoffset() is not None):
+        return value
+    raise InvalidArgumentError(
+        f"{name} must be an aware datetime or None, got {value!r:.60}; pass tzinfo=UTC"
+    )
+
+
+def _checked_params(request_params: Any) -> Mapping[str, Any]:
+    if request_params is None:
+        return {}
+    if isinstance(request_params, Mapping):
+        return request_params
+    raise InvalidArgumentError(
+        f"request_params must be a dict of request options or None, got {request_params!r:.60}"
+    )
+
+
 def _apply_request(
     record: LLMCallRecord,
     model_name: str,
@@ -42,7 +62,7 @@ def _apply_request(
 ) -> None:
     """Fill the request side from synth-ai's loose arguments (messages are chat-style dicts)."""
     request: dict[str, Any] = {
-        **scrub_transport(request_params or {}),
+        **scrub_transport(dict(_checked_params(request_params))),
         "model": model_name,
         "messages": messages,
     }
@@ -79,8 +99,18 @@ def create_llm_call_record_from_response(
 ) -> LLMCallRecord:
     """synth-ai compatible: a record from a vendor response (dict or SDK object) plus the request
     given as loose arguments. Prefer `record_from_response(payload, request=...)`."""
+    _checked_params(request_params)
+    if latency_ms is not None and (
+        isinstance(latency_ms, bool)
+        or not isinstance(latency_ms, int | float)
+        or not math.isfinite(float(latency_ms))
+    ):
+        raise InvalidArgumentError(f"latency_ms must be a finite number or None, got {latency_ms!r:.60}")
     record = record_from_response(
-        response, started_at=started_at, completed_at=completed_at, provider=_known_provider(provider)
+        response,
+        started_at=_checked_time(started_at, "started_at"),
+        completed_at=_checked_time(completed_at, "completed_at"),
+        provider=_known_provider(provider),
     )
     _apply_request(record, model_name, messages, temperature, request_params, tools)
     if record.latency_ms is None and latency_ms is not None:
@@ -103,8 +133,17 @@ def create_llm_call_record_from_streaming(
     Arrival times come from each chunk's `received_at` relative to `started_at` (or from
     `offset_ms`). Raises UnsupportedPayloadError when a chunk has no `raw`: text deltas alone
     cannot say which API answered, nor give tool calls and usage."""
+    started_at = _checked_time(started_at, "started_at")
+    completed_at = _checked_time(completed_at, "completed_at")
+    _checked_params(request_params)
+    if isinstance(chunks, str | bytes | Mapping) or not isinstance(chunks, Sequence):
+        raise InvalidArgumentError(f"chunks must be a list of LLMChunk, got {chunks!r:.60}")
     raws: list[dict[str, Any]] = []
-    for chunk in chunks:
+    for index, chunk in enumerate(chunks):
+        if not isinstance(chunk, LLMChunk):
+            raise InvalidArgumentError(
+                f"chunks[{index}] must be an LLMChunk (with the vendor's raw chunk), got {chunk!r:.60}"
+            )
         if chunk.raw is None:
             raise UnsupportedPayloadError(
                 f"chunk {chunk.sequence_index} has no raw payload; tracekit rebuilds records from the "
