@@ -13,9 +13,12 @@ import pytest
 from hostile import EXTREMES, HOSTILE
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from trace_checks import load
 
 import tracekit as tk
 from tracekit.store import TursoManager
+
+BODY = load("openai_chat", "response_basic")
 
 CALLS: dict[str, Callable[[Any], object]] = {
     "aggregate(items)": lambda v: tk.aggregate(v),
@@ -33,10 +36,10 @@ CALLS: dict[str, Callable[[Any], object]] = {
     "register_event_type": lambda v: tk.register_event_type(v),
     "record_from_response": lambda v: tk.record_from_response(v),
     "create_llm_call_record_from_response(request_params)": lambda v: tk.create_llm_call_record_from_response(
-        {}, "gpt-4o", "openai", [], request_params=v
+        BODY, "gpt-4o", "openai", [], request_params=v
     ),
     "create_llm_call_record_from_response(latency_ms)": lambda v: tk.create_llm_call_record_from_response(
-        {}, "gpt-4o", "openai", [], latency_ms=v
+        BODY, "gpt-4o", "openai", [], latency_ms=v
     ),
     "create_llm_call_record_from_streaming(chunks)": lambda v: tk.create_llm_call_record_from_streaming(
         v, "gpt-4o", "openai", []
@@ -87,6 +90,11 @@ def test_export_sft_refuses_unwritable_paths(tmp_path: Path) -> None:
         (lambda: tk.read_ndjson("events-\ud800.ndjson"), tk.InvalidArgumentError, "lone surrogate"),
         (lambda: tk.NDJSONSink("events-\ud800.ndjson"), tk.InvalidArgumentError, "lone surrogate"),
         (lambda: tk.register_event_type(None), tk.InvalidArgumentError, "needs a BaseEvent subclass"),
+        (
+            lambda: tk.create_llm_call_record_from_streaming([], "gpt-4o", "openai", [], started_at=5),
+            tk.InvalidArgumentError,
+            "started_at must be an aware datetime",
+        ),
     ],
 )
 def test_each_former_leak_names_the_argument(call: Callable[[], object], error: type, match: str) -> None:
