@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile import HOSTILE
+from hostile import EXTREMES, HOSTILE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from store.storebuilders import make_trace
@@ -135,3 +135,31 @@ def test_filter_values_keep_their_meaning(db: SyncTursoManager) -> None:
     ] == ["kept"]
     assert db.list_sessions(model=Model("no-such-model")).sessions == []
     assert db.list_sessions(experiment_id=SURROGATE[:-1]).sessions == []
+
+
+METHODS: dict[str, Callable[[SyncTursoManager, Any], object]] = {
+    "save_session": lambda db, v: db.save_session(v),
+    "save_sessions": lambda db, v: db.save_sessions(v),
+    "save_sessions([v])": lambda db, v: db.save_sessions([v]),
+    "get_session": lambda db, v: db.get_session(v),
+    "list_sessions(limit)": lambda db, v: db.list_sessions(limit=v),
+    "list_sessions(after)": lambda db, v: db.list_sessions(after=v),
+    "iter_call_records(page_size)": lambda db, v: list(db.iter_call_records(page_size=v)),
+    "aggregate(by)": lambda db, v: db.aggregate(v),
+    "execute(sql)": lambda db, v: db.execute(v),
+    "execute(params)": lambda db, v: db.execute("SELECT ?", [v]),
+    "create_experiment(metadata)": lambda db, v: db.create_experiment("n", metadata=v),
+    "add_outcome_reward(total_reward)": lambda db, v: db.add_outcome_reward("kept", v),
+    "add_event_reward(event_index)": lambda db, v: db.add_event_reward("kept", 1.0, event_index=v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_store_methods_answer_or_refuse_each_extreme_value(db: SyncTursoManager, name: str) -> None:
+    """Each store method, given each catalogued extreme value, answers or raises a TracekitError
+    (save_sessions(5), list_sessions(after=5), aggregate(by=[]) and page_size="3" leaked
+    TypeError, AttributeError or IndexError)."""
+    for value in EXTREMES:
+        with contextlib.suppress(TracekitError):
+            METHODS[name](db, value)
+    assert [s.session_id for s in db.list_sessions().sessions][:1] == ["kept"]

@@ -115,10 +115,10 @@ def scalar_map(value: Any, name: str) -> Mapping[str, Any] | None:
     return value
 
 
-def whole(value: Any, name: str, *, minimum: int) -> int:
-    """An int (not bool) of at least `minimum`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidArgumentError(f"{name} must be an int of at least {minimum}, got {value!r:.60}")
+def whole(value: Any, name: str, *, minimum: int, maximum: int = 2**63 - 1) -> int:
+    """An int (not bool) from `minimum` to `maximum` (by default what SQLite binds)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise InvalidArgumentError(f"{name} must be an int from {minimum} to {maximum}, got {value!r:.60}")
     return value
 
 

@@ -42,7 +42,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from tracekit import codec
-from tracekit.analysis.aggregates import AggregateResult, GroupBy
+from tracekit.analysis.aggregates import AggregateResult, GroupBy, check_by
 from tracekit.errors import (
     InvalidArgumentError,
     NotFoundError,
@@ -233,6 +233,8 @@ class TursoManager:
 
     async def save_sessions(self, traces: Iterable[SessionTrace]) -> SaveOutcome:
         """Store several traces in one atomic batch; of repeated session_ids the last one wins."""
+        if not isinstance(traces, Iterable) or isinstance(traces, str | bytes | Mapping | SessionTrace):
+            raise InvalidArgumentError(f"save_sessions takes an iterable of SessionTrace, got {traces!r:.60}")
         latest = {session_key(trace): trace for trace in traces}
         if not latest:
             return "saved"
@@ -635,6 +637,7 @@ class TursoManager:
     ) -> AsyncGenerator[LLMCallRecord, None]:
         """Every counted call record (as aggregates count them) in (session, event, call) order,
         fetched `page_size` rows at a time so memory stays bounded however many there are."""
+        page_size = arguments.whole(page_size, "page_size", minimum=1)
         conditions = ["+c.in_rollup = 1"]  # unary +: walk the primary key, not a roll-up index
         params: list[Any] = []
         for column, value in (("session_id", session_id), ("model_name", model), ("provider", provider)):
@@ -690,7 +693,7 @@ class TursoManager:
             has_error,
             session_ids,  # type: ignore[arg-type]  # any iterable of ids: SessionFilter checks and keeps a tuple
         )
-        return await rollup.aggregate(await self._ready(), by, flt)
+        return await rollup.aggregate(await self._ready(), check_by(by), flt)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only query (SELECT / WITH / EXPLAIN / VALUES) and return rows as dicts."""

@@ -144,6 +144,8 @@ def encode_cursor(created_at: str, session_id: str) -> str:
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
     """The (created_at, session_id) key inside a cursor; StoreError when it is not one."""
+    if not isinstance(cursor, str):
+        raise StoreError(f"invalid page cursor {cursor!r:.40}; pass the next_cursor of a previous page")
     try:
         created_at, session_id = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
         isoparse(created_at)

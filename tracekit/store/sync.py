@@ -97,7 +97,7 @@ class SyncTursoManager:
 
     def save_sessions(self, traces: Iterable[SessionTrace]) -> SaveOutcome:
         """See TursoManager.save_sessions."""
-        return self._run(self.manager.save_sessions(list(traces)))
+        return self._run(self.manager.save_sessions(traces))
 
     def replay_spool(self) -> int:
         """See TursoManager.replay_spool."""
