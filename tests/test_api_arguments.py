@@ -4,6 +4,7 @@ or UnicodeEncodeError would reach the user's notebook or agent as a bug in trace
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from trace_checks import load
 
 import tracekit as tk
+from tracekit.jsonl import import_jsonl, read_jsonl
 from tracekit.store import TursoManager
 
 BODY = load("openai_chat", "response_basic")
@@ -35,6 +37,8 @@ CALLS: dict[str, Callable[[Any], object]] = {
     "read_ndjson": lambda v: tk.read_ndjson(v),
     "register_event_type": lambda v: tk.register_event_type(v),
     "record_from_response": lambda v: tk.record_from_response(v),
+    "jsonl.read_jsonl(lines)": lambda v: read_jsonl(v),
+    "jsonl.read_jsonl([line])": lambda v: read_jsonl([v]),
     "create_llm_call_record_from_response(request_params)": lambda v: tk.create_llm_call_record_from_response(
         BODY, "gpt-4o", "openai", [], request_params=v
     ),
@@ -154,3 +158,27 @@ def test_constructors_take_or_refuse_each_extreme_value(
     for value in EXTREMES:
         with contextlib.suppress(tk.TracekitError):
             CONSTRUCTORS[name](value)
+
+
+def test_import_jsonl_refuses_what_it_cannot_take(tmp_path: Path) -> None:
+    """import_jsonl refuses a non-list of traces, a batch size that is not a positive int and a
+    progress that is not callable, with a TracekitError, for each catalogued extreme value."""
+
+    async def run() -> None:
+        db = TursoManager(f"file:{tmp_path / 'traces.db'}")
+        await db.open()
+        try:
+            for value in EXTREMES:
+                for options in (
+                    {"traces": value},
+                    {"traces": [], "batch_size": value},
+                    {"traces": [], "progress": value},
+                ):
+                    with contextlib.suppress(tk.TracekitError):
+                        await import_jsonl(db, **options)
+            with pytest.raises(tk.InvalidArgumentError, match="batch_size"):
+                await import_jsonl(db, [], batch_size=0)
+        finally:
+            await db.close()
+
+    asyncio.run(run())

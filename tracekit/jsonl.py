@@ -11,13 +11,14 @@ key), so `list_sessions(min_reward=...)` and `export-sft --min-reward` see them 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tracekit.errors import InvalidDataError, SerializationError
+from tracekit.errors import InvalidArgumentError, InvalidDataError, SerializationError
 from tracekit.model import SessionTrace
 from tracekit.report.stats import Progress, SessionFilters, iter_sessions
+from tracekit.store.arguments import whole
 from tracekit.store.carried import (
     EXPERIMENT_INFO_KEY,
     EXPERIMENT_KEY,
@@ -59,8 +60,14 @@ async def export_jsonl(
 
 def read_jsonl(lines: Iterable[str], source: str = "<input>") -> list[SessionTrace]:
     """Every trace in `lines` (blank lines skipped); the first bad line raises InvalidDataError naming it."""
+    if isinstance(lines, str | bytes) or not isinstance(lines, Iterable):
+        raise InvalidArgumentError(f"read_jsonl takes an iterable of lines (str), got {lines!r:.60}")
     traces = []
     for number, line in enumerate(lines, start=1):
+        if not isinstance(line, str):
+            raise InvalidArgumentError(
+                f"{source} line {number} is {type(line).__name__}, not text: {line!r:.60}"
+            )
         if not line.strip():
             continue
         try:
@@ -83,6 +90,11 @@ async def import_jsonl(
 ) -> ImportResult:
     """Save `traces` in atomic batches of `batch_size` (a session already stored is replaced), with
     the rewards and experiment links each carries (stored once: importing again adds none)."""
+    if not isinstance(traces, Sequence) or isinstance(traces, str | bytes):
+        raise InvalidArgumentError(f"import_jsonl takes a list of SessionTrace, got {traces!r:.60}")
+    batch_size = whole(batch_size, "batch_size", minimum=1)
+    if progress is not None and not callable(progress):
+        raise InvalidArgumentError(f"progress must be a function (done, total) or None, got {progress!r:.60}")
     done = 0
     for start in range(0, len(traces), batch_size):
         batch = traces[start : start + batch_size]
