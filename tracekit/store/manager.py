@@ -54,6 +54,7 @@ from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode, new_id
 from tracekit.store import migrations, rollup, schema, writer
 from tracekit.store.breaker import CircuitBreaker
 from tracekit.store.carried import carried_statements, is_finite_number
+from tracekit.store.joined import Joiner, Waiting
 from tracekit.store.libsql import Database, Result, Statement, StatementRows, is_busy
 from tracekit.store.mapping import CallCost, dumps, session_key, trace_from_rows, trace_rows
 from tracekit.store.queries import (
@@ -148,6 +149,7 @@ class TursoManager:
         """While the breaker is open, probe and replay in background tasks on this manager's loop;
         off for a loop that only runs now and then (the tracer's writer replays on its own timer)."""
         self._slots = asyncio.Semaphore(max(1, max_inflight_saves))
+        self._joiner = Joiner()
         self._background: set[asyncio.Task[None]] = set()
         self._replay_listeners: list[Callable[[list[SessionTrace]], Awaitable[None]]] = []
         self.spool: Spool | None = None
@@ -279,44 +281,101 @@ class TursoManager:
 
     async def _send(self, traces: list[SessionTrace], work: _SaveWork) -> SaveOutcome:
         """One atomic batch: retried while another writer holds the lock or the server blinks,
-        spooled when the server stays unreachable (and straight away while the breaker is open)."""
+        spooled when the server stays unreachable (and straight away while the breaker is open).
+        To a server, when every slot is busy, the save waits to be sent with others (joined.py)."""
         if self.breaker.is_open:
             return await self._skip_server(traces)
+        remote, statements = work
+        if remote and self._slots.locked():
+            return await self._send_joined(traces, typing.cast(list[Statement], statements))
         async with self._slots:
-            if self.breaker.is_open:
-                return await self._skip_server(traces)
-            delay = self.retry_backoff_s
-            failures = 0
-            while True:
+            return await self._send_held(traces, work)
+
+    async def _send_joined(self, traces: list[SessionTrace], statements: list[Statement]) -> SaveOutcome:
+        """Wait for a slot beside the other waiting saves: the first to get one sends the others that
+        fit after it in its batch; a save sent that way returns its outcome without a slot of its own."""
+        entry = self._joiner.wait(traces, statements, _batch_bytes(statements))
+        try:
+            acquire = asyncio.ensure_future(self._slots.acquire())
+            await asyncio.wait({acquire, entry.outcome}, return_when=asyncio.FIRST_COMPLETED)
+            if entry.outcome.done():  # sent in another save's batch
+                acquire.cancel()
                 try:
-                    db = await self._ready()
-                    await self._commit(db, work)
-                    return "saved"
-                except StoreConnectionError as exc:
-                    failures += 1
-                    if is_busy(exc) or failures > self.retries:
-                        # busy for timeout_s already (see _commit), or out of retries
-                        if self._db.is_remote and not is_busy(exc):
-                            self._trip(exc)
+                    await acquire
+                except asyncio.CancelledError:
+                    pass
+                else:
+                    self._slots.release()
+                return typing.cast(SaveOutcome, entry.outcome.result())
+            try:
+                group = self._joiner.take(entry, self.max_batch_bytes)
+                try:
+                    return await self._send_group(group)
+                except BaseException:
+                    self._joiner.give_back(group[1:])
+                    raise
+            finally:
+                self._slots.release()
+        finally:
+            self._joiner.leave(entry)
+
+    async def _send_group(self, group: list[Waiting]) -> SaveOutcome:
+        """Send waiting saves in one batch (the first's outcome returned, the others' set); a batch the
+        server refuses for its data is sent again save by save, so each refusal reaches its own save."""
+        first, others = group[0], group[1:]
+        if not others:
+            return await self._send_held(first.traces, (True, first.statements))
+        traces = [trace for entry in group for trace in entry.traces]
+        statements = [statement for entry in group for statement in entry.statements]
+        try:
+            outcome = await self._send_held(traces, (True, statements))
+        except StoreError:
+            for entry in others:
+                try:
+                    entry.outcome.set_result(await self._send_held(entry.traces, (True, entry.statements)))
+                except StoreError as exc:
+                    entry.outcome.set_exception(exc)
+            return await self._send_held(first.traces, (True, first.statements))
+        for entry in others:
+            entry.outcome.set_result(outcome)
+        return outcome
+
+    async def _send_held(self, traces: list[SessionTrace], work: _SaveWork) -> SaveOutcome:
+        """`_send` with a slot held."""
+        if self.breaker.is_open:
+            return await self._skip_server(traces)
+        delay = self.retry_backoff_s
+        failures = 0
+        while True:
+            try:
+                db = await self._ready()
+                await self._commit(db, work)
+                return "saved"
+            except StoreConnectionError as exc:
+                failures += 1
+                if is_busy(exc) or failures > self.retries:
+                    # busy for timeout_s already (see _commit), or out of retries
+                    if self._db.is_remote and not is_busy(exc):
+                        self._trip(exc)
+                    await self._spool_traces(traces, exc)
+                    return "spooled"
+                if self._db.is_remote:
+                    self._trip(exc)
+                log.warning(
+                    "saving %d session(s) failed (%s); retry %d in %.2fs",
+                    len(traces),
+                    exc,
+                    failures,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay *= 2
+                if self._db.is_remote:
+                    await self._reset_connection()
+                    if not await self._probe():
                         await self._spool_traces(traces, exc)
                         return "spooled"
-                    if self._db.is_remote:
-                        self._trip(exc)
-                    log.warning(
-                        "saving %d session(s) failed (%s); retry %d in %.2fs",
-                        len(traces),
-                        exc,
-                        failures,
-                        delay,
-                    )
-                    await asyncio.sleep(delay)
-                    delay *= 2
-                    if self._db.is_remote:
-                        await self._reset_connection()
-                        if not await self._probe():
-                            await self._spool_traces(traces, exc)
-                            return "spooled"
-                        self.breaker.close()
+                    self.breaker.close()
 
     async def _commit(self, db: Database, work: _SaveWork) -> None:
         """One save's statements run atomically, retried after a jittered, growing pause (up to
