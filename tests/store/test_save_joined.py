@@ -116,3 +116,28 @@ async def test_a_refusal_in_a_shared_batch_reaches_only_its_own_save(
     assert await db.get_session("s-good") == good
     with pytest.raises(tk.NotFoundError):
         await db.get_session("s-big")
+
+
+async def test_a_waiting_save_cancelled_before_it_is_sent_is_not_stored(
+    one_slot: tuple[TursoManager, list[int]],
+) -> None:
+    """A save cancelled while it waits for the busy slot leaves the queue and is never sent; the
+    save queued behind it is stored in a batch of its own."""
+    db, sizes = one_slot
+    dropped, kept = make_trace("s-dropped", steps=1), make_trace("s-kept", steps=2)
+    await db._slots.acquire()
+    first = asyncio.ensure_future(db.save_session(dropped))
+    while not db._joiner.waiting():
+        await asyncio.sleep(0.005)
+    second = asyncio.ensure_future(db.save_session(kept))
+    while len(db._joiner._waiting) < 2:
+        await asyncio.sleep(0.005)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    db._slots.release()
+    assert await second == "saved"
+    assert sizes == [len(_save_statements([kept], "x", _no_cost))]
+    assert await db.get_session("s-kept") == kept
+    with pytest.raises(tk.NotFoundError):
+        await db.get_session("s-dropped")

@@ -2,18 +2,18 @@
 
 A manager sends at most `max_inflight_saves` saves at once (each holds a write connection; the
 bundled sqld can stop committing with 3 or more writers, see README "Reliability and limits").
-When every slot is busy and several saves wait, the first to get a slot sends the others'
-statements after its own in the same batch: one request and one transaction, each save's deletes
-and inserts in the order the saves were made (so of two saves of one session the later wins, as it
-would one after the other), up to `max_batch_bytes`. Each save still stands alone where it fails:
-a batch the server refuses for its data is sent again save by save, so a refusal reaches only the
-save that caused it; a batch spooled for an unreachable server spools every save in it.
+A save that finds every slot busy (or others already waiting) joins the queue; a sender holding a
+slot sends the oldest waiting saves together in one batch: one request and one transaction, each
+save's deletes and inserts in the order the saves were made (so of two saves of one session the
+later wins, as it would one after the other), up to `max_batch_bytes`. Each save still stands
+alone where it fails: a batch the server refuses for its data is sent again save by save, so a
+refusal reaches only the save that caused it; a batch spooled for an unreachable server spools
+every save in it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,10 @@ class Joiner:
     def __init__(self) -> None:
         self._waiting: list[Waiting] = []
 
+    def waiting(self) -> bool:
+        """Whether any save waits."""
+        return bool(self._waiting)
+
     def wait(self, traces: list[SessionTrace], statements: list[Statement], weight: int) -> Waiting:
         """Join the queue of waiting saves."""
         entry = Waiting(traces, statements, weight)
@@ -49,27 +53,20 @@ class Joiner:
         return entry
 
     def leave(self, entry: Waiting) -> None:
-        """Leave the queue (sent, taken by another save, or its caller stopped waiting)."""
+        """Leave the queue before being sent (its caller stopped waiting)."""
         if entry in self._waiting:
             self._waiting.remove(entry)
 
-    def take(self, entry: Waiting, max_bytes: int) -> list[Waiting]:
-        """`entry` (which got a slot) and the saves waiting after it that fit one batch with it under
-        `max_bytes`, in the order they were made; they leave the queue."""
-        self.leave(entry)
-        group = [entry]
-        size = entry.weight
-        for other in list(self._waiting):
-            if other.outcome.done():
-                continue
-            if size + other.weight > max_bytes:
-                break  # keep the order: a later save never goes before an earlier one left behind
-            group.append(other)
-            size += other.weight
-            self._waiting.remove(other)
+    def take(self, max_bytes: int) -> list[Waiting]:
+        """The oldest waiting saves that fit one batch under `max_bytes` (at least one), in the order
+        they were made; they leave the queue. Empty when none waits."""
+        size = 0
+        count = 0
+        for entry in self._waiting:
+            if count and size + entry.weight > max_bytes:
+                break
+            size += entry.weight
+            count += 1
+        group = self._waiting[:count]
+        del self._waiting[:count]
         return group
-
-    def give_back(self, entries: Sequence[Waiting]) -> None:
-        """Put saves taken by a save that could not send them back at the head of the queue: each
-        sends itself when it gets a slot."""
-        self._waiting[:0] = [entry for entry in entries if not entry.outcome.done()]
