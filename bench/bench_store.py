@@ -11,7 +11,9 @@
    many batches in flight (over sqld at 4 in flight also with the manager's `max_inflight_saves` raised
    from its default 2 to the baseline's 4). Each figure is measured in `--rounds` paired rounds (the
    limit, then the store, back to back) so a load change on a shared machine hits both sides of a ratio
-   alike. Printed: rows/s for both and the ratio, min / median over the rounds (targets: >= 0.7 embedded,
+   alike. (At 4 in flight the store prepares a queued save while the one before it commits, and over
+   sqld sends the saves waiting for its 2 slots together; the limit stays the same rows and statements.)
+   Printed: rows/s for both and the ratio, min / median over the rounds (targets: >= 0.7 embedded,
    >= 0.8 over sqld); for file: also rows per CPU second of the process, which a busy machine disturbs
    less than wall time (the commit's fsync is not in it). Before them, the CPU of `trace_rows` on one
    session beside the codec walk alone (the rows are built from the walk's output).

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -99,16 +99,19 @@ class FileConnection:
             raise
         return results
 
-    def write(self, groups: Sequence[StatementRows]) -> None:
+    def write(self, groups: Sequence[StatementRows], committing: Callable[[], None] | None = None) -> None:
         """The save path: each SQL text run once per row (executemany on a cached prepared statement,
         no per-row Python), all in one write transaction taken up front (BEGIN IMMEDIATE, so a busy
         file is waited for at the start rather than failing half-way). Values are bound as given:
-        the rows come from the mapping, which has already checked them."""
+        the rows come from the mapping, which has already checked them. `committing()` is called
+        as the COMMIT starts (prepared.py starts the next save's encoding there, beside the sync)."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             for sql, rows in groups:
                 conn.executemany(sql, rows)
+            if committing is not None:
+                committing()
             conn.execute("COMMIT")
         except BaseException:
             self._rollback()

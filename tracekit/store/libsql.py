@@ -37,6 +37,7 @@ import libsql_client
 
 from tracekit.errors import StoreAuthError, StoreConnectionError, StoreError, TracekitError
 from tracekit.store.embedded import FileConnection, StatementRows
+from tracekit.store.prepared import WriteQueue
 
 __all__ = [
     "BUSY_CODES",
@@ -162,7 +163,17 @@ def _to_result(result_set: Any) -> Result:
 class Database:
     """An open libSQL database (embedded file or remote server) behind tracekit's error types."""
 
-    __slots__ = ("_client", "_client_url", "_executor", "_token", "is_remote", "path", "timeout_s", "url")
+    __slots__ = (
+        "_client",
+        "_client_url",
+        "_executor",
+        "_token",
+        "_writes",
+        "is_remote",
+        "path",
+        "timeout_s",
+        "url",
+    )
 
     def __init__(self, url: str, *, auth_token: str | None = None, timeout_s: float = 30.0) -> None:
         if not isinstance(url, str):
@@ -189,6 +200,7 @@ class Database:
         self._token = resolve_token(auth_token or url_token) if self.is_remote else None
         self._client: Any = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._writes = WriteQueue()
         self._client_url = clean
 
     def __repr__(self) -> str:
@@ -310,6 +322,8 @@ class Database:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
+        self._writes.close()
+        self._writes = WriteQueue()
 
     async def probe(self, timeout_s: float) -> None:
         """Check that the server answers, on a fresh connection under `timeout_s` (the circuit
@@ -345,19 +359,26 @@ class Database:
     async def write_prepared(self, prepare: Callable[[], Sequence[StatementRows]]) -> None:
         """Embedded only: `prepare()` (a save's CPU work: checking, encoding, building rows), then
         `write` of the groups it returns, in ONE trip to the worker thread: a save crosses threads
-        twice instead of four times. A TracekitError from `prepare` (a refused value) comes out as it
+        twice instead of four times. While a save commits, the next queued one is prepared on a
+        second thread (prepared.py). A TracekitError from `prepare` (a refused value) comes out as it
         is, and nothing is written."""
         client = self._client
         if client is None or self.is_remote:
             raise StoreError(f"the database {self.url!r} is closed or not embedded; open a new TursoManager")
         writing: list[float] = []  # when prepare() returned: timeout_s bounds the write, not the encoding
+        writes = self._writes
+        job = writes.add(prepare)
 
         def run() -> None:
-            groups = prepare()
+            writes.discard(job)  # it runs now: the next queued save is the one to prepare ahead
+            groups = job.groups()
             writing.append(time.monotonic())
-            client.write(groups)
+            client.write(groups, writes.prepare_next)
 
-        await self._guard(self._write_within_timeout(self._in_thread(run), writing), timeout=False)
+        try:
+            await self._guard(self._write_within_timeout(self._in_thread(run), writing), timeout=False)
+        finally:
+            writes.discard(job)  # cancelled before it ran: no longer prepared ahead
 
     async def _write_within_timeout(self, future: Awaitable[None], writing: list[float]) -> None:
         """Await `future`, raising TimeoutError once its write (after `writing` got its start) has

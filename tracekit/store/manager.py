@@ -55,6 +55,7 @@ from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode, new_id
 from tracekit.store import arguments, migrations, rollup, schema, writer
 from tracekit.store.breaker import CircuitBreaker
 from tracekit.store.carried import carried_statements, is_finite_number
+from tracekit.store.joined import Joiner, Waiting
 from tracekit.store.libsql import Database, Result, Statement, StatementRows, is_busy
 from tracekit.store.mapping import CallCost, dumps, session_key, trace_from_rows, trace_rows
 from tracekit.store.queries import (
@@ -154,7 +155,10 @@ class TursoManager:
         self.background_replay = True
         """While the breaker is open, probe and replay in background tasks on this manager's loop;
         off for a loop that only runs now and then (the tracer's writer replays on its own timer)."""
-        self._slots = asyncio.Semaphore(max(1, max_inflight_saves))
+        self._slot_count = max(1, max_inflight_saves)
+        self._slots = asyncio.Semaphore(self._slot_count)
+        self._joiner = Joiner()
+        self._senders: set[asyncio.Task[None]] = set()
         self._background: set[asyncio.Task[None]] = set()
         self._replay_listeners: list[Callable[[list[SessionTrace]], Awaitable[None]]] = []
         self.spool: Spool | None = None
@@ -288,44 +292,115 @@ class TursoManager:
 
     async def _send(self, traces: list[SessionTrace], work: _SaveWork) -> SaveOutcome:
         """One atomic batch: retried while another writer holds the lock or the server blinks,
-        spooled when the server stays unreachable (and straight away while the breaker is open)."""
+        spooled when the server stays unreachable (and straight away while the breaker is open).
+        To a server, while every slot is busy, the save waits to be sent with others (joined.py)."""
         if self.breaker.is_open:
             return await self._skip_server(traces)
+        remote, statements = work
+        if remote and (self._slots.locked() or self._joiner.waiting()):
+            return await self._send_joined(traces, typing.cast(list[Statement], statements))
         async with self._slots:
-            if self.breaker.is_open:
-                return await self._skip_server(traces)
-            delay = self.retry_backoff_s
-            failures = 0
+            outcome = await self._send_held(traces, work)
+        self._drain_joined()
+        return outcome
+
+    async def _send_joined(self, traces: list[SessionTrace], statements: list[Statement]) -> SaveOutcome:
+        """Queue the save behind the others waiting for a slot; a sender holding a slot sends it with
+        the saves beside it in one batch and hands back its outcome."""
+        entry = self._joiner.wait(traces, statements, _batch_bytes(statements))
+        self._drain_joined()
+        try:
+            outcome: SaveOutcome = await asyncio.shield(entry.outcome)
+        except asyncio.CancelledError:
+            self._joiner.leave(entry)  # not sent yet: never sent (once taken, it is sent as in flight)
+            raise
+        return outcome
+
+    def _drain_joined(self) -> None:
+        """Start a sender for the waiting saves when one more may hold a slot."""
+        if self._joiner.waiting() and len(self._senders) < self._slot_count:
+            task = asyncio.get_running_loop().create_task(self._send_waiting())
+            self._senders.add(task)
+            task.add_done_callback(self._senders.discard)
+
+    async def _send_waiting(self) -> None:
+        """With a slot held, send the waiting saves, as many as fit one batch at a time, until none wait."""
+        async with self._slots:
             while True:
+                group = self._joiner.take(self.max_batch_bytes)
+                if not group:
+                    return
                 try:
-                    db = await self._ready()
-                    await self._commit(db, work)
-                    return "saved"
-                except StoreConnectionError as exc:
-                    failures += 1
-                    if is_busy(exc) or failures > self.retries:
-                        # busy for timeout_s already (see _commit), or out of retries
-                        if self._db.is_remote and not is_busy(exc):
-                            self._trip(exc)
+                    await self._send_group(group)
+                except BaseException as exc:  # cancelled, or a failure outside the store's own errors
+                    failure = (
+                        exc
+                        if isinstance(exc, Exception)
+                        else StoreConnectionError(
+                            f"saving to {self.url} stopped before this save was sent; save it again"
+                        )
+                    )
+                    for entry in group:
+                        if not entry.outcome.done():
+                            entry.outcome.set_exception(failure)
+                    raise
+
+    async def _send_group(self, group: list[Waiting]) -> None:
+        """Send waiting saves in one batch and set each one's outcome; a batch the server refuses for
+        its data is sent again save by save, so each refusal reaches only its own save."""
+        traces = [trace for entry in group for trace in entry.traces]
+        statements = [statement for entry in group for statement in entry.statements]
+        try:
+            outcome = await self._send_held(traces, (True, statements))
+        except StoreError as exc:
+            if len(group) == 1:
+                group[0].outcome.set_exception(exc)
+                return
+            for entry in group:
+                try:
+                    entry.outcome.set_result(await self._send_held(entry.traces, (True, entry.statements)))
+                except StoreError as alone:
+                    entry.outcome.set_exception(alone)
+            return
+        for entry in group:
+            entry.outcome.set_result(outcome)
+
+    async def _send_held(self, traces: list[SessionTrace], work: _SaveWork) -> SaveOutcome:
+        """`_send` with a slot held."""
+        if self.breaker.is_open:
+            return await self._skip_server(traces)
+        delay = self.retry_backoff_s
+        failures = 0
+        while True:
+            try:
+                db = await self._ready()
+                await self._commit(db, work)
+                return "saved"
+            except StoreConnectionError as exc:
+                failures += 1
+                if is_busy(exc) or failures > self.retries:
+                    # busy for timeout_s already (see _commit), or out of retries
+                    if self._db.is_remote and not is_busy(exc):
+                        self._trip(exc)
+                    await self._spool_traces(traces, exc)
+                    return "spooled"
+                if self._db.is_remote:
+                    self._trip(exc)
+                log.warning(
+                    "saving %d session(s) failed (%s); retry %d in %.2fs",
+                    len(traces),
+                    exc,
+                    failures,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay *= 2
+                if self._db.is_remote:
+                    await self._reset_connection()
+                    if not await self._probe():
                         await self._spool_traces(traces, exc)
                         return "spooled"
-                    if self._db.is_remote:
-                        self._trip(exc)
-                    log.warning(
-                        "saving %d session(s) failed (%s); retry %d in %.2fs",
-                        len(traces),
-                        exc,
-                        failures,
-                        delay,
-                    )
-                    await asyncio.sleep(delay)
-                    delay *= 2
-                    if self._db.is_remote:
-                        await self._reset_connection()
-                        if not await self._probe():
-                            await self._spool_traces(traces, exc)
-                            return "spooled"
-                        self.breaker.close()
+                    self.breaker.close()
 
     async def _commit(self, db: Database, work: _SaveWork) -> None:
         """One save's statements run atomically, retried after a jittered, growing pause (up to
