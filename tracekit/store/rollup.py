@@ -60,6 +60,7 @@ from tracekit.store.rollup_rows import (
     combined,
     fold,
 )
+from tracekit.store.rollup_sessions import PicksMissing, session_groups
 from tracekit.store.rollup_warnings import (
     read_warnings,
     summary_warning_statement,
@@ -536,8 +537,10 @@ async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> Agg
     if by != "timestep":
         for _attempt in range(5):
             try:
-                summed = await _from_summaries(db, by, flt)
-            except _Changed:
+                summed = await (
+                    _from_session_summaries(db, flt) if by == "session" else _from_summaries(db, by, flt)
+                )
+            except (_Changed, PicksMissing):
                 continue
             if summed is not None:
                 return summed
@@ -629,7 +632,6 @@ _SUMMARY_KEYS: dict[GroupBy | None, Any] = {
     "model": lambda summary, entry: entry[0] or None,
     "provider": lambda summary, entry: entry[1] or None,
     "agent": lambda summary, entry: entry[2] or None,
-    "session": lambda summary, entry: summary.session_id or None,
 }
 """The group key of a summary entry (model, provider, agent, ...) per grouping, as tk.aggregate keys."""
 
@@ -684,15 +686,7 @@ async def _from_summaries(db: Database, by: GroupBy | None, flt: SessionFilter) 
         group_statements: list[Statement] = []
         group_labels: list[tuple[str | None, str, int]] = []
         windowed = False
-        if by == "session":
-            for summary in summaries:
-                group = groups.get(summary.session_id or None)
-                if group is None:
-                    continue
-                for col, picks in zip(DISTRIBUTION_COLUMNS, summary.picks, strict=True):
-                    if picks is not None:
-                        group.ranks[col] = dict(zip(_ranks_wanted(group.stats[col][0]), picks, strict=True))
-        elif by is not None:
+        if by is not None:
             # provider is the one nullable key column: its None group is an index range when its rows
             # are all NULL or all ""
             raw_none = folded.missing_providers if by == "provider" else {""}
@@ -719,6 +713,37 @@ async def _from_summaries(db: Database, by: GroupBy | None, flt: SessionFilter) 
         return AggregateResult(
             by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings
         )
+
+
+async def _from_session_summaries(db: Database, flt: SessionFilter) -> AggregateResult | None:
+    """by="session" from the selected sessions' summaries (None when one has none): each session's
+    group is built as its summary is read (rollup_sessions.py); the total's percentiles are picked
+    by index position (unfiltered) or by a window (filtered)."""
+    where, params = flt.where("s")
+    result = await db.execute(
+        f"SELECT s.session_id, s.rollup_json FROM sessions s WHERE {where} ORDER BY s.session_id", params
+    )
+    with _gc_paused():
+        built = session_groups(result.rows)
+        if built is None:
+            return None
+        total = _merged_group(None, built.total) if built.groups else _empty()
+        unfiltered = where == "1"
+        labels: list[tuple[str | None, str, int]] = []
+        if unfiltered:
+            statements, labels = _index_rank_statements({None: _counts(total)})
+        else:
+            statements = _window_rank_statements(None, flt)
+    picked = await db.batch(statements) if statements else []
+    with _gc_paused():
+        totals: dict[str | None, _Group] = {None: total}
+        if unfiltered:
+            _read_index_ranks(picked, labels, totals)
+        else:
+            _read_window_ranks(picked, totals)
+        total_built = total.build()
+        warnings = summary_warnings(built.summaries, total_built, built.unpriced_by_model)
+        return AggregateResult(by="session", total=total_built, groups=tuple(built.groups), warnings=warnings)
 
 
 @contextlib.contextmanager
