@@ -81,8 +81,9 @@ _KEY_EXPRESSIONS: dict[GroupBy | None, str] = {
     "session": "NULLIF({t}.session_id, '')",
     # unary +: a filtered window never walks a step index (a random table lookup per call, ~1.8x
     # slower over 100k calls than scanning the table and sorting the narrow (key, value) pairs);
-    # unfiltered, the timestep indexes serve it (_step_window_statements)
-    "timestep": "+{t}.step_id",
+    # unfiltered, the timestep indexes serve it (_step_window_statements). NULLIF: a row holding ""
+    # (written by another writer; the store itself writes NULL) is the missing key, as NULL is
+    "timestep": "NULLIF(+{t}.step_id, '')",
 }
 """Group key per grouping, over a table alias `{t}`: exactly analysis/aggregates' key (window picks)."""
 
@@ -222,16 +223,26 @@ def _group_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | No
     lists = "".join(f", json_group_array(DISTINCT {_LISTS[name]})" for name in _lists(by))
     # no GROUP BY for the total: one row even over no calls, and no sort
     group_by, tool_group_by = ("", "t.name") if by is None else (" GROUP BY k", "k, t.name")
+    # count(*) FILTER skips the aggregate step on rows that do not match (cheaper than sum(x = y))
+    outcomes = (
+        "count(*) FILTER (WHERE c.outcome = 'success'), "
+        "count(*) FILTER (WHERE c.outcome IN ('error', 'timeout', 'cancelled')), "
+        "count(*) FILTER (WHERE c.outcome = 'incomplete')"
+    )
     if calls_from != "llm_calls c":
-        # in the index's order: each row's lists are its own keys (rows of one step merge in Python)
+        # in the index's order: each row's lists are its own keys (rows of one step merge in Python),
+        # and so is its outcome (the index's next column), so its counts by outcome are computed once
+        # a row, not a FILTER step a call
         lists = "".join(f", json_array({_KEYED_LISTS[name]})" for name in _lists(by))
-        group_by = " GROUP BY c.step_id, c.model_name, c.provider, c.price_table_version"
+        group_by = " GROUP BY c.step_id, c.model_name, c.provider, c.price_table_version, c.outcome"
+        outcomes = (
+            "CASE WHEN c.outcome = 'success' THEN count(*) ELSE 0 END, "
+            "CASE WHEN c.outcome IN ('error', 'timeout', 'cancelled') THEN count(*) ELSE 0 END, "
+            "CASE WHEN c.outcome = 'incomplete' THEN count(*) ELSE 0 END"
+        )
     return [
         (
-            # count(*) FILTER skips the aggregate step on rows that do not match (cheaper than sum(x = y))
-            f"SELECT {calls_key} AS k, count(*), count(*) FILTER (WHERE c.outcome = 'success'), "
-            "count(*) FILTER (WHERE c.outcome IN ('error', 'timeout', 'cancelled')), "
-            "count(*) FILTER (WHERE c.outcome = 'incomplete'), "
+            f"SELECT {calls_key} AS k, count(*), {outcomes}, "
             "count(*) FILTER (WHERE c.input_tokens IS NULL AND c.output_tokens IS NULL), "
             f"{sums}, sum(c.cost_nanousd), count(*) FILTER (WHERE c.cost_nanousd IS NULL), "
             f"COALESCE(sum(c.tool_call_count), 0), {dists}{lists} "
@@ -479,6 +490,19 @@ def _read_groups(
         tools_of[name] = tools_of.get(name, 0) + int(count)
 
 
+def _unpriced_by_model(sums: Result) -> dict[str, int]:
+    """Calls without a cost per model ("" included) from the by-timestep rows, each keyed by one
+    model: its unpriced count, and its unpriced-models list (that model, or null when it has none)."""
+    at = 1 + _NUMBER_FIELDS.index("unpriced_call_count")
+    counts: dict[str, int] = {}
+    for row in sums.rows:
+        unpriced = int(row[at] or 0)
+        if unpriced:
+            (model,) = json.loads(row[-1])  # the last list: unpriced_models
+            counts[model] = counts.get(model, 0) + unpriced
+    return counts
+
+
 def _read_window_ranks(results: list[Result], groups: dict[str | None, _Group]) -> None:
     for col, result in zip(DISTRIBUTION_COLUMNS, results, strict=True):
         for key, rank, value in result.rows:
@@ -615,7 +639,10 @@ async def _aggregate_once(
         if by is not None:
             _read_window_ranks(results[6:10], totals)
     built = total.build()
-    warnings = await read_warnings(db, flt, session_counts, built, total.unpriced_models)
+    # keyed by model (by timestep over every session), the rows already count the unpriced calls of
+    # each model: no second pass over the calls for the unpriced line
+    unpriced_by_model = _unpriced_by_model(results[0]) if by == "timestep" and unfiltered else None
+    warnings = await read_warnings(db, flt, session_counts, built, total.unpriced_models, unpriced_by_model)
     if by is None:
         return AggregateResult(by=None, total=built, warnings=warnings)
     return AggregateResult(by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings)
