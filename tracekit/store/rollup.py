@@ -243,8 +243,10 @@ def _group_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | No
     return [
         (
             f"SELECT {calls_key} AS k, count(*), {outcomes}, "
-            "count(*) FILTER (WHERE c.input_tokens IS NULL AND c.output_tokens IS NULL), "
-            f"{sums}, sum(c.cost_nanousd), count(*) FILTER (WHERE c.cost_nanousd IS NULL), "
+            # count(*) minus counts of values: one aggregate step a call where a FILTER takes two
+            # (count(c.cost_nanousd) is also the step the keyed lists read)
+            "count(*) - count(COALESCE(c.input_tokens, c.output_tokens)), "
+            f"{sums}, sum(c.cost_nanousd), count(*) - count(c.cost_nanousd), "
             f"COALESCE(sum(c.tool_call_count), 0), {dists}{lists} "
             # unary +: not the roll-up indexes, whose value order would make every row a random lookup
             f"FROM {calls_from} WHERE {calls_where}{calls_clause}{group_by}",
