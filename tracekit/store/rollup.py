@@ -1,8 +1,9 @@
 """SQL roll-ups of stored calls, equal to tracekit.analysis.aggregates' Python results on the same calls.
 
 Every grouping but "timestep" first tries the sessions' roll-up summaries (rollup_rows.py: one
-short row per session, exact integer sums), merged in Python; only percentiles then touch the call
-rows (index picks below, or the summaries' own picks by session). The call-row path that follows is
+short row per session, exact integer sums), merged in Python (by session, each session's group built
+as its summary is read: rollup_sessions.py); only percentiles then touch the call rows (index picks
+below, or the summaries' own picks by session). The call-row path that follows is
 used by timestep, and when a selected session has no summary yet (a back-fill cut short).
 
 Sums and counts come from one GROUP BY straight over the narrow llm_calls rows (no CTE: copying
@@ -14,6 +15,8 @@ counts by name scan `tool_calls` alone, which repeats its call's roll-up facts.
 
 By timestep over every session (schema version 4), the sums walk ix_llm_calls_rollup_timestep,
 which covers every column they read in step order (no sort of the call rows, no table reads),
+grouped by its leading columns through the outcome (so the distinct lists and the outcome counts
+are read once a group row, and the unpriced calls are counted per model),
 tool counts walk ix_tool_calls_rollup_timestep, and the warnings' counts come from the sessions'
 summaries. Steps are keyed across sessions ("step-3" of every run), so no per-session summary
 can hold their numbers.
