@@ -1,8 +1,9 @@
 """SQL roll-ups of stored calls, equal to tracekit.analysis.aggregates' Python results on the same calls.
 
 Every grouping but "timestep" first tries the sessions' roll-up summaries (rollup_rows.py: one
-short row per session, exact integer sums), merged in Python; only percentiles then touch the call
-rows (index picks below, or the summaries' own picks by session). The call-row path that follows is
+short row per session, exact integer sums), merged in Python (by session, each session's group built
+as its summary is read: rollup_sessions.py); only percentiles then touch the call rows (index picks
+below, or the summaries' own picks by session). The call-row path that follows is
 used by timestep, and when a selected session has no summary yet (a back-fill cut short).
 
 Sums and counts come from one GROUP BY straight over the narrow llm_calls rows (no CTE: copying
@@ -14,6 +15,8 @@ counts by name scan `tool_calls` alone, which repeats its call's roll-up facts.
 
 By timestep over every session (schema version 4), the sums walk ix_llm_calls_rollup_timestep,
 which covers every column they read in step order (no sort of the call rows, no table reads),
+grouped by its leading columns through the outcome (so the distinct lists and the outcome counts
+are read once a group row, and the unpriced calls are counted per model),
 tool counts walk ix_tool_calls_rollup_timestep, and the warnings' counts come from the sessions'
 summaries. Steps are keyed across sessions ("step-3" of every run), so no per-session summary
 can hold their numbers.
@@ -60,6 +63,7 @@ from tracekit.store.rollup_rows import (
     combined,
     fold,
 )
+from tracekit.store.rollup_sessions import PicksMissing, session_groups
 from tracekit.store.rollup_warnings import (
     read_warnings,
     summary_warning_statement,
@@ -80,8 +84,9 @@ _KEY_EXPRESSIONS: dict[GroupBy | None, str] = {
     "session": "NULLIF({t}.session_id, '')",
     # unary +: a filtered window never walks a step index (a random table lookup per call, ~1.8x
     # slower over 100k calls than scanning the table and sorting the narrow (key, value) pairs);
-    # unfiltered, the timestep indexes serve it (_step_window_statements)
-    "timestep": "+{t}.step_id",
+    # unfiltered, the timestep indexes serve it (_step_window_statements). NULLIF: a row holding ""
+    # (written by another writer; the store itself writes NULL) is the missing key, as NULL is
+    "timestep": "NULLIF(+{t}.step_id, '')",
 }
 """Group key per grouping, over a table alias `{t}`: exactly analysis/aggregates' key (window picks)."""
 
@@ -221,18 +226,30 @@ def _group_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | No
     lists = "".join(f", json_group_array(DISTINCT {_LISTS[name]})" for name in _lists(by))
     # no GROUP BY for the total: one row even over no calls, and no sort
     group_by, tool_group_by = ("", "t.name") if by is None else (" GROUP BY k", "k, t.name")
+    # count(*) FILTER skips the aggregate step on rows that do not match (cheaper than sum(x = y))
+    outcomes = (
+        "count(*) FILTER (WHERE c.outcome = 'success'), "
+        "count(*) FILTER (WHERE c.outcome IN ('error', 'timeout', 'cancelled')), "
+        "count(*) FILTER (WHERE c.outcome = 'incomplete')"
+    )
     if calls_from != "llm_calls c":
-        # in the index's order: each row's lists are its own keys (rows of one step merge in Python)
+        # in the index's order: each row's lists are its own keys (rows of one step merge in Python),
+        # and so is its outcome (the index's next column), so its counts by outcome are computed once
+        # a row, not a FILTER step a call
         lists = "".join(f", json_array({_KEYED_LISTS[name]})" for name in _lists(by))
-        group_by = " GROUP BY c.step_id, c.model_name, c.provider, c.price_table_version"
+        group_by = " GROUP BY c.step_id, c.model_name, c.provider, c.price_table_version, c.outcome"
+        outcomes = (
+            "CASE WHEN c.outcome = 'success' THEN count(*) ELSE 0 END, "
+            "CASE WHEN c.outcome IN ('error', 'timeout', 'cancelled') THEN count(*) ELSE 0 END, "
+            "CASE WHEN c.outcome = 'incomplete' THEN count(*) ELSE 0 END"
+        )
     return [
         (
-            # count(*) FILTER skips the aggregate step on rows that do not match (cheaper than sum(x = y))
-            f"SELECT {calls_key} AS k, count(*), count(*) FILTER (WHERE c.outcome = 'success'), "
-            "count(*) FILTER (WHERE c.outcome IN ('error', 'timeout', 'cancelled')), "
-            "count(*) FILTER (WHERE c.outcome = 'incomplete'), "
-            "count(*) FILTER (WHERE c.input_tokens IS NULL AND c.output_tokens IS NULL), "
-            f"{sums}, sum(c.cost_nanousd), count(*) FILTER (WHERE c.cost_nanousd IS NULL), "
+            f"SELECT {calls_key} AS k, count(*), {outcomes}, "
+            # count(*) minus counts of values: one aggregate step a call where a FILTER takes two
+            # (count(c.cost_nanousd) is also the step the keyed lists read)
+            "count(*) - count(COALESCE(c.input_tokens, c.output_tokens)), "
+            f"{sums}, sum(c.cost_nanousd), count(*) - count(c.cost_nanousd), "
             f"COALESCE(sum(c.tool_call_count), 0), {dists}{lists} "
             # unary +: not the roll-up indexes, whose value order would make every row a random lookup
             f"FROM {calls_from} WHERE {calls_where}{calls_clause}{group_by}",
@@ -478,6 +495,19 @@ def _read_groups(
         tools_of[name] = tools_of.get(name, 0) + int(count)
 
 
+def _unpriced_by_model(sums: Result) -> dict[str, int]:
+    """Calls without a cost per model ("" included) from the by-timestep rows, each keyed by one
+    model: its unpriced count, and its unpriced-models list (that model, or null when it has none)."""
+    at = 1 + _NUMBER_FIELDS.index("unpriced_call_count")
+    counts: dict[str, int] = {}
+    for row in sums.rows:
+        unpriced = int(row[at] or 0)
+        if unpriced:
+            (model,) = json.loads(row[-1])  # the last list: unpriced_models
+            counts[model] = counts.get(model, 0) + unpriced
+    return counts
+
+
 def _read_window_ranks(results: list[Result], groups: dict[str | None, _Group]) -> None:
     for col, result in zip(DISTRIBUTION_COLUMNS, results, strict=True):
         for key, rank, value in result.rows:
@@ -536,8 +566,10 @@ async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> Agg
     if by != "timestep":
         for _attempt in range(5):
             try:
-                summed = await _from_summaries(db, by, flt)
-            except _Changed:
+                summed = await (
+                    _from_session_summaries(db, flt) if by == "session" else _from_summaries(db, by, flt)
+                )
+            except (_Changed, PicksMissing):
                 continue
             if summed is not None:
                 return summed
@@ -612,7 +644,10 @@ async def _aggregate_once(
         if by is not None:
             _read_window_ranks(results[6:10], totals)
     built = total.build()
-    warnings = await read_warnings(db, flt, session_counts, built, total.unpriced_models)
+    # keyed by model (by timestep over every session), the rows already count the unpriced calls of
+    # each model: no second pass over the calls for the unpriced line
+    unpriced_by_model = _unpriced_by_model(results[0]) if by == "timestep" and unfiltered else None
+    warnings = await read_warnings(db, flt, session_counts, built, total.unpriced_models, unpriced_by_model)
     if by is None:
         return AggregateResult(by=None, total=built, warnings=warnings)
     return AggregateResult(by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings)
@@ -629,7 +664,6 @@ _SUMMARY_KEYS: dict[GroupBy | None, Any] = {
     "model": lambda summary, entry: entry[0] or None,
     "provider": lambda summary, entry: entry[1] or None,
     "agent": lambda summary, entry: entry[2] or None,
-    "session": lambda summary, entry: summary.session_id or None,
 }
 """The group key of a summary entry (model, provider, agent, ...) per grouping, as tk.aggregate keys."""
 
@@ -684,15 +718,7 @@ async def _from_summaries(db: Database, by: GroupBy | None, flt: SessionFilter) 
         group_statements: list[Statement] = []
         group_labels: list[tuple[str | None, str, int]] = []
         windowed = False
-        if by == "session":
-            for summary in summaries:
-                group = groups.get(summary.session_id or None)
-                if group is None:
-                    continue
-                for col, picks in zip(DISTRIBUTION_COLUMNS, summary.picks, strict=True):
-                    if picks is not None:
-                        group.ranks[col] = dict(zip(_ranks_wanted(group.stats[col][0]), picks, strict=True))
-        elif by is not None:
+        if by is not None:
             # provider is the one nullable key column: its None group is an index range when its rows
             # are all NULL or all ""
             raw_none = folded.missing_providers if by == "provider" else {""}
@@ -719,6 +745,37 @@ async def _from_summaries(db: Database, by: GroupBy | None, flt: SessionFilter) 
         return AggregateResult(
             by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings
         )
+
+
+async def _from_session_summaries(db: Database, flt: SessionFilter) -> AggregateResult | None:
+    """by="session" from the selected sessions' summaries (None when one has none): each session's
+    group is built as its summary is read (rollup_sessions.py); the total's percentiles are picked
+    by index position (unfiltered) or by a window (filtered)."""
+    where, params = flt.where("s")
+    result = await db.execute(
+        f"SELECT s.session_id, s.rollup_json FROM sessions s WHERE {where} ORDER BY s.session_id", params
+    )
+    with _gc_paused():
+        built = session_groups(result.rows)
+        if built is None:
+            return None
+        total = _merged_group(None, built.total) if built.groups else _empty()
+        unfiltered = where == "1"
+        labels: list[tuple[str | None, str, int]] = []
+        if unfiltered:
+            statements, labels = _index_rank_statements({None: _counts(total)})
+        else:
+            statements = _window_rank_statements(None, flt)
+    picked = await db.batch(statements) if statements else []
+    with _gc_paused():
+        totals: dict[str | None, _Group] = {None: total}
+        if unfiltered:
+            _read_index_ranks(picked, labels, totals)
+        else:
+            _read_window_ranks(picked, totals)
+        total_built = total.build()
+        warnings = summary_warnings(built.summaries, total_built, built.unpriced_by_model)
+        return AggregateResult(by="session", total=total_built, groups=tuple(built.groups), warnings=warnings)
 
 
 @contextlib.contextmanager

@@ -38,6 +38,7 @@ __all__ = [
     "Merged",
     "Summary",
     "combined",
+    "exact_mean",
     "fold",
     "load",
     "session_summary",
@@ -101,18 +102,24 @@ class ExactSum:
         return Fraction(self.mantissa, 1 << -self.exponent)
 
     def mean(self, count: int) -> float:
-        """mean_of_sum(self.fraction(), count), without building the Fraction when the sum is a
-        normal float: float(mantissa) is correctly rounded and scaling it by 2**exponent is exact
-        unless the result leaves the normal range (then the Fraction decides)."""
-        if not self.mantissa:
-            return 0.0 / count
-        try:
-            value = math.ldexp(float(self.mantissa), self.exponent)
-        except OverflowError:
-            value = math.inf
-        if _SMALLEST_NORMAL < abs(value) < math.inf:
-            return value / count
-        return mean_of_sum(self.fraction(), count)
+        """mean_of_sum(self.fraction(), count) (see `exact_mean`)."""
+        return exact_mean(self.mantissa, self.exponent, count)
+
+
+def exact_mean(mantissa: int, exponent: int, count: int) -> float:
+    """mean_of_sum(mantissa * 2**exponent, count), without building the Fraction when the sum is a
+    normal float: float(mantissa) is correctly rounded and scaling it by 2**exponent is exact
+    unless the result leaves the normal range (then the Fraction decides)."""
+    if not mantissa:
+        return 0.0 / count
+    try:
+        value = math.ldexp(float(mantissa), exponent)
+    except OverflowError:
+        value = math.inf
+    if _SMALLEST_NORMAL < abs(value) < math.inf:
+        return value / count
+    total = Fraction(mantissa << exponent) if exponent >= 0 else Fraction(mantissa, 1 << -exponent)
+    return mean_of_sum(total, count)
 
 
 def _ranks(count: int) -> list[int]:

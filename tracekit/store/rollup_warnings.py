@@ -84,12 +84,18 @@ def summary_warning_statement(flt: SessionFilter) -> Statement:
 
 
 async def read_warnings(
-    db: Database, flt: SessionFilter, sessions: Result, total: GroupAggregate, unpriced_models: set[str]
+    db: Database,
+    flt: SessionFilter,
+    sessions: Result,
+    total: GroupAggregate,
+    unpriced_models: set[str],
+    unpriced_by_model: dict[str, int] | None = None,
 ) -> tuple[str, ...]:
     """Every session warning in session order, then the unpriced line (as `tk.aggregate` orders them).
 
     `unpriced_models` (from the roll-up's own pass) says which models the unpriced calls have; only
-    when one of them has a price are those calls counted (they lack usable token counts)."""
+    when one of them has a price are those calls counted (they lack usable token counts), from
+    `unpriced_by_model` when the pass counted them per model, else in one more query."""
     warnings: list[str] = []
     for sid, llm_calls, runtime_events, tool_messages, empty_lm_events, in_steps in sessions.rows:
         warnings.extend(
@@ -105,7 +111,9 @@ async def read_warnings(
     table = get_prices()
     known = sorted(m for m in unpriced_models if table.pricer(m) is not None)
     unpriced_usage = 0
-    if total.unpriced_call_count and known:
+    if unpriced_by_model is not None:
+        unpriced_usage = sum(unpriced_by_model.get(m, 0) for m in known)
+    elif total.unpriced_call_count and known:
         where, params = flt.where("s")
         clause = ""
         if where != "1":
