@@ -27,7 +27,10 @@ percentile) and counts the chunks the recorder kept on its fast path; "the rest"
 figure minus that step (the proxy's frame with its clock read, the stream's setup and end spread
 over its chunks, and the SDK's own work slowed by tracekit's). A second diagnostic run splits a
 stream step by step, bare and traced streams alternated (thread CPU): create() returning the stream,
-the first chunk, each later chunk, the end, and the cyclic GC's runs during the streams.
+the first chunk, each later chunk, the end, and the cyclic GC's runs during the streams. A third
+stream, paired with the bare one like the first, has the recorder's add step made a no-op: what
+tracekit costs beyond `StreamRecorder.add` (setup, proxy, end), and by difference the add's whole
+cost inside the stream (its own time and what it makes the SDK's work cost).
 Run: .venv/bin/python bench/bench_decorators.py [ROUNDS]
 """
 
@@ -51,6 +54,7 @@ from tracekit.helpers.recorder import StreamRecorder
 from tracekit.tracer import SessionTracer
 from tracekit.tracing import response_shapes
 from tracekit.tracing.capture import snapshot
+from tracekit.tracing.llm_call import LLMCall
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 HI = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]
@@ -68,6 +72,10 @@ def long_chat_stream(n_text: int) -> list[dict[str, Any]]:
     recorded = load("openai_chat", "stream_text_usage")
     content = [c for c in recorded if c["choices"] and c["choices"][0]["delta"].get("content")]
     return [recorded[0], *(content[i % len(content)] for i in range(n_text)), *recorded[-2:]]
+
+
+def _no_add(chunk: Any, at: float) -> None:
+    """The recorder's add step replaced by nothing (the beyond-add diagnostic)."""
 
 
 def per_call(calls: int, bare: Any, traced: Any) -> tuple[float, float]:
@@ -273,6 +281,17 @@ def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[s
         for _ in inst_stream_client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True):
             pass
 
+    def inst_stream_no_add() -> None:
+        """The same traced stream with the recorder's add step a no-op (a diagnostic: what tracekit
+        costs beyond `StreamRecorder.add`: the request's copy, the call, the recorder, the proxy, the
+        end; the record it leaves holds no chunks and is not the figure above's)."""
+        taker = LLMCall.taker
+        LLMCall.taker = lambda self: _no_add  # type: ignore[method-assign]
+        try:
+            inst_stream()
+        finally:
+            LLMCall.taker = taker  # type: ignore[method-assign]
+
     out: dict[str, float] = {}
     tracer = SessionTracer()
     per_call(20, bare, inst)  # warm up connections, imports and caches
@@ -284,6 +303,7 @@ def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[s
         _, out["deco"] = per_call(calls, bare, decorated)
         out["deco_complete"] = first_access(trace.event_history[-calls:])
         out["bare_stream"], out["inst_stream"] = per_call(streams, bare_stream, inst_stream)
+        _, out["inst_stream_no_add"] = per_call(streams, bare_stream, inst_stream_no_add)
         out["inst_stream_complete"] = first_access(trace.event_history[-streams:])
     out["step_median"], out["step_p10"], out["fast_share"] = inside_the_stream(inst_stream_client, streams)
     out.update(stream_steps(bare_stream_client, inst_stream_client, streams))
@@ -404,6 +424,10 @@ def main() -> None:
     print(f"    the same, 10th percentile             {fig(lambda r: r['step_p10'])}")
     rest = fig(lambda r: r["inst_stream"] / n_chunks - r["step_median"])
     print(f"    the rest (setup, proxy frame, SDK)    {rest}")
+    beyond = fig(lambda r: r["inst_stream_no_add"] / n_chunks)
+    print(f"    beyond the add: the add a no-op       {beyond}")
+    add_all = fig(lambda r: (r["inst_stream"] - r["inst_stream_no_add"]) / n_chunks)
+    print(f"    the add's whole cost in the stream    {add_all}")
     shares = [r["fast_share"] for r in results]
     share = f"min {min(shares):8.3f}  median {statistics.median(shares):8.3f}"
     print(f"    share of chunks on the fast path      {share}")
