@@ -303,8 +303,9 @@ def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[s
         _, out["deco"] = per_call(calls, bare, decorated)
         out["deco_complete"] = first_access(trace.event_history[-calls:])
         out["bare_stream"], out["inst_stream"] = per_call(streams, bare_stream, inst_stream)
-        _, out["inst_stream_no_add"] = per_call(streams, bare_stream, inst_stream_no_add)
         out["inst_stream_complete"] = first_access(trace.event_history[-streams:])
+        # after the line above: these streams' events hold no chunks
+        _, out["inst_stream_no_add"] = per_call(streams, bare_stream, inst_stream_no_add)
     out["step_median"], out["step_p10"], out["fast_share"] = inside_the_stream(inst_stream_client, streams)
     out.update(stream_steps(bare_stream_client, inst_stream_client, streams))
 
