@@ -25,12 +25,18 @@ Per chunk, a diagnostic run of its own also times the recorder's add step (Strea
 chunk's snapshot) inside the real SDK stream (perf_counter_ns around it, wall time: median and 10th
 percentile) and counts the chunks the recorder kept on its fast path; "the rest" is the per-chunk
 figure minus that step (the proxy's frame with its clock read, the stream's setup and end spread
-over its chunks, and the SDK's own work slowed by tracekit's).
+over its chunks, and the SDK's own work slowed by tracekit's). A second diagnostic run splits a
+stream step by step, bare and traced streams alternated (thread CPU): create() returning the stream,
+the first chunk, each later chunk, the end, and the cyclic GC's runs during the streams. A third
+stream, paired with the bare one like the first, has the recorder's add step made a no-op: what
+tracekit costs beyond `StreamRecorder.add` (setup, proxy, end), and by difference the add's whole
+cost inside the stream (its own time and what it makes the SDK's work cost).
 Run: .venv/bin/python bench/bench_decorators.py [ROUNDS]
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import sys
@@ -48,6 +54,7 @@ from tracekit.helpers.recorder import StreamRecorder
 from tracekit.tracer import SessionTracer
 from tracekit.tracing import response_shapes
 from tracekit.tracing.capture import snapshot
+from tracekit.tracing.llm_call import LLMCall
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 HI = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]
@@ -65,6 +72,10 @@ def long_chat_stream(n_text: int) -> list[dict[str, Any]]:
     recorded = load("openai_chat", "stream_text_usage")
     content = [c for c in recorded if c["choices"] and c["choices"][0]["delta"].get("content")]
     return [recorded[0], *(content[i % len(content)] for i in range(n_text)), *recorded[-2:]]
+
+
+def _no_add(chunk: Any, at: float) -> None:
+    """The recorder's add step replaced by nothing (the beyond-add diagnostic)."""
 
 
 def per_call(calls: int, bare: Any, traced: Any) -> tuple[float, float]:
@@ -151,6 +162,67 @@ def inside_the_stream(client: Any, streams: int) -> tuple[float, float, float]:
     return ordered[len(ordered) // 2] / 1e9, ordered[len(ordered) // 10] / 1e9, fast
 
 
+def stream_steps(bare_client: Any, traced_client: Any, streams: int) -> dict[str, float]:
+    """Where a traced stream's time goes, step by step (a diagnostic run of its own; thread CPU seconds,
+    bare and traced streams alternated, medians over the streams): the call returning the stream
+    (`create()`: under tracekit also the request's copy, the call, the recorder and the proxy), the
+    first chunk, each later chunk (median; under tracekit the proxy's step and the recorder's add),
+    and the end (the `next()` that raises StopIteration: under tracekit the record handed to its
+    pending event); and the collections the cyclic GC ran while the streams ran, per stream, with
+    their time (gc.callbacks), the per-chunk medians above leaving them out."""
+    clock = time.thread_time_ns  # the calling thread's CPU: other processes' turns left out
+    state = [0, 0, 0]  # collections, their ns, the running one's start
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            state[2] = clock()
+        else:
+            state[0] += 1
+            state[1] += clock() - state[2]
+
+    steps: dict[str, dict[str, list[int]]] = {
+        name: {"create": [], "first": [], "chunk": [], "end": [], "gc_n": [], "gc_ns": []}
+        for name in ("bare", "traced")
+    }
+    gc.callbacks.append(on_gc)
+    try:
+        with SessionTracer().session():
+            for i in range(streams):
+                order = (("bare", bare_client), ("traced", traced_client))
+                for name, client in order if i % 2 == 0 else order[::-1]:
+                    mine = steps[name]
+                    collections, spent = state[0], state[1]
+                    t0 = clock()
+                    stream = client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True)
+                    t1 = clock()
+                    it = iter(stream)  # what a for loop reads
+                    next(it)
+                    t2 = clock()
+                    mine["create"].append(t1 - t0)
+                    mine["first"].append(t2 - t1)
+                    chunk_ns = mine["chunk"]
+                    while True:
+                        t0 = clock()
+                        try:
+                            next(it)
+                        except StopIteration:
+                            mine["end"].append(clock() - t0)
+                            break
+                        chunk_ns.append(clock() - t0)
+                    mine["gc_n"].append(state[0] - collections)
+                    mine["gc_ns"].append(state[1] - spent)
+                    del stream, it
+    finally:
+        gc.callbacks.remove(on_gc)
+    out: dict[str, float] = {}
+    for name, mine in steps.items():
+        for step in ("create", "first", "chunk", "end"):
+            out[f"steps_{name}_{step}"] = statistics.median(mine[step]) / 1e9
+        out[f"steps_{name}_gc_n"] = statistics.mean(mine["gc_n"])
+        out[f"steps_{name}_gc"] = statistics.mean(mine["gc_ns"]) / 1e9
+    return out
+
+
 def inside_sdk_call(calls: int, server: Any) -> tuple[float, float]:
     """Median CPU seconds of an instrumented call outside the SDK method it wraps (timed from
     inside by a wrapper set before `instrument`), and of the same wrapper on an uninstrumented
@@ -209,6 +281,17 @@ def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[s
         for _ in inst_stream_client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True):
             pass
 
+    def inst_stream_no_add() -> None:
+        """The same traced stream with the recorder's add step a no-op (a diagnostic: what tracekit
+        costs beyond `StreamRecorder.add`: the request's copy, the call, the recorder, the proxy, the
+        end; the record it leaves holds no chunks and is not the figure above's)."""
+        taker = LLMCall.taker
+        LLMCall.taker = lambda self: _no_add  # type: ignore[method-assign]
+        try:
+            inst_stream()
+        finally:
+            LLMCall.taker = taker  # type: ignore[method-assign]
+
     out: dict[str, float] = {}
     tracer = SessionTracer()
     per_call(20, bare, inst)  # warm up connections, imports and caches
@@ -221,7 +304,10 @@ def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[s
         out["deco_complete"] = first_access(trace.event_history[-calls:])
         out["bare_stream"], out["inst_stream"] = per_call(streams, bare_stream, inst_stream)
         out["inst_stream_complete"] = first_access(trace.event_history[-streams:])
+        # after the line above: these streams' events hold no chunks
+        _, out["inst_stream_no_add"] = per_call(streams, bare_stream, inst_stream_no_add)
     out["step_median"], out["step_p10"], out["fast_share"] = inside_the_stream(inst_stream_client, streams)
+    out.update(stream_steps(bare_stream_client, inst_stream_client, streams))
 
     # tracekit's own CPU time, without the SDK around it: the same response / chunk objects
     # returned by a decorated function, against the normalisers alone on the same objects
@@ -339,9 +425,33 @@ def main() -> None:
     print(f"    the same, 10th percentile             {fig(lambda r: r['step_p10'])}")
     rest = fig(lambda r: r["inst_stream"] / n_chunks - r["step_median"])
     print(f"    the rest (setup, proxy frame, SDK)    {rest}")
+    beyond = fig(lambda r: r["inst_stream_no_add"] / n_chunks)
+    print(f"    beyond the add: the add a no-op       {beyond}")
+    add_all = fig(lambda r: (r["inst_stream"] - r["inst_stream_no_add"]) / n_chunks)
+    print(f"    the add's whole cost in the stream    {add_all}")
     shares = [r["fast_share"] for r in results]
     share = f"min {min(shares):8.3f}  median {statistics.median(shares):8.3f}"
     print(f"    share of chunks on the fast path      {share}")
+    print("  a stream step by step, thread CPU (traced - bare, medians over streams; diagnostic run):")
+    for step, what in (
+        ("create", "create() returning the stream"),
+        ("first", "the first chunk"),
+        ("chunk", "each later chunk (median)"),
+        ("end", "the end (StopIteration)"),
+    ):
+        added = fig(lambda r, s=step: r[f"steps_traced_{s}"] - r[f"steps_bare_{s}"])
+        print(f"    {what:<36}  {added}")
+    print(f"    bare: each later chunk (baseline)     {fig(lambda r: r['steps_bare_chunk'])}")
+    spread = fig(
+        lambda r: (
+            sum(r[f"steps_traced_{s}"] - r[f"steps_bare_{s}"] for s in ("create", "first", "end")) / n_chunks
+        )
+    )
+    print(f"    setup, first chunk and end, spread    {spread}")
+    for name in ("bare", "traced"):
+        counts = [r[f"steps_{name}_gc_n"] for r in results]
+        timed = fig(lambda r, n=name: r[f"steps_{n}_gc"])
+        print(f"    GC during a stream, {name:<6} {statistics.median(counts):5.2f} runs, us {timed}")
     print("where it goes (tracekit alone, on the same SDK objects, no SDK call around it):")
     print(f"  per call, all of tracekit on the path   {fig(lambda r: r['own_call'])}")
     print(f"    completed at first use (off the path) {fig(lambda r: r['own_complete'])}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tracekit.tracing.llm_call import IN_SDK_CALL, LLMCall, outcome_of
@@ -63,10 +63,45 @@ def _next_of(wrapped: Any) -> Callable[[], Any]:
         return wrapped.__next__  # type: ignore[no-any-return]
 
 
+def _chunks(
+    proxy: StreamProxy,  # held by the frame: the proxy lives as long as this generator
+    nxt: Callable[[], Any],
+    take: Callable[[Any, float], None],
+    bus: EventBus,
+    call: LLMCall,
+) -> Iterator[Any]:
+    """`StreamProxy.__next__` as a generator, what a `for` loop over the proxy reads: each chunk
+    handed on at once, its arrival read first. It holds the proxy, so a loop broken out of leaves the
+    proxy (and its `__del__`, which records what arrived) to the caller's references, as before; a
+    GeneratorExit thrown in at `yield` (the loop dropped) records nothing itself."""
+    perf_counter = _perf_counter
+    while True:
+        try:
+            chunk = nxt()
+        except StopIteration:
+            call.end_later()
+            return
+        except BaseException as exc:
+            call.end(outcome_of(exc), exc)
+            raise
+        at = perf_counter()
+        if not call.done:  # closed or ended: later chunks are the caller's alone
+            try:
+                take(chunk, at)
+                if bus.active:
+                    call.publish(chunk)
+            except Exception as exc:
+                call.chunk_failed(exc)
+        yield chunk
+
+
 class StreamProxy(_Forwarding):
     """A sync stream (SDK Stream, generator, any iterator) whose chunks are recorded as they arrive.
 
-    The per-chunk path is this class's `__next__` alone: the arrival time is read once, and what it
+    A `for` loop reads it through the generator `__iter__` returns (`_chunks`): one generator resumed
+    per chunk, its locals bound once, not a Python `__next__` frame built per chunk (the openai SDK's
+    own `Stream.__iter__` is a generator too). `next(proxy)` reads through `__next__`, the same step
+    written out; both share the stream's iterator, so they can be mixed. What the per-chunk step
     needs (the stream's `__next__`, the recorder's `add`, the live bus, the call) is bound at the
     stream's start in one tuple, `_tk_tap`: on a class with a `__getattr__` every `self.` read takes
     CPython's slow attribute hook (no specialised slot read), so `__next__` makes exactly one."""
@@ -81,8 +116,8 @@ class StreamProxy(_Forwarding):
         nxt = _next_of(wrapped) if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
         self._tk_tap = (nxt, call.taker(), call.tracer.bus, call)
 
-    def __iter__(self) -> StreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        return _chunks(self, *self._tk_tap)
 
     def __next__(self) -> Any:
         nxt, take, bus, call = self._tk_tap
