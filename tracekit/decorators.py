@@ -167,7 +167,7 @@ def traced_llm(func: F, spec: CallSpec) -> F:
             if call is None:
                 return await func(*args, **kwargs)
             token = IN_SDK_CALL.set(True) if nests else None
-            enclosing = None if sdk_method else Enclosing(spec.agent)
+            enclosing = None if sdk_method else Enclosing(spec.agent, call.announced)
             outer = None if enclosing is None else ENCLOSING.set(enclosing)
             try:
                 result = await func(*args, **kwargs)
@@ -198,7 +198,9 @@ def traced_llm(func: F, spec: CallSpec) -> F:
         if call is None:
             return func(*args, **kwargs)
         token = IN_SDK_CALL.set(True) if nests else None
-        enclosing = None if sdk_method or generator or async_generator else Enclosing(spec.agent)
+        enclosing = (
+            None if sdk_method or generator or async_generator else Enclosing(spec.agent, call.announced)
+        )
         outer = None if enclosing is None else ENCLOSING.set(enclosing)
         try:
             result = func(*args, **kwargs)

@@ -64,3 +64,20 @@ def test_a_generator_re_yielding_an_instrumented_stream_announces_once() -> None
     kinds, trace = _kinds(SessionTracer(strict=True), lambda: list(relay()))
     assert len(records(trace)) == 1
     assert kinds == ["llm_call_start", "llm_call_end"]
+
+
+def test_nested_decorated_functions_pass_one_start_down() -> None:
+    """A decorated function calling a decorated function that records itself: one record, one
+    start and one end (the outer function's start is handed down to the inner call)."""
+
+    @tk.trace_llm_call(agent="inner")
+    def inner() -> dict[str, Any]:
+        return BODY
+
+    @tk.trace_llm_call(agent="outer")
+    def outer() -> dict[str, Any]:
+        return inner()
+
+    kinds, trace = _kinds(SessionTracer(strict=True), outer)
+    assert len(records(trace)) == 1
+    assert kinds == ["llm_call_start", "llm_call_end"]

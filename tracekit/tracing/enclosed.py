@@ -20,7 +20,7 @@ __all__ = ["enclosed_agen", "enclosed_gen"]
 def enclosed_gen(gen: Generator[Any, Any, Any], call: LLMCall) -> Generator[Any, Any, Any]:
     """`gen`, each step run as `call`'s enclosing call; `send`, `throw` and `close` reach `gen`
     as they would without this wrapper."""
-    enclosing = Enclosing(call.spec.agent)
+    enclosing = Enclosing(call.spec.agent, call.announced)
     set_enclosing, reset = ENCLOSING.set, ENCLOSING.reset
     value: Any = None
     thrown: BaseException | None = None
@@ -47,7 +47,7 @@ def enclosed_gen(gen: Generator[Any, Any, Any], call: LLMCall) -> Generator[Any,
 async def enclosed_agen(agen: AsyncGenerator[Any, Any], call: LLMCall) -> AsyncGenerator[Any, Any]:
     """`agen`, each step run as `call`'s enclosing call; `asend`, `athrow` and `aclose` reach
     `agen` as they would without this wrapper."""
-    enclosing = Enclosing(call.spec.agent)
+    enclosing = Enclosing(call.spec.agent, call.announced)
     set_enclosing, reset = ENCLOSING.set, ENCLOSING.reset
     value: Any = None
     thrown: BaseException | None = None

@@ -127,11 +127,14 @@ class Enclosing:
     client's call sees the exact request). An instrumented call without an agent of its own takes
     the function's."""
 
-    __slots__ = ("_specs", "agent", "calls")
+    __slots__ = ("_specs", "agent", "announced", "calls")
 
-    def __init__(self, agent: str) -> None:
+    def __init__(self, agent: str, announced: bool = False) -> None:
         self.agent = agent
         self.calls = 0
+        self.announced = announced
+        """The function's own llm_call_start went out on the live bus and is not yet paired: its
+        first traced call inside takes it as its own start, so starts and ends pair up."""
         self._specs: dict[int, CallSpec] = {}
 
     def spec_for(self, spec: CallSpec) -> CallSpec:
@@ -187,12 +190,15 @@ class LLMCall(Deferred):
     call finished off the caller's path is the work its pending event parks (`build()`)."""
 
     __slots__ = (
-        "_context", "_end", "_payload", "_recorder", "_wall_ns", "done", "request", "spec", "start", "tracer",
+        "_context", "_end", "_payload", "_recorder", "_wall_ns", "announced", "done", "request", "spec",
+        "start", "tracer",
     )  # fmt: skip
     _payload: bytes | dict[str, Any] | tuple[Any, ...]
     """A deferred response's snapshot: its shape's values, its JSON text, or a private dict copy."""
 
-    def __init__(self, tracer: SessionTracer, spec: CallSpec, request: dict[str, Any]) -> None:
+    def __init__(
+        self, tracer: SessionTracer, spec: CallSpec, request: dict[str, Any], announce: bool = True
+    ) -> None:
         self.tracer = tracer
         self.spec = spec
         self.request = request
@@ -201,7 +207,9 @@ class LLMCall(Deferred):
         self._context: contextvars.Context | None = None
         self._wall_ns = _time_ns()
         self.start = _perf_counter()
-        if tracer.bus.active:
+        self.announced = announce and tracer.bus.active
+        """Whether this call published its llm_call_start (see Enclosing.announced)."""
+        if self.announced:
             live_events.llm_call_started(tracer.bus, _trace(), spec.agent, request)
 
     @property
@@ -216,16 +224,22 @@ class LLMCall(Deferred):
     ) -> LLMCall | None:
         """A started call, or None (logged) when even the request could not be captured."""
         enclosing = ENCLOSING.get()
+        taken = False
         if enclosing is not None:
             spec = enclosing.spec_for(spec)
+            taken = enclosing.announced
         try:
             request_of = spec.request_of
-            call = cls(tracer, spec, request_of(args, kwargs) if request_of is not None else {})
+            request = request_of(args, kwargs) if request_of is not None else {}
+            call = cls(tracer, spec, request, announce=not taken)
         except Exception as exc:
             report_problem(tracer, "could not capture the request", exc)
             return None
         if enclosing is not None:
             enclosing.calls += 1  # counted once it will be recorded: else the function records it
+            if taken:
+                enclosing.announced = False
+                call.announced = True
         return call
 
     def restart(self) -> None:
