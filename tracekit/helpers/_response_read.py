@@ -50,15 +50,8 @@ _MAX_TRIES: Final = 64
 def read(obj: Any) -> dict[str, Any] | None:
     """`sdk_json(obj)` (a fresh dict, equal key order and value types) when `obj` has a shape learnt
     before, else None (the caller takes the exact path)."""
-    for taker in TAKERS.get(type(obj), ()):
-        try:
-            snap = taker(obj)
-        except Exception:  # an attribute read that raised (a hostile object): the exact path decides
-            return None
-        if snap is not None:
-            data: dict[str, Any] = snap[0](snap)
-            return data
-    return None
+    fast = read_json(obj)
+    return None if fast is None else fast[0]
 
 
 def read_json(obj: Any) -> tuple[dict[str, Any], str | None] | None:
