@@ -30,7 +30,7 @@ from tracekit.helpers._ids import new_call_id
 from tracekit.helpers._json import encode_json
 from tracekit.helpers._record_build import record_builder
 from tracekit.helpers._response_read import learn as learn_response
-from tracekit.helpers._response_read import read as read_response
+from tracekit.helpers._response_read import read_json as read_response_json
 from tracekit.helpers._shapes import TAKERS, TIMED, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
@@ -69,16 +69,18 @@ def to_mapping(obj: Any, what: str = "payload") -> Mapping[str, Any]:
     )
 
 
-def _response_mapping(payload: Any) -> Mapping[str, Any]:
-    """`to_mapping(payload, "response")`: an SDK response of a shape seen before read through its
-    learnt shape (the same dict, see `_response_read`), any other one dumped, teaching its shape."""
-    fast = read_response(payload)
+def _response_mapping(payload: Any) -> tuple[Mapping[str, Any], str | None]:
+    """`to_mapping(payload, "response")` and, for an SDK response of a shape seen before (read
+    through its learnt shape: the same dict, see `_response_read`), the raw JSON text `_storable`
+    would write for it (None: `_storable` writes it). Any other SDK object is dumped, teaching its
+    shape."""
+    fast = read_response_json(payload)
     if fast is not None:
         return fast
     data = to_mapping(payload, "response")
     if data is not payload and type(data) is dict:
         learn_response(payload, data)
-    return data
+    return data, None
 
 
 _MAX_SPAN_S = 1e9
@@ -324,9 +326,13 @@ def record_from_response(
     """
     # hot path (every recorded call, and every deferred event completed): the common cases (a
     # plain dict, no request, no times) skip the calls that would only hand their input back
-    data = payload if type(payload) is dict else _response_mapping(payload)
     notes: list[dict[str, Any]] = []
-    data, response_json = _storable(data, "response", notes)
+    if type(payload) is dict:
+        data, response_json = _storable(payload, "response", notes)
+    else:
+        data, response_json = _response_mapping(payload)
+        if response_json is None:  # not a learnt shape's read, whose values its take checked
+            data, response_json = _storable(data, "response", notes)
     candidates = registry.adapters_for(provider, api_type)
     adapter = candidates[0] if len(candidates) == 1 else registry.detect_response(data, candidates)
     start = None if started_at is None else _aware(started_at, "started_at")
