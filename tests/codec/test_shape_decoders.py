@@ -91,7 +91,7 @@ def _exact_but_now(a: Any, b: Any, since: datetime) -> bool:
 
 
 @pytest.mark.usefixtures("shapes_at_once")
-@settings(derandomize=True, max_examples=300, deadline=None)
+@settings(derandomize=True, max_examples=150, deadline=None)
 @given(mutations())
 def test_shape_decoders_read_what_to_json_wrote(case: tuple[type, str, Any]) -> None:
     """Any record to_json accepts, alone and inside a trace, reads back through the shape decoders
@@ -111,7 +111,7 @@ def test_shape_decoders_read_what_to_json_wrote(case: tuple[type, str, Any]) -> 
 
 
 @pytest.mark.usefixtures("shapes_at_once")
-@settings(derandomize=True, max_examples=400, deadline=None)
+@settings(derandomize=True, max_examples=200, deadline=None)
 @given(st.sampled_from(_CLASSES), st.data())
 def test_shape_decoders_read_any_dict_as_the_per_field_decoders(cls: type, data: st.DataObject) -> None:
     """A valid record's dict with a field set to any JSON value, a field removed or an unknown key
