@@ -203,3 +203,15 @@ def test_full_records_and_traces_read_the_same_through_shape_decoders() -> None:
         for _ in range(2):
             assert exact(codec.from_trusted_json(type(obj), text), obj)
             assert exact(codec.from_trusted_dict(type(obj), json.loads(text)), obj)
+
+
+@pytest.mark.usefixtures("shapes_at_once")
+def test_an_empty_list_or_string_is_not_an_empty_record_dict() -> None:
+    """A nested record given as [] or "" (no keys, but not a dict) is refused by the full validation
+    on every read, not built from defaults by the shape of no keys."""
+    for bad in ("[]", '""'):
+        text = f'{{"system_instance_id":"sys","time_record":{bad}}}'
+        for _ in range(3):
+            with pytest.raises(tk.InvalidDataError) as refused:
+                codec.from_trusted_json(tk.BaseEvent, text)
+            assert [p.path for p in refused.value.problems] == ["time_record"]

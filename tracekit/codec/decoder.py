@@ -34,7 +34,7 @@ import re
 import threading
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal, Union
 
@@ -42,7 +42,7 @@ from pydantic.functional_validators import AfterValidator
 
 from tracekit import model
 
-__all__ = ["SHAPE_AFTER", "SHAPE_LIMIT", "Decline", "decode_event", "decoder"]
+__all__ = ["SHAPE_AFTER", "SHAPE_LIMIT", "Decline", "decode_event", "decoder", "shape_table"]
 
 Decoder = Callable[[Any], Any]
 
@@ -127,6 +127,13 @@ class _Shapes(dict[Any, Decoder]):
                 built = self[keys] = _shape_decoder(self.cls, keys) or _declined
                 seen.pop(keys, None)
         return built
+
+
+def shape_table(cls: type) -> Mapping[Any, Decoder] | None:
+    """`cls`'s trusted shape decoders by key tuple (`table[tuple(d)](d)` is `decoder(cls, True)(d)`),
+    or None for a class read another way (frozen, user-defined, or without a decoder)."""
+    decoder(cls, True)
+    return _TABLES.get(cls)
 
 
 def _declined(d: Any) -> Any:
@@ -394,7 +401,9 @@ def _shape_decoder(cls: type, keys: tuple[Any, ...]) -> Decoder | None:
         if name not in keys:
             body.append(f"o.{name} = {_default(gen, f)}")
     head = [f"o = _new({gen.name(cls)})"]
-    if len(targets) == 1:
+    if not targets:
+        head.append("d.keys()")  # as the per-field decoder: an empty list or str is not an empty dict
+    elif len(targets) == 1:
         head.append(f"{targets[0]}, = d.values()")
     elif targets:
         head.append(f"{', '.join(targets)} = d.values()")
