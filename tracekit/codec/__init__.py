@@ -436,7 +436,23 @@ def trusted_json_reader(cls: type[T]) -> Callable[[str | bytes], T]:
     """`from_trusted_json(cls, text)` as a function of `text` alone, with the class's decoder
     looked up once (the store's bulk reads: one call per row). `cls` is not an event class."""
     decode = decoder.decoder(cls, True)
+    shapes = decoder.shape_table(cls)
     digits, big, loads = _DIGIT_RUNS, _BIG_INT, orjson.loads
+
+    if shapes is not None:  # the class's decoder is its shape table's dispatch, inlined here
+
+        def read_shaped(text: str | bytes) -> T:
+            try:
+                raw = text.encode("utf-8") if type(text) is str else text
+                if big not in raw.translate(digits):
+                    data = loads(raw)
+                    if type(data) is dict:
+                        return typing.cast(T, shapes[tuple(data)](data))
+            except Exception:  # a lone surrogate, text orjson refuses, a damaged row: the full path
+                pass
+            return from_trusted_json(cls, text)
+
+        return read_shaped
 
     def read(text: str | bytes) -> T:
         if decode is not None:

@@ -15,6 +15,14 @@ tracekit's own mutable classes are built slot by slot (object.__new__, one store
 __init__ or __post_init__ call: the values are already what they would keep); frozen and
 user-defined classes through their constructor.
 
+Trusted reads of tracekit's own mutable classes also learn the dicts' shapes: the tuple of a
+dict's keys, in the order tracekit wrote them. Once a shape has been seen `SHAPE_AFTER` times it
+gets a decoder of its own that tests nothing: it unpacks the dict's values straight into the
+slots, stores the absent fields' defaults as constants, and converts only the fields that need
+it (nested records, datetimes, ints of float fields). Rows tracekit wrote come in a few shapes,
+so a bulk read (the store's `iter_call_records`) runs these almost always; a key no field has or
+a missing required field gives a shape that declines, exactly as the per-field decoder does.
+
 A class whose field types the generator does not know (a user event with an exotic field) gets
 no decoder: reading it always takes the full validation.
 """
@@ -26,7 +34,7 @@ import re
 import threading
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal, Union
 
@@ -34,7 +42,7 @@ from pydantic.functional_validators import AfterValidator
 
 from tracekit import model
 
-__all__ = ["Decline", "decode_event", "decoder"]
+__all__ = ["SHAPE_AFTER", "SHAPE_LIMIT", "Decline", "decode_event", "decoder", "shape_table"]
 
 Decoder = Callable[[Any], Any]
 
@@ -66,8 +74,71 @@ def decoder(cls: type, trusted: bool) -> Decoder | None:
         if key in _DECODERS:
             return _DECODERS[key]
         built = _build(cls, trusted)
+        if built is not None and trusted and _built_directly(cls):
+            table = _TABLES[cls] = _Shapes(cls, built)
+            built = table.dispatch
         _DECODERS[key] = built
         return built
+
+
+SHAPE_AFTER = 16
+"""Sightings of a dict shape before it gets a decoder of its own: a shape decoder takes a few
+hundred microseconds to generate and saves a few microseconds a dict, so only repeated shapes
+earn one (a one-off read of a few records keeps the per-field decoder)."""
+
+SHAPE_LIMIT = 256
+"""Shape decoders kept per class; shapes past it keep the per-field decoder (memory stays bounded
+however varied the rows)."""
+
+_TABLES: dict[type, _Shapes] = {}
+"""Each class's shape table (tracekit's own mutable classes, trusted reads)."""
+
+_SEEN_LIMIT = 4096
+"""Shapes counted per class before the counts start over (bounds the memory foreign rows can take)."""
+
+
+class _Shapes(dict[Any, Decoder]):
+    """One class's shape decoders, by the tuple of a dict's keys; a shape not in the table is
+    counted and read by the per-field decoder until it has been seen SHAPE_AFTER times."""
+
+    def __init__(self, cls: type, generic: Decoder) -> None:
+        super().__init__()
+        self.cls = cls
+        self.generic = generic
+        self.seen: dict[Any, int] = {}
+        table = self
+
+        def dispatch(d: Any) -> Any:
+            return table[tuple(d)](d)
+
+        self.dispatch: Decoder = dispatch
+
+    def __missing__(self, keys: Any) -> Decoder:
+        seen = self.seen
+        count = seen.get(keys, 0) + 1
+        if count < SHAPE_AFTER or len(self) >= SHAPE_LIMIT:
+            if len(seen) >= _SEEN_LIMIT:
+                seen.clear()
+            seen[keys] = count
+            return self.generic
+        with _BUILD_LOCK:
+            built = self.get(keys)
+            if built is None:
+                built = self[keys] = _shape_decoder(self.cls, keys) or _declined
+                seen.pop(keys, None)
+        return built
+
+
+def shape_table(cls: type) -> Mapping[Any, Decoder] | None:
+    """`cls`'s trusted shape decoders by key tuple (`table[tuple(d)](d)` is `decoder(cls, True)(d)`),
+    or None for a class read another way (frozen, user-defined, or without a decoder)."""
+    decoder(cls, True)
+    return _TABLES.get(cls)
+
+
+def _declined(d: Any) -> Any:
+    """The decoder of a shape no dict tracekit writes has (an unknown key, a required field missing)."""
+    raise Decline
 
 
 def decode_event(data: Any, trusted: bool) -> Any:
@@ -87,8 +158,10 @@ def decode_event(data: Any, trusted: bool) -> Any:
 class _Gen:
     """The names one class's decoder refers to."""
 
-    def __init__(self, trusted: bool) -> None:
+    def __init__(self, trusted: bool, shaped: bool = False) -> None:
         self.trusted = trusted
+        self.shaped = shaped
+        """A shape decoder: nested records go straight to their class's shape table."""
         self.names: dict[str, Any] = {
             "_D": Decline,
             "_canon": _CANONICAL,
@@ -102,6 +175,15 @@ class _Gen:
         key = f"_n{len(self.names)}"
         self.names[key] = value
         return key
+
+    def call(self, cls: type, var: str) -> str:
+        """An expression decoding the dict in variable `var` as a `cls`."""
+        if self.shaped and (cls, True) not in _BUILDING:
+            decoder(cls, True)  # builds its table when it is not built yet
+            table = _TABLES.get(cls)
+            if table is not None:
+                return f"{self.name(table)}[tuple({var})]({var})"
+        return f"{self.record(cls)}({var})"
 
     def record(self, cls: type) -> str:
         """A name bound to `cls`'s decoder (built now; resolved on first call inside a cycle)."""
@@ -203,7 +285,17 @@ def _lines(gen: _Gen, hint: Any) -> list[str]:
         if _is_event(item):
             return [*head, f"v = [_event(x, {gen.trusted}) for x in v]"]
         if _is_record(item):
-            return [*head, f"v = [{gen.record(item)}(x) for x in v]"]
+            if gen.shaped:  # a list of one (the common case) without the comprehension's frame
+                one = gen.call(item, "x")
+                return [
+                    *head,
+                    "if len(v) == 1:",
+                    "    x, = v",
+                    f"    v = [{one}]",
+                    "else:",
+                    f"    v = [{one} for x in v]",
+                ]
+            return [*head, f"v = [{gen.call(item, 'x')} for x in v]"]
         test = _item_test(item)
         if test is None:
             raise _Unknown(hint)
@@ -211,7 +303,7 @@ def _lines(gen: _Gen, hint: Any) -> list[str]:
             return head
         return [*head, "for x in v:", f"    if not ({test}): raise _D"]
     if _is_record(hint):
-        return [f"v = {gen.record(hint)}(v)"]
+        return [f"v = {gen.call(hint, 'v')}"]
     raise _Unknown(hint)
 
 
@@ -282,6 +374,61 @@ def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[
     return source, dict(gen.names)
 
 
+def _shape_decoder(cls: type, keys: tuple[Any, ...]) -> Decoder | None:
+    """The trusted decoder of `cls` for dicts whose keys are exactly `keys`, in that order; None
+    when no dict tracekit writes has that shape (a key no field has, a required field missing)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    tag = "event_type" if issubclass(cls, model.BaseEvent) else None  # an event's class, not a field
+    if not all(type(key) is str and (key in fields or key == tag) for key in keys):
+        return None
+    if any(_default(_Gen(True), f) is None and name not in keys for name, f in fields.items()):
+        return None
+    hints = typing.get_type_hints(cls, include_extras=True)
+    gen = _Gen(True, shaped=True)
+    targets: list[str] = []
+    body: list[str] = []
+    for index, key in enumerate(keys):
+        convert = [] if key == tag else _lines(gen, hints[key])
+        if key == tag:
+            targets.append("_")
+        elif not convert:
+            targets.append(f"o.{key}")
+        else:
+            targets.append(f"v{index}")
+            body.extend([f"v = v{index}", "if v is not None:", *("    " + line for line in convert)])
+            body.append(f"o.{key} = v")
+    for name, f in fields.items():
+        if name not in keys:
+            body.append(f"o.{name} = {_default(gen, f)}")
+    head = [f"o = _new({gen.name(cls)})"]
+    if not targets:
+        head.append("d.keys()")  # as the per-field decoder: an empty list or str is not an empty dict
+    elif len(targets) == 1:
+        head.append(f"{targets[0]}, = d.values()")
+    elif targets:
+        head.append(f"{', '.join(targets)} = d.values()")
+    source = "def decode(d):\n" + "\n".join("    " + line for line in [*head, *body, "return o"]) + "\n"
+    names = dict(gen.names)
+    exec(compile(source, f"<tracekit shape decoder of {cls.__qualname__}>", "exec"), names)
+    decode: Decoder = names["decode"]
+    return decode
+
+
+def _default(gen: _Gen, f: dataclasses.Field[Any]) -> str | None:
+    """An expression giving field `f`'s default (a fresh list or dict each time), None when required."""
+    if f.default is None:
+        return "None"
+    if f.default is not dataclasses.MISSING:
+        return gen.name(f.default)  # dataclasses allow only immutable constants here
+    if f.default_factory is list:
+        return "[]"
+    if f.default_factory is dict:
+        return "{}"
+    if f.default_factory is not dataclasses.MISSING:
+        return f"{gen.name(f.default_factory)}()"
+    return None
+
+
 def _built_directly(cls: type) -> bool:
     """Whether decoders build `cls` slot by slot: tracekit's own mutable classes, whose
     __post_init__ only converts values a decoder never produces (epoch seconds, str content).
@@ -295,18 +442,7 @@ def _store(gen: _Gen, f: dataclasses.Field[Any], convert: list[str], nullable: b
     when present and not None; None when None (or raise _D when not `nullable`); the field's
     default when absent (a required field absent: KeyError)."""
     name = f.name
-    if f.default is None:
-        default = "None"
-    elif f.default is not dataclasses.MISSING:
-        default = gen.name(f.default)  # dataclasses allow only immutable constants here
-    elif f.default_factory is list:
-        default = "[]"
-    elif f.default_factory is dict:
-        default = "{}"
-    elif f.default_factory is not dataclasses.MISSING:
-        default = f"{gen.name(f.default_factory)}()"
-    else:
-        default = None
+    default = _default(gen, f)
     key = repr(name)
     if not convert and nullable:
         if default is None:

@@ -93,6 +93,30 @@ _WRITES = re.compile(
 )
 
 
+_CALL_RECORD_PAGE = (
+    "SELECT c.session_id, c.event_index, c.call_index, r.record_json FROM llm_calls c "
+    "JOIN llm_call_records r ON r.session_id = c.session_id AND r.event_index = c.event_index "
+    "AND r.call_index = c.call_index WHERE {where} "
+    "ORDER BY c.session_id, c.event_index, c.call_index LIMIT ?"
+)
+
+
+def _call_record_queries(
+    session_id: str | None, model: str | None, provider: str | None
+) -> tuple[str, str, list[Any]]:
+    """iter_call_records' first-page and next-page SQL (the next takes the last key seen, then the
+    page size) and the filter parameters both start with."""
+    conditions = ["+c.in_rollup = 1"]  # unary +: walk the primary key, not a roll-up index
+    params: list[Any] = []
+    for column, value in (("session_id", session_id), ("model_name", model), ("provider", provider)):
+        if value is not None:
+            conditions.append(f"c.{column} = ?" if column == "session_id" else f"+c.{column} = ?")
+            params.append(value)
+    first = _CALL_RECORD_PAGE.format(where=" AND ".join(conditions))
+    conditions.append("(c.session_id, c.event_index, c.call_index) > (?, ?, ?)")
+    return first, _CALL_RECORD_PAGE.format(where=" AND ".join(conditions)), params
+
+
 def _is_read_only(sql: str) -> bool:
     """A single SELECT / WITH / EXPLAIN / VALUES statement with no data-changing keyword outside quotes."""
     return bool(_READ_ONLY.match(sql)) and not _WRITES.search(_QUOTED.sub("''", sql))
@@ -712,36 +736,51 @@ class TursoManager:
     ) -> AsyncGenerator[LLMCallRecord, None]:
         """Every counted call record (as aggregates count them) in (session, event, call) order,
         fetched `page_size` rows at a time so memory stays bounded however many there are."""
-        page_size = arguments.whole(page_size, "page_size", minimum=1)
-        conditions = ["+c.in_rollup = 1"]  # unary +: walk the primary key, not a roll-up index
-        params: list[Any] = []
-        for column, value in (("session_id", session_id), ("model_name", model), ("provider", provider)):
-            value = arguments.text(value, "model" if column == "model_name" else column)
-            if value is not None:
-                conditions.append(f"c.{column} = ?" if column == "session_id" else f"+c.{column} = ?")
-                params.append(value)
-        key: tuple[str, int, int] | None = None
+        session_id = arguments.text(session_id, "session_id")
+        model = arguments.text(model, "model")
+        provider = arguments.text(provider, "provider")
         read = codec.trusted_json_reader(LLMCallRecord)  # rows this store wrote: no field re-checked
-        while True:
-            page_where = list(conditions)
-            page_params = list(params)
-            if key is not None:
-                page_where.append("(c.session_id, c.event_index, c.call_index) > (?, ?, ?)")
-                page_params.extend(key)
-            db = await self._ready()
-            result = await db.execute(
-                "SELECT c.session_id, c.event_index, c.call_index, r.record_json FROM llm_calls c "
-                "JOIN llm_call_records r ON r.session_id = c.session_id AND r.event_index = c.event_index "
-                f"AND r.call_index = c.call_index WHERE {' AND '.join(page_where)} "
-                "ORDER BY c.session_id, c.event_index, c.call_index LIMIT ?",
-                [*page_params, page_size],
-            )
-            for row in result.rows:  # a damaged row still goes through the full checks
-                yield read(row[3])
-            if len(result.rows) < page_size:
-                return
-            last = result.rows[-1]
-            key = (last[0], last[1], last[2])
+        pages = self._call_record_pages(session_id, model, provider, page_size)
+        try:
+            async for texts in pages:
+                for text in texts:  # a damaged row still goes through the full checks
+                    yield read(text)
+        finally:
+            await pages.aclose()
+
+    async def _call_record_pages(
+        self, session_id: str | None, model: str | None, provider: str | None, page_size: int
+    ) -> AsyncGenerator[list[str], None]:
+        """iter_call_records' pages: the record JSON of up to `page_size` calls a page, keyset-paged
+        (each page starts strictly after the last key seen, so a page costs the same wherever it
+        starts). Against a server the next page is requested while the caller reads this one."""
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise StoreError(f"page_size must be an int of at least 1, got {page_size!r}")
+        first_sql, next_sql, params = _call_record_queries(session_id, model, provider)
+        pending: asyncio.Future[Result] | None = None
+        try:
+            result = await (await self._ready()).execute(first_sql, [*params, page_size])
+            while True:
+                rows = result.rows
+                more = len(rows) == page_size
+                if more:
+                    last = rows[-1]
+                    following = [*params, last[0], last[1], last[2], page_size]
+                    db = await self._ready()
+                    if db.is_remote:  # the round trip overlaps the caller's reading of this page
+                        pending = asyncio.ensure_future(db.execute(next_sql, following))
+                yield [row[3] for row in rows]
+                if not more:
+                    return
+                if pending is not None:
+                    result = await pending
+                    pending = None
+                else:
+                    result = await (await self._ready()).execute(next_sql, following)
+        finally:
+            # a page nobody will read: cancelled, or its error retrieved (so it is not reported)
+            if pending is not None and not pending.cancel() and not pending.cancelled():
+                pending.exception()
 
     async def aggregate(
         self,

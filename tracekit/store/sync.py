@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from tracekit import codec
 from tracekit.analysis.aggregates import AggregateResult, GroupBy
 from tracekit.errors import StoreError
 from tracekit.model import LLMCallRecord, SessionTrace
@@ -123,19 +124,21 @@ class SyncTursoManager:
         provider: str | None = None,
         page_size: int = 2000,
     ) -> Iterator[LLMCallRecord]:
-        """See TursoManager.iter_call_records; pages are fetched as the iterator advances."""
-        agen = self.manager.iter_call_records(
-            session_id=session_id, model=model, provider=provider, page_size=page_size
-        )
+        """See TursoManager.iter_call_records. The background loop is asked for a page at a time (not
+        a record at a time); its records are read here, in the caller's thread."""
+        read = codec.trusted_json_reader(LLMCallRecord)
+        pages = self.manager._call_record_pages(session_id, model, provider, page_size)
         try:
             while True:
                 try:
-                    yield self._run(agen.__anext__())
+                    texts = self._run(pages.__anext__())
                 except StopAsyncIteration:
                     return
+                for text in texts:  # a damaged row still goes through the full checks
+                    yield read(text)
         finally:
             if not self._loop.is_closed():
-                self._run(agen.aclose())
+                self._run(pages.aclose())
 
     def aggregate(
         self,
