@@ -96,7 +96,6 @@ __all__ = [
     "GroupBy",
     "SessionRollup",
     "aggregate",
-    "check_by",
     "compute_aggregates_from_call_records",
     "mean_of_sum",
 ]
@@ -379,9 +378,7 @@ def _agent_of_bare(record: LLMCallRecord) -> str | None:
     return agent if isinstance(agent, str) and agent else None
 
 
-def check_by(by: object) -> GroupBy | None:
-    """`by` as a GroupBy, or InvalidArgumentError naming the allowed values (tk.aggregate and the
-    store's aggregate alike)."""
+def _check_by(by: object) -> GroupBy | None:
     if by is None:
         return None
     for allowed in GROUP_BY_VALUES:
@@ -480,7 +477,7 @@ def aggregate(
     `items` may mix LLMCallRecords, LMCAISEvents and SessionTraces; `prices` defaults to the
     active price table (`tk.get_prices()`). Unknown `by` raises InvalidArgumentError.
     """
-    by = check_by(by)
+    by = _check_by(by)
     _check_items(items, "aggregate()")
     table = table_or_active(prices)
     groups, sessions = _collect(items, by)

@@ -42,7 +42,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from tracekit import codec
-from tracekit.analysis.aggregates import AggregateResult, GroupBy, check_by
+from tracekit.analysis.aggregates import AggregateResult, GroupBy
 from tracekit.errors import (
     InvalidArgumentError,
     NotFoundError,
@@ -736,9 +736,6 @@ class TursoManager:
     ) -> AsyncGenerator[LLMCallRecord, None]:
         """Every counted call record (as aggregates count them) in (session, event, call) order,
         fetched `page_size` rows at a time so memory stays bounded however many there are."""
-        session_id = arguments.text(session_id, "session_id")
-        model = arguments.text(model, "model")
-        provider = arguments.text(provider, "provider")
         read = codec.trusted_json_reader(LLMCallRecord)  # rows this store wrote: no field re-checked
         pages = self._call_record_pages(session_id, model, provider, page_size)
         try:
@@ -756,6 +753,9 @@ class TursoManager:
         starts). Against a server the next page is requested while the caller reads this one."""
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise StoreError(f"page_size must be an int of at least 1, got {page_size!r}")
+        session_id = arguments.text(session_id, "session_id")
+        model = arguments.text(model, "model")
+        provider = arguments.text(provider, "provider")
         first_sql, next_sql, params = _call_record_queries(session_id, model, provider)
         pending: asyncio.Future[Result] | None = None
         try:
@@ -807,7 +807,7 @@ class TursoManager:
             has_error,
             session_ids,  # type: ignore[arg-type]  # any iterable of ids: SessionFilter checks and keeps a tuple
         )
-        return await rollup.aggregate(await self._ready(), check_by(by), flt)
+        return await rollup.aggregate(await self._ready(), by, flt)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only query (SELECT / WITH / EXPLAIN / VALUES) and return rows as dicts."""

@@ -561,7 +561,7 @@ async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> Agg
     roll-up is computed again (up to five times). Values the exact split cannot sum (see the
     module doc) make the call-row path fetch the values instead.
     """
-    if by not in _KEY_EXPRESSIONS:
+    if not (by is None or isinstance(by, str)) or by not in _KEY_EXPRESSIONS:
         raise StoreError(f"cannot group by {by!r}; use one of {[k for k in _KEY_EXPRESSIONS if k]} or None")
     if by != "timestep":
         for _attempt in range(5):
