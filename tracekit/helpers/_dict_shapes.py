@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from tracekit.helpers._clean import INT64_MAX, INT64_MIN
+from tracekit.helpers._snapshot import int64_test
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES
 
 __all__ = ["DICT_TAKERS", "TIMED", "forget", "learn_dict", "promote_dict"]
@@ -121,9 +122,7 @@ class _Writer:
             lines.append(f"    if type({var}) is not {kind.__name__}: return None")
             return self.leaf(var)
         if kind is int and INT64_MIN <= x <= INT64_MAX:
-            lines.append(
-                f"    if type({var}) is not int or not {INT64_MIN} <= {var} <= {INT64_MAX}: return None"
-            )
+            lines.append(f"    if type({var}) is not int or not {int64_test(var)}: return None")
             return self.leaf(var)
         if kind is float and x - x == 0.0:
             lines.append(f"    if type({var}) is not float or {var} - {var} != 0.0: return None")
