@@ -6,7 +6,8 @@ the same nested models, one choice; only the text and a few ids differ). The fir
 shape is read by `_snapshot.sdk_chunk`; from it two functions are generated for that shape, once
 per process (as dataclasses generate their methods): `take(obj)` checks that an object has exactly
 that shape (its class, the fields set and, where its dump writes extras, no extras at every level,
-the list lengths, the type of every value (an int: the one-digit range first, the 64-bit bounds past it), the constant parts: `None`s and the event `type`) and returns its values in a tuple,
+the list lengths, the type of every value (an int: the one-digit range first, the 64-bit bounds
+past it), the constant parts: `None`s and the event `type`) and returns its values in a tuple,
 headed by `build`; `build(values)` rebuilds the very dict `sdk_chunk` gives for it. The values
 kept are immutable (str, bool, 64-bit int, finite float, enum values; google-genai bytes and
 datetimes), so the tuple is a snapshot: changing the chunk later cannot reach the record. A chunk
