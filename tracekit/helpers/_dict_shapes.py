@@ -122,7 +122,7 @@ class _Writer:
             lines.append(f"    if type({var}) is not {kind.__name__}: return None")
             return self.leaf(var)
         if kind is int and INT64_MIN <= x <= INT64_MAX:
-            lines.append(f"    if type({var}) is not int or not {int64_test(var)}: return None")
+            lines.append(f"    if type({var}) is not int or not {int64_test(var, x)}: return None")
             return self.leaf(var)
         if kind is float and x - x == 0.0:
             lines.append(f"    if type({var}) is not float or {var} - {var} != 0.0: return None")

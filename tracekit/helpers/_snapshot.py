@@ -115,10 +115,13 @@ _ONE_DIGIT: Final = 2**30 - 1
 the interpreter, one with the 64-bit bounds is not."""
 
 
-def int64_test(var: str) -> str:
-    """Generated source testing that the int in local `var` fits 64 bits: the one-digit range first
-    (nearly every count and index in a chunk), the exact 64-bit bounds only past it."""
-    return f"(-{_ONE_DIGIT} <= {var} <= {_ONE_DIGIT} or {INT64_MIN} <= {var} <= {INT64_MAX})"
+def int64_test(var: str, learnt: int) -> str:
+    """Generated source testing that the int in local `var` fits 64 bits. Where the shape's own value
+    `learnt` has one digit (counts and indexes), the one-digit range is tested first and the exact
+    64-bit bounds only past it; a field learnt wider (a Unix time) is tested against the bounds alone."""
+    if -_ONE_DIGIT <= learnt <= _ONE_DIGIT:
+        return f"(-{_ONE_DIGIT} <= {var} <= {_ONE_DIGIT} or {INT64_MIN} <= {var} <= {INT64_MAX})"
+    return f"{INT64_MIN} <= {var} <= {INT64_MAX}"
 
 
 Field = tuple[str, str, frozenset[type] | None]
