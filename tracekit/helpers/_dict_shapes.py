@@ -102,12 +102,20 @@ class _Writer:
             if not top:
                 self.lines.append(f"    if {check}{var}: return None")
             return "{}"
-        if not top:  # the top level's keys were matched when its shapes were looked up
-            self.lines.append(f"    if {check}tuple({var}) != {self.name(keys)}: return None")
         names = [self.var() for _ in keys]
-        if top:
+        if top:  # the top level's keys were matched when its shapes were looked up
             self.top = dict(zip(keys, names, strict=True))
-        self.lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {var}.values()")
+            self.lines.append(f"    {', '.join(names)}, = {var}.values()")
+        else:
+            # the keys unpacked (one iterator; a dict of another length raises ValueError, caught) and
+            # compared in order, then each value read by its own key: no tuple of keys, no values view
+            if check:
+                self.lines.append(f"    if {check.removesuffix(' or ')}: return None")
+            found = [self.var() for _ in keys]
+            self.lines.append(f"    {', '.join(found)}, = {var}")
+            tests = " and ".join(f"{k} == {key!r}" for k, key in zip(found, keys, strict=True))
+            self.lines.append(f"    if not ({tests}): return None")
+            self.lines += [f"    {v} = {var}[{k}]" for v, k in zip(names, found, strict=True)]
         parts = [f"{key!r}: {self.value(v, value[key], depth)}" for key, v in zip(keys, names, strict=True)]
         return "{" + ", ".join(parts) + "}"
 
@@ -167,7 +175,8 @@ def _compile(chunk: dict[str, Any]) -> tuple[DictTaker, TimedTaker] | None:
         derived.append(f"    if {writer.top['type']} in NOT_CHUNKS: return None")
     leaves = "".join(var + ", " for var in writer.leaves)
     body = ["    try:", *("    " + line for line in writer.lines)]
-    body += ["    except ValueError:", "        return None"]  # a list of another length
+    # a list or dict of another length; a key whose hash changed since it was put in its dict
+    body += ["    except (ValueError, KeyError):", "        return None"]
     # every name a taker reads is a default argument: a local, the cheapest load
     defaults = "type=type, tuple=tuple, len=len, str=str, int=int, float=float, bool=bool, list=list, "
     defaults += "dict=dict"
