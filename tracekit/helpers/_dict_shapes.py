@@ -103,19 +103,18 @@ class _Writer:
                 self.lines.append(f"    if {check}{var}: return None")
             return "{}"
         names = [self.var() for _ in keys]
-        if top:  # the top level's keys were matched when its shapes were looked up
+        if top:
             self.top = dict(zip(keys, names, strict=True))
-            self.lines.append(f"    {', '.join(names)}, = {var}.values()")
-        else:
-            # the keys unpacked (one iterator; a dict of another length raises ValueError, caught) and
-            # compared in order, then each value read by its own key: no tuple of keys, no values view
-            if check:
-                self.lines.append(f"    if {check.removesuffix(' or ')}: return None")
-            found = [self.var() for _ in keys]
-            self.lines.append(f"    {', '.join(found)}, = {var}")
-            tests = " and ".join(f"{k} == {key!r}" for k, key in zip(found, keys, strict=True))
-            self.lines.append(f"    if not ({tests}): return None")
-            self.lines += [f"    {v} = {var}[{k}]" for v, k in zip(names, found, strict=True)]
+        if check:
+            self.lines.append(f"    if {check.removesuffix(' or ')}: return None")
+        # the keys unpacked (one iterator; a dict of another length raises ValueError, caught) and
+        # compared in order, then each value read by its own key: no tuple of keys, no values view
+        # (the top level's keys were matched by the lookup too; `take_at` makes its only check here)
+        found = [self.var() for _ in keys]
+        self.lines.append(f"    {', '.join(found)}, = {var}")
+        tests = " and ".join(f"{k} == {key!r}" for k, key in zip(found, keys, strict=True))
+        self.lines.append(f"    if not ({tests}): return None")
+        self.lines += [f"    {v} = {var}[{k}]" for v, k in zip(names, found, strict=True)]
         parts = [f"{key!r}: {self.value(v, value[key], depth)}" for key, v in zip(keys, names, strict=True)]
         return "{" + ", ".join(parts) + "}"
 
@@ -168,7 +167,6 @@ def _compile(chunk: dict[str, Any]) -> tuple[DictTaker, TimedTaker] | None:
     except _GiveUp:
         return None
     names = writer.names
-    names["K0"] = tuple(chunk)
     derived: list[str] = []
     if type(chunk.get("type")) is str:  # the recorder's lookup path checked this before any shape
         names["NOT_CHUNKS"] = _NOT_CHUNKS
@@ -189,7 +187,7 @@ def _compile(chunk: dict[str, Any]) -> tuple[DictTaker, TimedTaker] | None:
             *body,
             f"    return (build, {leaves})",
             f"def take_at(d, at, {defaults}, build=build_at{given}):",
-            "    if type(d) is not dict or tuple(d) != K0: return None",
+            "    if type(d) is not dict: return None",
             *body,
             *derived,
             f"    return (build, at, {leaves})",
