@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from tracekit.helpers._clean import INT64_MAX, INT64_MIN
+from tracekit.helpers._snapshot import int64_test
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES
 
 __all__ = ["DICT_TAKERS", "TIMED", "forget", "learn_dict", "promote_dict"]
@@ -101,12 +102,19 @@ class _Writer:
             if not top:
                 self.lines.append(f"    if {check}{var}: return None")
             return "{}"
-        if not top:  # the top level's keys were matched when its shapes were looked up
-            self.lines.append(f"    if {check}tuple({var}) != {self.name(keys)}: return None")
         names = [self.var() for _ in keys]
         if top:
             self.top = dict(zip(keys, names, strict=True))
-        self.lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {var}.values()")
+        if check:
+            self.lines.append(f"    if {check.removesuffix(' or ')}: return None")
+        # the keys unpacked (one iterator; a dict of another length raises ValueError, caught) and
+        # compared in order, then each value read by its own key: no tuple of keys, no values view
+        # (the top level's keys were matched by the lookup too; `take_at` makes its only check here)
+        found = [self.var() for _ in keys]
+        self.lines.append(f"    {', '.join(found)}, = {var}")
+        tests = " and ".join(f"{k} == {key!r}" for k, key in zip(found, keys, strict=True))
+        self.lines.append(f"    if not ({tests}): return None")
+        self.lines += [f"    {v} = {var}[{k}]" for v, k in zip(names, found, strict=True)]
         parts = [f"{key!r}: {self.value(v, value[key], depth)}" for key, v in zip(keys, names, strict=True)]
         return "{" + ", ".join(parts) + "}"
 
@@ -121,9 +129,7 @@ class _Writer:
             lines.append(f"    if type({var}) is not {kind.__name__}: return None")
             return self.leaf(var)
         if kind is int and INT64_MIN <= x <= INT64_MAX:
-            lines.append(
-                f"    if type({var}) is not int or not {INT64_MIN} <= {var} <= {INT64_MAX}: return None"
-            )
+            lines.append(f"    if type({var}) is not int or not {int64_test(var, x)}: return None")
             return self.leaf(var)
         if kind is float and x - x == 0.0:
             lines.append(f"    if type({var}) is not float or {var} - {var} != 0.0: return None")
@@ -161,14 +167,14 @@ def _compile(chunk: dict[str, Any]) -> tuple[DictTaker, TimedTaker] | None:
     except _GiveUp:
         return None
     names = writer.names
-    names["K0"] = tuple(chunk)
     derived: list[str] = []
     if type(chunk.get("type")) is str:  # the recorder's lookup path checked this before any shape
         names["NOT_CHUNKS"] = _NOT_CHUNKS
         derived.append(f"    if {writer.top['type']} in NOT_CHUNKS: return None")
     leaves = "".join(var + ", " for var in writer.leaves)
     body = ["    try:", *("    " + line for line in writer.lines)]
-    body += ["    except ValueError:", "        return None"]  # a list of another length
+    # a list or dict of another length; a key whose hash changed since it was put in its dict
+    body += ["    except (ValueError, KeyError):", "        return None"]
     # every name a taker reads is a default argument: a local, the cheapest load
     defaults = "type=type, tuple=tuple, len=len, str=str, int=int, float=float, bool=bool, list=list, "
     defaults += "dict=dict"
@@ -181,7 +187,7 @@ def _compile(chunk: dict[str, Any]) -> tuple[DictTaker, TimedTaker] | None:
             *body,
             f"    return (build, {leaves})",
             f"def take_at(d, at, {defaults}, build=build_at{given}):",
-            "    if type(d) is not dict or tuple(d) != K0: return None",
+            "    if type(d) is not dict: return None",
             *body,
             *derived,
             f"    return (build, at, {leaves})",

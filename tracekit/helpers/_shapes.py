@@ -5,8 +5,9 @@ Nearly every chunk of a stream has the shape of the one before (a text delta: th
 the same nested models, one choice; only the text and a few ids differ). The first chunk of a
 shape is read by `_snapshot.sdk_chunk`; from it two functions are generated for that shape, once
 per process (as dataclasses generate their methods): `take(obj)` checks that an object has exactly
-that shape (its class, the fields set and no extras at every level, the list lengths, the type of
-every value, the constant parts: `None`s and the event `type`) and returns its values in a tuple,
+that shape (its class, the fields set and, where its dump writes extras, no extras at every level,
+the list lengths, the type of every value (an int: the one-digit range first, the 64-bit bounds
+past it), the constant parts: `None`s and the event `type`) and returns its values in a tuple,
 headed by `build`; `build(values)` rebuilds the very dict `sdk_chunk` gives for it. The values
 kept are immutable (str, bool, 64-bit int, finite float, enum values; google-genai bytes and
 datetimes), so the tuple is a snapshot: changing the chunk later cannot reach the record. A chunk
@@ -29,7 +30,7 @@ from enum import Enum
 from typing import Any, Final
 
 from tracekit.helpers._clean import INT64_MAX, INT64_MIN
-from tracekit.helpers._snapshot import Field, plan_of, tidy_top
+from tracekit.helpers._snapshot import Field, int64_test, plan_of, tidy_top
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES
 
 __all__ = ["TAKERS", "TIMED", "learn", "promote"]
@@ -92,18 +93,21 @@ class _Writer:
         index = len(self.leaves)
         return f"{wrap}(\x00{index}\x00)" if wrap else f"\x00{index}\x00"
 
-    def model(self, var: str, obj: Any, fields: tuple[Field, ...], depth: int, top: bool) -> str:
-        """Check the model in local `var`: its class, fields set and extras, in one test; returns the
-        build expression of its dump."""
-        if depth > _MAX_DEPTH or obj.__pydantic_extra__:
+    def model(
+        self, var: str, obj: Any, fields: tuple[Field, ...], depth: int, top: bool, extras: bool
+    ) -> str:
+        """Check the model in local `var`: its class, fields set and (for a class whose dump writes
+        them, `extras`) extras, in one test; returns the build expression of its dump."""
+        if depth > _MAX_DEPTH or (extras and obj.__pydantic_extra__):
             raise _GiveUp("deep or with extras")
         lines = self.lines
         is_set = obj.__pydantic_fields_set__
         kind = "" if top else f"type({var}) is not {self.name(type(obj))} or "
-        lines.append(
-            f"    if {kind}{var}.__pydantic_fields_set__ != {self.name(frozenset(is_set))} "
-            f"or {var}.__pydantic_extra__: return None"
-        )
+        # a class whose dump leaves extras out (google-genai's forbid them) is read without them,
+        # as `_snapshot` reads it: one attribute read through pydantic's __getattr__ hook less a level
+        extra = f" or {var}.__pydantic_extra__" if extras else ""
+        is_set_name = self.name(frozenset(is_set))
+        lines.append(f"    if {kind}{var}.__pydantic_fields_set__ != {is_set_name}{extra}: return None")
         values_var = self.var()
         lines.append(f"    {values_var} = {var}.__dict__")
         values = obj.__dict__
@@ -138,7 +142,7 @@ class _Writer:
             lines.append(f"    if type({var}) is not bool: return None")
             return self.leaf(var)
         if kind is int and INT64_MIN <= x <= INT64_MAX:
-            lines.append(f"    if type({var}) is not int or not MIN <= {var} <= MAX: return None")
+            lines.append(f"    if type({var}) is not int or not {int64_test(var, x)}: return None")
             return self.leaf(var)
         if kind is float and x - x == 0.0:
             lines.append(f"    if type({var}) is not float or {var} - {var} != 0.0: return None")
@@ -182,7 +186,7 @@ class _Writer:
         plan = plan_of(kind) if hasattr(kind, "__pydantic_fields__") else None
         if plan is None or plan.genai != self.genai or (allowed is not None and kind not in allowed):
             raise _GiveUp(f"a {kind.__name__} value")
-        return self.model(var, x, plan.fields, depth + 1, False)
+        return self.model(var, x, plan.fields, depth + 1, False, plan.extras)
 
 
 def learn(obj: Any, read: dict[str, Any]) -> None:
@@ -238,7 +242,7 @@ def _compile_both(obj: Any) -> tuple[Taker, TimedTaker] | None:
         return None
     writer = _Writer(plan.genai)
     try:
-        expr = writer.model("obj", obj, plan.top_fields, 0, True)
+        expr = writer.model("obj", obj, plan.top_fields, 0, True, plan.extras)
     except _GiveUp:
         return None
     names = writer.names

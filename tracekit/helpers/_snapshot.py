@@ -31,7 +31,16 @@ from typing import Any, Final
 from tracekit.helpers._clean import INT64_MAX, INT64_MIN
 from tracekit.helpers.sdk import _GENAI_CLIENT_KEYS, _SNAPSHOT_KEYS, _strip_parsed
 
-__all__ = ["Unsnappable", "copy_json", "freeze_dict", "plan_of", "sdk_chunk", "thaw_dict", "tidy_top"]
+__all__ = [
+    "Unsnappable",
+    "copy_json",
+    "freeze_dict",
+    "int64_test",
+    "plan_of",
+    "sdk_chunk",
+    "thaw_dict",
+    "tidy_top",
+]
 
 _MAX_DEPTH: Final = 32
 """Deepest model/container nesting read directly (stream chunks nest about six levels)."""
@@ -101,6 +110,20 @@ def thaw_dict(frozen: bytes) -> Any:
     return marshal.loads(frozen)
 
 
+_ONE_DIGIT: Final = 2**30 - 1
+"""The largest int CPython keeps in one 30-bit digit: a comparison of two such ints is specialised by
+the interpreter, one with the 64-bit bounds is not."""
+
+
+def int64_test(var: str, learnt: int) -> str:
+    """Generated source testing that the int in local `var` fits 64 bits. Where the shape's own value
+    `learnt` has one digit (counts and indexes), the one-digit range is tested first and the exact
+    64-bit bounds only past it; a field learnt wider (a Unix time) is tested against the bounds alone."""
+    if -_ONE_DIGIT <= learnt <= _ONE_DIGIT:
+        return f"(-{_ONE_DIGIT} <= {var} <= {_ONE_DIGIT} or {INT64_MIN} <= {var} <= {INT64_MAX})"
+    return f"{INT64_MIN} <= {var} <= {INT64_MAX}"
+
+
 Field = tuple[str, str, frozenset[type] | None]
 """(attribute, wire key, the nested model classes its annotation allows, or None for any)."""
 
@@ -109,19 +132,24 @@ class _Plan:
     """How to read one pydantic class (`fields`: what it declares; `top_fields`: those a chunk's own
     dump keeps): `read(obj, depth)` gives its dump (every field), `read_top`
     the same for the chunk itself (without google-genai's client-side fields, as `sdk_json` leaves
-    them out); `genai` says it is google-genai's (dumped in Python mode, bytes as base64 text)."""
+    them out); `genai` says it is google-genai's (dumped in Python mode, bytes as base64 text);
+    `extras` that its dump writes extra fields (`extra="allow"`): pydantic's serializer leaves
+    `__pydantic_extra__` out for any other class, so its readers never read it."""
 
-    __slots__ = ("fields", "genai", "read", "read_top", "top_fields")
+    __slots__ = ("extras", "fields", "genai", "read", "read_top", "top_fields")
 
-    def __init__(self, fields: tuple[Field, ...], top_fields: tuple[Field, ...], genai: bool) -> None:
+    def __init__(
+        self, fields: tuple[Field, ...], top_fields: tuple[Field, ...], genai: bool, extras: bool
+    ) -> None:
         self.fields = fields
         self.top_fields = top_fields
         self.genai = genai
-        self.read = _reader(fields, genai)
-        self.read_top = self.read if top_fields == fields else _reader(top_fields, genai)
+        self.extras = extras
+        self.read = _reader(fields, genai, extras)
+        self.read_top = self.read if top_fields == fields else _reader(top_fields, genai, extras)
 
 
-def _reader(fields: tuple[Field, ...], genai: bool) -> Callable[[Any, int], dict[str, Any]]:
+def _reader(fields: tuple[Field, ...], genai: bool, extras: bool) -> Callable[[Any, int], dict[str, Any]]:
     """A function reading one class's set fields in declaration order, then its extras. Generated
     once per class (as dataclasses and attrs generate their methods): one straight-line test per
     field instead of a loop over a field table, and a field declared as one model class (or a list
@@ -165,12 +193,13 @@ def _reader(fields: tuple[Field, ...], genai: bool) -> Callable[[Any, int], dict
                 f"        out[{wire!r}] = x if t is str or x is None or t is bool or "
                 f"(t is int and MIN <= x <= MAX) else value(x, A{i}, {genai!r}, depth)"
             )
-    lines += [
-        "    extra = obj.__pydantic_extra__",
-        "    if extra:",
-        f"        extras(out, extra, {genai!r}, depth)",
-        "    return out",
-    ]
+    if extras:
+        lines += [
+            "    extra = obj.__pydantic_extra__",
+            "    if extra:",
+            f"        extras(out, extra, {genai!r}, depth)",
+        ]
+    lines.append("    return out")
     # the source holds only field names and wire keys, each written with repr()
     exec("\n".join(lines), namespace)
     reader: Callable[[Any, int], dict[str, Any]] = namespace["read"]
@@ -244,7 +273,20 @@ def _make_plan(kind: type) -> _Plan | None:
         allowed: set[type] = set()
         entries.append((name, wire, frozenset(allowed) if _model_types(info.annotation, allowed) else None))
     top = tuple(entry for entry in entries if entry[0] not in skipped)
-    return _Plan(tuple(entries), top, genai is not None)
+    return _Plan(tuple(entries), top, genai is not None, _dumps_extras(kind))
+
+
+_NO_EXTRAS: Final = frozenset({"ignore", "forbid"})
+
+
+def _dumps_extras(kind: type) -> bool:
+    """Whether pydantic's dump of `kind` writes its extra fields: only with `extra="allow"` (the
+    default is "ignore"; google-genai's models forbid extras). Any other setting counts as allow, so
+    its extras are read as before."""
+    config = getattr(kind, "model_config", None)
+    if not isinstance(config, Mapping):
+        return True
+    return config.get("extra", "ignore") not in _NO_EXTRAS
 
 
 def _genai_plan_for(kind: type) -> set[str] | None:
