@@ -94,6 +94,10 @@ def test_export_sft_refuses_unwritable_paths(tmp_path: Path) -> None:
         (lambda: tk.read_ndjson("events-\ud800.ndjson"), tk.InvalidArgumentError, "lone surrogate"),
         (lambda: tk.NDJSONSink("events-\ud800.ndjson"), tk.InvalidArgumentError, "lone surrogate"),
         (lambda: tk.register_event_type(None), tk.InvalidArgumentError, "needs a BaseEvent subclass"),
+        (lambda: tk.StreamRecorder(call_id=5), tk.InvalidArgumentError, "call_id must be a str"),
+        (lambda: tk.record_from_response(BODY, call_id=5), tk.InvalidArgumentError, "call_id must be a str"),
+        (lambda: tk.StreamRecorder(clock=5), tk.InvalidArgumentError, "clock and now must be functions"),
+        (lambda: tk.record_from_response(BODY, started_at=5), tk.InvalidArgumentError, "started_at must be"),
         (
             lambda: tk.create_llm_call_record_from_streaming([], "gpt-4o", "openai", [], started_at=5),
             tk.InvalidArgumentError,
@@ -144,6 +148,12 @@ CONSTRUCTORS: dict[str, Callable[[Any], object]] = {
     "SessionTracer.hooks={name: value}": lambda value: tk.SessionTracer(hooks={"session_start": value}),
     "StreamRecorder(provider)": lambda value: tk.StreamRecorder(provider=value),
     "StreamRecorder(api_type)": lambda value: tk.StreamRecorder(api_type=value),
+    "StreamRecorder(call_id)": lambda value: tk.StreamRecorder(call_id=value).finish().to_json(),
+    "StreamRecorder(clock)": lambda value: tk.StreamRecorder(clock=value),
+    "StreamRecorder(now)": lambda value: tk.StreamRecorder(now=value),
+    "record_from_response(started_at)": lambda value: tk.record_from_response(BODY, started_at=value),
+    "record_from_response(completed_at)": lambda value: tk.record_from_response(BODY, completed_at=value),
+    "record_from_response(call_id)": lambda value: tk.record_from_response(BODY, call_id=value).to_json(),
 }
 
 

@@ -35,7 +35,7 @@ from tracekit.helpers._shapes import TAKERS, TIMED, learn, promote
 from tracekit.helpers._snapshot import Unsnappable, copy_json, freeze_dict, sdk_chunk, thaw_dict
 from tracekit.helpers.base import ChunkInfo, PayloadProblem, RequestParts, ResponseParts, VendorAdapter
 from tracekit.helpers.sdk import DERIVED_EVENT_TYPES, chunk_of, request_json, sdk_json
-from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, utc_now
+from tracekit.model import LLMCallRecord, LLMChunk, LLMTiming, Outcome, is_valid_unicode, utc_now
 
 __all__ = [
     "StreamRecorder",
@@ -150,14 +150,33 @@ _new_call_id = new_call_id
 """`model.new_id()`'s uuid4 hex, drawn from a pooled block of random bytes (see `helpers._ids`)."""
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
+def _aware(value: Any, name: str) -> datetime | None:
     if value is None:
         return None
+    if not isinstance(value, datetime):
+        raise InvalidArgumentError(
+            f"{name} must be an aware datetime or None, got {type(value).__name__} {value!r:.60}"
+        )
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidArgumentError(
             f"{name}={value!r} is a naive datetime; pass an aware one (e.g. tzinfo=UTC)"
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidArgumentError(
+            f"{name}={value!r} falls outside years 1-9999 in UTC; pass a time within them"
+        ) from None
+
+
+def _call_id(value: Any) -> str:
+    """The call id given, or a new one for None or ""; anything but text is refused at once (it
+    would make a record that cannot be saved)."""
+    if value is None:
+        return _new_call_id()
+    if isinstance(value, str) and is_valid_unicode(value):
+        return value or _new_call_id()
+    raise InvalidArgumentError(f"call_id must be a str or None, got {type(value).__name__} {value!r:.60}")
 
 
 def _parse_request(
@@ -283,7 +302,7 @@ def _build(
     if outcome is None:
         outcome = "error" if error is not None else parts.outcome
     response = (
-        call_id or _new_call_id(),
+        _call_id(call_id),
         adapter.API_TYPE,
         adapter.PROVIDER,
         parts.model_name or (req.model_name if req is not None else "") or "",
@@ -453,7 +472,12 @@ class StreamRecorder:
         keep_chunks: bool = True,
         strict: bool = False,
     ) -> None:
-        self.call_id = call_id or _new_call_id()
+        self.call_id = _call_id(call_id)
+        if not callable(clock) or not callable(now):
+            raise InvalidArgumentError(
+                f"clock and now must be functions (monotonic seconds, aware wall time), got "
+                f"{clock!r:.40} and {now!r:.40}"
+            )
         self._request = request
         self._candidates = registry.adapters_for(provider, api_type)
         self._adapter: VendorAdapter | None = None
