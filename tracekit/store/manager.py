@@ -751,8 +751,8 @@ class TursoManager:
         """iter_call_records' pages: the record JSON of up to `page_size` calls a page, keyset-paged
         (each page starts strictly after the last key seen, so a page costs the same wherever it
         starts). Against a server the next page is requested while the caller reads this one."""
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise StoreError(f"page_size must be an int of at least 1, got {page_size!r}")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size < 2**63:
+            raise StoreError(f"page_size must be an int from 1 to 2**63 - 1, got {page_size!r:.60}")
         session_id = arguments.text(session_id, "session_id")
         model = arguments.text(model, "model")
         provider = arguments.text(provider, "provider")
