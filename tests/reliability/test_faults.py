@@ -41,9 +41,16 @@ def _read_until(proc: subprocess.Popen[str], kind: str, count: int, limit_s: flo
 
 
 def _kill(proc: subprocess.Popen[str]) -> str:
-    """SIGKILL the process mid-work and return what else it printed."""
+    """SIGKILL the process mid-work and return what else it printed: read through `proc.stdout`,
+    whose buffer may already hold lines `readline` read ahead (`communicate` reads the pipe itself
+    and would miss them, so saves the writer did report looked unreported)."""
+    assert proc.stdout is not None
     proc.kill()
-    out, _err = proc.communicate(timeout=30)
+    with proc.stdout:
+        out = proc.stdout.read()
+    proc.wait(timeout=30)
+    if proc.stderr is not None:
+        proc.stderr.close()
     return out
 
 
