@@ -90,27 +90,36 @@ async def test_data_errors_are_raised_not_spooled(tmp_path: Path) -> None:
 
 
 async def test_file_saves_do_not_block_the_event_loop(tmp_path: Path) -> None:
-    """While a large trace is saved to a file: database, other tasks keep running every few ms."""
+    """While a large trace is saved to a file: database, other tasks keep running every few ms.
+
+    A save run on the loop would stall it for most of the save, every time; a pause of the host or
+    a full GC collection can stall it once. So the longest stall must stay under half the save in at
+    least one of three saves."""
     trace = make_trace("large", steps=1500)
-    gaps: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        last = time.monotonic()
-        while not done.is_set():
-            await asyncio.sleep(0.001)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
-
+    stalls: list[tuple[float, float]] = []
     async with TursoManager(f"file:{tmp_path / 'db.sqlite'}") as db:
-        task = asyncio.create_task(ticker())
-        await asyncio.sleep(0.01)
-        started = time.monotonic()
-        await db.save_session(trace)
-        elapsed = time.monotonic() - started
-        done.set()
-        await task
-    assert elapsed > 0.1  # the save is long enough for a blocked loop to show
-    assert len(gaps) > 10
-    assert max(gaps) < elapsed / 2
+        for _attempt in range(3):
+            gaps: list[float] = []
+            done = asyncio.Event()
+
+            async def ticker(gaps: list[float] = gaps, done: asyncio.Event = done) -> None:
+                last = time.monotonic()
+                while not done.is_set():
+                    await asyncio.sleep(0.001)
+                    now = time.monotonic()
+                    gaps.append(now - last)
+                    last = now
+
+            task = asyncio.create_task(ticker())
+            await asyncio.sleep(0.01)
+            started = time.monotonic()
+            await db.save_session(trace)
+            elapsed = time.monotonic() - started
+            done.set()
+            await task
+            assert elapsed > 0.1  # the save is long enough for a blocked loop to show
+            assert len(gaps) > 10
+            stalls.append((max(gaps), elapsed))
+            if max(gaps) < elapsed / 2:
+                return
+    raise AssertionError(f"the loop stalled for over half of every save: (longest stall, save) = {stalls}")
