@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 from factories import T0, build_call_record, build_trace
-from hostile import FIELDS, UnregisteredEnv, _base, exact, in_trace, mutated, mutations
+from hostile import FIELDS, UnregisteredEnv, _base, exact, exact_but_now, in_trace, mutated, mutations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,20 +126,7 @@ def _read(read: Any) -> tuple[str, Any]:
 def _same_reading(a: tuple[str, Any], b: tuple[str, Any], since: datetime) -> bool:
     if a[0] != b[0]:
         return False
-    return _exact_but_now(a[1], b[1], since) if a[0] == "ok" else bool(a[1] == b[1])
-
-
-def _exact_but_now(a: Any, b: Any, since: datetime) -> bool:
-    """`exact`, except that two times both taken since `since` (a missing time's default: now) match."""
-    if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        return type(a) is type(b) and all(
-            _exact_but_now(getattr(a, f.name), getattr(b, f.name), since) for f in dataclasses.fields(a)
-        )
-    if type(a) is datetime and type(b) is datetime and a >= since and b >= since:
-        return True
-    if type(a) is list and type(b) is list:
-        return len(a) == len(b) and all(_exact_but_now(x, y, since) for x, y in zip(a, b, strict=True))
-    return exact(a, b)
+    return exact_but_now(a[1], b[1], since) if a[0] == "ok" else bool(a[1] == b[1])
 
 
 def _fresh_default(cls: type, name: str) -> bool:
