@@ -15,8 +15,11 @@ async def test_wrong_typed_arguments_are_tracekit_errors() -> None:
         await db.save_session(make_trace("s", steps=1))
         with pytest.raises(tk.StoreError, match=r"read-only queries .* got '5'"):
             await db.execute(5)  # type: ignore[arg-type]
-        with pytest.raises(tk.StoreError, match="limit must be an int of at least 1, got '3'"):
+        refused = "limit must be an int from 1 to 9223372036854775806"
+        with pytest.raises(tk.InvalidArgumentError, match=f"{refused}, got '3'"):
             await db.list_sessions(limit="3")  # type: ignore[arg-type]
+        with pytest.raises(tk.InvalidArgumentError, match=refused):
+            await db.list_sessions(limit=2**63 - 1)  # one more row is fetched: it blamed the URL
         with pytest.raises(tk.SerializationError, match="total_reward must be a finite number, got 'abc'"):
             await db.add_outcome_reward("s", "abc")  # type: ignore[arg-type]
         with pytest.raises(tk.SerializationError, match="reward_value must be a finite number, got True"):

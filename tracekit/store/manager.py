@@ -693,8 +693,8 @@ class TursoManager:
         after: str | None = None,
     ) -> SessionPage:
         """A page of matching sessions, oldest first; pass the page's `next_cursor` as `after`."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise StoreError(f"limit must be an int of at least 1, got {limit!r}")
+        # one more row than the page is fetched (to know whether another page follows): 2**63 - 2 at most
+        limit = arguments.whole(limit, "limit", minimum=1, maximum=2**63 - 2)
         flt = SessionFilter(
             created_after, created_before, experiment_id, model, metadata, min_reward, has_error
         )
@@ -751,8 +751,7 @@ class TursoManager:
         """iter_call_records' pages: the record JSON of up to `page_size` calls a page, keyset-paged
         (each page starts strictly after the last key seen, so a page costs the same wherever it
         starts). Against a server the next page is requested while the caller reads this one."""
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size < 2**63:
-            raise StoreError(f"page_size must be an int from 1 to 2**63 - 1, got {page_size!r:.60}")
+        page_size = arguments.whole(page_size, "page_size", minimum=1)
         session_id = arguments.text(session_id, "session_id")
         model = arguments.text(model, "model")
         provider = arguments.text(provider, "provider")
