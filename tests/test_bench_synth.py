@@ -23,7 +23,8 @@ def _cost(record: object) -> tuple[int | None, str | None]:
 def test_bench_synth_prints_tracekits_figure_without_synth_ai(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without synth-ai the bench saves the workload and prints tracekit's rates and the rows it wrote."""
+    """Without synth-ai the bench saves the workload and prints tracekit's rates and the rows it wrote,
+    beside the ceiling's (one sqlite3 connection running the same statements: the same rows)."""
     # run in this process (the interpreter and tracekit are already loaded: a subprocess costs ~6 s here)
     spec = importlib.util.spec_from_file_location("bench_synth", ROOT / "bench" / "bench_synth.py")
     assert spec is not None
@@ -36,7 +37,7 @@ def test_bench_synth_prints_tracekits_figure_without_synth_ai(
     out, err = capsys.readouterr()
     assert err == ""
     lines = out.splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 5
     assert lines[0].startswith("workload: 2 sessions x 3 timesteps (LLM event + call record, ")
     assert lines[1] == "synth-ai: skipped (--no-synth); tracekit alone"
     figure = re.fullmatch(
@@ -55,3 +56,13 @@ def test_bench_synth_prints_tracekits_figure_without_synth_ai(
         for i in range(2)
     )
     assert int(figure[5].replace(",", "")) == expected_rows
+    ceiling = re.fullmatch(
+        r"  the ceiling, one sqlite3 connection, tracekit's statements, rows encoded beforehand: "
+        r"([0-9,.]+) / ([0-9,.]+) sessions/s \(min / median\), [0-9,]+ / [0-9,]+ rows/s; ([0-9,]+) rows per "
+        r"run in its schema; journal=wal, synchronous=FULL \(set on the connection\)",
+        lines[3],
+    )
+    assert ceiling is not None, lines[3]
+    assert int(ceiling[3].replace(",", "")) == expected_rows
+    assert float(ceiling[2].replace(",", "")) > 0
+    assert re.fullmatch(r"  tracekit / the ceiling: [0-9.]+x on median sessions/s \(per run .*\)", lines[4])
