@@ -46,18 +46,17 @@ from tracekit.analysis.aggregates import AggregateResult, GroupBy
 from tracekit.errors import (
     InvalidArgumentError,
     NotFoundError,
-    SerializationError,
     StoreConnectionError,
     StoreError,
     TracekitError,
 )
-from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode, new_id
-from tracekit.store import arguments, migrations, rollup, schema, writer
+from tracekit.model import LLMCallRecord, SessionTrace, is_valid_unicode
+from tracekit.store import annotate, arguments, migrations, rollup, schema, writer
 from tracekit.store.breaker import CircuitBreaker
-from tracekit.store.carried import carried_statements, is_finite_number
+from tracekit.store.carried import carried_statements
 from tracekit.store.joined import Joiner, Waiting
 from tracekit.store.libsql import Database, Result, Statement, StatementRows, is_busy
-from tracekit.store.mapping import CallCost, dumps, session_key, trace_from_rows, trace_rows
+from tracekit.store.mapping import CallCost, session_key, trace_from_rows, trace_rows
 from tracekit.store.queries import (
     MetadataValue,
     SessionFilter,
@@ -818,7 +817,7 @@ class TursoManager:
         result: Result = await (await self._ready()).execute(sql, params)
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
-    # -- experiments and rewards ----------------------------------------------------------------
+    # -- experiments and rewards (tracekit/store/annotate.py) ------------------------------------
 
     async def create_experiment(
         self,
@@ -829,66 +828,21 @@ class TursoManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> str:
         """Create an experiment and return its id (a new random id unless given)."""
-        name_text = _text(name, "name", optional=False)
-        description = _text(description, "description")
-        experiment_id = _text(experiment_id, "experiment_id") or new_id()
-        db = await self._ready()
-        await db.execute(
-            "INSERT INTO experiments (experiment_id, name, description, created_at, metadata_json) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                experiment_id,
-                name_text,
-                description,
-                codec.format_datetime(datetime.now(UTC)),
-                _metadata_json(metadata),
-            ],
+        return await annotate.create_experiment(
+            await self._ready(), name, experiment_id, description, metadata
         )
-        return experiment_id
 
     async def link_session(self, experiment_id: str, session_id: str) -> None:
         """Add a stored session to an experiment (linking twice is harmless)."""
-        await self._require("experiments", "experiment_id", experiment_id, "experiment")
-        await self._require("sessions", "session_id", session_id, "session")
-        await self._db.execute(
-            "INSERT OR IGNORE INTO session_experiments (experiment_id, session_id) VALUES (?, ?)",
-            [experiment_id, session_id],
-        )
+        await annotate.link_session(await self._ready(), self.url, experiment_id, session_id)
 
     async def session_experiments(self, session_id: str) -> list[dict[str, Any]]:
         """The experiments a session is linked to (id, name, description, metadata), oldest first."""
-        session_id = arguments.text(session_id, "session_id", optional=False) or ""
-        db = await self._ready()
-        result = await db.execute(
-            "SELECT e.experiment_id, e.name, e.description, e.metadata_json FROM experiments e "
-            "JOIN session_experiments x ON x.experiment_id = e.experiment_id WHERE x.session_id = ? "
-            "ORDER BY e.created_at, e.experiment_id",
-            [session_id],
-        )
-        return [
-            {"experiment_id": row[0], "name": row[1], "description": row[2], "metadata": json.loads(row[3])}
-            for row in result.rows
-        ]
+        return await annotate.session_experiments(await self._ready(), session_id)
 
     async def list_experiments(self) -> list[dict[str, Any]]:
         """Every experiment with its session count, oldest first."""
-        db = await self._ready()
-        result = await db.execute(
-            "SELECT e.experiment_id, e.name, e.description, e.created_at, e.metadata_json, "
-            "(SELECT count(*) FROM session_experiments x WHERE x.experiment_id = e.experiment_id) "
-            "FROM experiments e ORDER BY e.created_at, e.experiment_id"
-        )
-        return [
-            {
-                "experiment_id": row[0],
-                "name": row[1],
-                "description": row[2],
-                "created_at": datetime.fromisoformat(row[3]),
-                "metadata": json.loads(row[4]),
-                "session_count": row[5],
-            }
-            for row in result.rows
-        ]
+        return await annotate.list_experiments(await self._ready())
 
     async def add_outcome_reward(
         self,
@@ -899,19 +853,9 @@ class TursoManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> int:
         """Record a session's outcome reward; returns its id."""
-        await self._require("sessions", "session_id", session_id, "session")
-        result = await self._db.execute(
-            "INSERT INTO outcome_rewards (session_id, total_reward, achievements_count, created_at, "
-            "metadata_json) VALUES (?, ?, ?, ?, ?) RETURNING reward_id",
-            [
-                session_id,
-                _finite(total_reward, "total_reward"),
-                _count(achievements_count, "achievements_count"),
-                codec.format_datetime(datetime.now(UTC)),
-                _metadata_json(metadata),
-            ],
+        return await annotate.add_outcome_reward(
+            await self._ready(), self.url, session_id, total_reward, achievements_count, metadata
         )
-        return int(result.rows[0][0])
 
     async def add_event_reward(
         self,
@@ -924,71 +868,13 @@ class TursoManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> int:
         """Record a reward for one event of a session (its index in event_history); returns its id."""
-        await self._require("sessions", "session_id", session_id, "session")
-        result = await self._db.execute(
-            "INSERT INTO event_rewards (session_id, event_index, reward_value, reward_type, key, created_at, "
-            "metadata_json) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING reward_id",
-            [
-                session_id,
-                _count(event_index, "event_index"),
-                _finite(reward_value, "reward_value"),
-                _text(reward_type, "reward_type"),
-                _text(key, "key"),
-                codec.format_datetime(datetime.now(UTC)),
-                _metadata_json(metadata),
-            ],
+        return await annotate.add_event_reward(
+            await self._ready(), self.url, session_id, reward_value, event_index, reward_type, key, metadata
         )
-        return int(result.rows[0][0])
 
     async def get_rewards(self, session_id: str) -> dict[str, list[dict[str, Any]]]:
         """A session's rewards: {"outcome": [...], "event": [...]}, each in the order recorded."""
-        session_id = arguments.text(session_id, "session_id", optional=False) or ""
-        db = await self._ready()
-        outcome, event = await db.batch(
-            [
-                (
-                    "SELECT reward_id, total_reward, achievements_count, created_at, metadata_json "
-                    "FROM outcome_rewards WHERE session_id = ? ORDER BY reward_id",
-                    [session_id],
-                ),
-                (
-                    "SELECT reward_id, event_index, reward_value, reward_type, key, created_at, "
-                    "metadata_json FROM event_rewards WHERE session_id = ? ORDER BY reward_id",
-                    [session_id],
-                ),
-            ]
-        )
-        return {
-            "outcome": [
-                {
-                    "reward_id": r[0],
-                    "total_reward": r[1],
-                    "achievements_count": r[2],
-                    "created_at": datetime.fromisoformat(r[3]),
-                    "metadata": json.loads(r[4]),
-                }
-                for r in outcome.rows
-            ],
-            "event": [
-                {
-                    "reward_id": r[0],
-                    "event_index": r[1],
-                    "reward_value": r[2],
-                    "reward_type": r[3],
-                    "key": r[4],
-                    "created_at": datetime.fromisoformat(r[5]),
-                    "metadata": json.loads(r[6]),
-                }
-                for r in event.rows
-            ],
-        }
-
-    async def _require(self, table: str, column: str, value: str, what: str) -> None:
-        value = arguments.text(value, column, optional=False) or ""
-        db = await self._ready()
-        result = await db.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", [value])
-        if not result.rows:
-            raise NotFoundError(f"no {what} {value!r} in {self.url}; save or create it first")
+        return await annotate.get_rewards(await self._ready(), session_id)
 
     # -- conversation metrics (tracekit/store/conversation.py) ---------------------------------
 
@@ -1067,107 +953,3 @@ def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) 
     """The multi-row INSERTs a server runs for `traces`, then those of what they carry."""
     rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
     return writer.save_statements(rows) + carried_statements(traces, saved_at)
-
-
-def _metadata_json(metadata: Any) -> str:
-    """The JSON of an experiment's or reward's metadata, refused (SerializationError naming the path,
-    the value and the fix) unless it reads back equal: str keys; str, int, finite float, bool, None,
-    list and dict values, nested at most codec.MAX_DEPTH deep."""
-    if metadata is None:
-        return "{}"
-    if not isinstance(metadata, Mapping):
-        raise SerializationError(
-            f"metadata: expected a dict, got {type(metadata).__name__} {metadata!r:.60}; pass a dict",
-            path="metadata",
-            value=metadata,
-        )
-    data = dict(metadata)
-    _check_free_form(data, "metadata", 0)
-    return dumps(data)
-
-
-def _check_free_form(value: Any, path: str, depth: int) -> None:
-    kind = type(value)
-    if kind is str or kind is bool or kind is int or value is None:
-        return
-    if kind is float:
-        if value - value == 0.0:
-            return
-        raise SerializationError(
-            f"{path}: non-finite float {value!r} cannot be stored; use None, or a finite float",
-            path=path,
-            value=value,
-        )
-    if kind is not dict and kind is not list:
-        raise SerializationError(
-            f"{path}: {kind.__name__} {value!r:.60} would not read back equal; metadata takes str, int, "
-            "float, bool, None, list and dict: convert it (e.g. a tuple or set to a list)",
-            path=path,
-            value=value,
-        )
-    if depth >= codec.MAX_DEPTH:
-        raise SerializationError(
-            f"{path}: lists/dicts nested deeper than {codec.MAX_DEPTH} levels; flatten the value, or store "
-            "it as a JSON string",
-            path=path,
-            value=value,
-        )
-    if kind is list:
-        for index, item in enumerate(value):
-            _check_free_form(item, f"{path}[{index}]", depth + 1)
-        return
-    for key, item in value.items():
-        if type(key) is not str:
-            raise SerializationError(
-                f"{path}: key {key!r:.60} is a {type(key).__name__}, and JSON object keys read back as str; "
-                "use str keys",
-                path=path,
-                value=key,
-            )
-        _check_free_form(item, f"{path}.{key}", depth + 1)
-
-
-def _text(value: Any, name: str, *, optional: bool = True) -> str | None:
-    """`value` as plain text (None where it may be absent), else refused before anything is
-    written: a number or other object would be stored as something that does not read back equal."""
-    if value is None and optional:
-        return None
-    if isinstance(value, str):
-        if not is_valid_unicode(value):
-            raise SerializationError(
-                f"{name}: {value!r:.60} holds a lone UTF-16 surrogate, which a text column cannot store; "
-                "join the surrogate pair or drop it",
-                path=name,
-                value=value,
-            )
-        return str.__str__(value)  # a str subclass (an enum member) is stored as its text
-    expected = "text or None" if optional else "text"
-    raise SerializationError(
-        f"{name} must be {expected}, got {type(value).__name__} {value!r:.60}; pass a str",
-        path=name,
-        value=value,
-    )
-
-
-def _count(value: Any, name: str) -> int | None:
-    """`value` as a 64-bit int or None, else refused before anything is written."""
-    if value is None:
-        return None
-    if type(value) is bool or not isinstance(value, int) or not -(2**63) <= value < 2**63:
-        raise SerializationError(
-            f"{name} must be an int within 64 bits or None, got {type(value).__name__} {value!r:.60}; "
-            "pass an int",
-            path=name,
-            value=value,
-        )
-    return int(value)
-
-
-def _finite(value: float, name: str) -> float:
-    if not is_finite_number(value):  # an int past float's range included
-        raise SerializationError(
-            f"{name} must be a finite number, got {value!r:.60}; use a finite float",
-            path=name,
-            value=value,
-        )
-    return float(value)
