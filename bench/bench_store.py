@@ -16,7 +16,8 @@
    Printed: rows/s for both and the ratio, min / median over the rounds (targets: >= 0.7 embedded,
    >= 0.8 over sqld); for file: also rows per CPU second of the process, which a busy machine disturbs
    less than wall time (the commit's fsync is not in it). Before them, the CPU of `trace_rows` on one
-   session beside the codec walk alone (the rows are built from the walk's output).
+   session beside the codec walk alone and its walk for orjson's text alone (the rows are built from
+   that walk's output).
 2. `iter_call_records()` over 1,000,000 llm_calls rows (target: <= 10 s), min / median of `--runs`, with
    the peak RSS (target: < 300 MB), beside its floors in the same rounds: the same paged query on one
    plain sqlite3 connection with nothing decoded, and that plus orjson.loads of each record (no record
@@ -170,8 +171,10 @@ async def _wipe(url: str) -> None:
 
 def bench_rows(traces: list[tk.SessionTrace]) -> None:
     """CPU (this thread) per session of `trace_rows` (the codec's check-and-encode walk, then the
-    rows built from it), beside the walk alone on the same traces; min / median of 5 passes."""
+    rows built from it), beside the walk alone on the same traces, and the walk for orjson's text
+    alone (the one trace_rows takes first); min / median of 5 passes."""
     walks: list[float] = []
+    text_walks: list[float] = []
     totals: list[float] = []
     for _ in range(5):
         started = time.thread_time()
@@ -179,15 +182,21 @@ def bench_rows(traces: list[tk.SessionTrace]) -> None:
             codec.encode(trace, compact=True, memo={})
         walked = time.thread_time()
         for trace in traces:
+            codec.encode(trace, compact=True, memo={}, text=True)
+        text_walked = time.thread_time()
+        for trace in traces:
             trace_rows(trace, saved_at="2026-01-01T00:00:00.000000+00:00", cost=_cost)
         done = time.thread_time()
         walks.append((walked - started) / len(traces) * 1e3)
-        totals.append((done - walked) / len(traces) * 1e3)
+        text_walks.append((text_walked - walked) / len(traces) * 1e3)
+        totals.append((done - text_walked) / len(traces) * 1e3)
     walks.sort()
+    text_walks.sort()
     totals.sort()
     print(
         f"  trace_rows of one session (CPU, min / median of 5): {totals[0]:.1f} / {totals[2]:.1f} ms | "
-        f"the codec walk alone {walks[0]:.1f} / {walks[2]:.1f} ms"
+        f"the codec walk alone {walks[0]:.1f} / {walks[2]:.1f} ms | "
+        f"its text walk alone {text_walks[0]:.1f} / {text_walks[2]:.1f} ms"
     )
 
 

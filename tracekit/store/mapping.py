@@ -3,9 +3,10 @@
 Each record is stored as its full JSON plus typed columns for queries. The whole trace is checked
 and encoded by the codec in one walk before any row is built, so a trace that cannot be read back
 equal is refused (SerializationError with its field path) before anything is written; rows reuse
-the walk's per-object JSON. Events and messages are stored once per object: an object that sits both in the
-session history and in a timestep (the usual case) is one row that remembers both places, so
-read-back rebuilds every list exactly. Call records are cut out of their event's JSON and kept
+the walk's per-object data (JSON columns written by orjson, a session's in one pass). Events and
+messages are stored once per object: an object that sits both in the session history and in a
+timestep (the usual case) is one row that remembers both places, so read-back rebuilds every list
+exactly. Call records are cut out of their event's JSON and kept
 in `llm_calls`, one row per call; a tool call row repeats its call's roll-up facts (in_rollup and
 the group keys) so SQL counts tools by name without a join.
 
@@ -38,9 +39,11 @@ __all__ = [
     "TraceRows",
     "call_has_error",
     "check_int64",
+    "checked_trace_rows",
     "dumps",
     "row_json",
     "session_key",
+    "text_trace_rows",
     "trace_from_rows",
     "trace_rows",
 ]
@@ -190,11 +193,13 @@ def _call_row(
     step_id: str | None,
     agent: str,
     record: LLMCallRecord,
-    data: dict[str, Any],
+    started_at: str | None,
+    completed_at: str | None,
     cost: CallCost,
 ) -> tuple[Any, ...]:
-    """The llm_calls row of one call record (`data`: its encoded dict). Token counts and chunk_count
-    were checked as 64-bit ints by the codec's walk; only the priced cost is checked here."""
+    """The llm_calls row of one call record (`started_at`, `completed_at`: the walk's ISO-8601 texts).
+    Token counts and chunk_count were checked as 64-bit ints by the codec's walk; only the priced
+    cost is checked here."""
     usage = record.usage
     timing = record.timing
     tokens: tuple[int | None, ...]
@@ -247,8 +252,8 @@ def _call_row(
         record.model_name,
         record.provider,
         record.api_type,
-        data.get("started_at"),  # the walk's ISO-8601 text (absent when None)
-        data.get("completed_at"),
+        started_at,
+        completed_at,
         record.latency_ms,
         *timing_values,
         *tokens,
@@ -333,14 +338,80 @@ def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 def trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRows:
     """Every row that stores `trace`; raises SerializationError (field path, value, fix) for anything
-    that would not read back equal, before building a row."""
+    that would not read back equal, before building a row.
+
+    First `text_trace_rows`; when it declines, `checked_trace_rows`, which gives the same rows or
+    names the problem."""
+    rows = text_trace_rows(trace, saved_at=saved_at, cost=cost)
+    if rows is not None:
+        return rows
+    return checked_trace_rows(trace, saved_at=saved_at, cost=cost)
+
+
+def text_trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRows | None:
+    """`trace_rows` from the codec's walk for orjson's text: datetimes are left to orjson, which writes
+    them in Rust (the datetime columns too, all of a session's in one call), and every JSON column is
+    written and screened in one pass. None (nothing of it kept) when orjson refuses a value or may
+    spell a float otherwise, or anything is refused: the checked way then decides."""
+    encoded: dict[int, dict[str, Any]] = {}
+    try:
+        trace_data = codec.encode(trace, compact=True, memo=encoded, text=True)
+        return _rows(trace, trace_data, encoded, saved_at, cost, _text_jsons, _text_times)
+    except (_NotText, SerializationError):
+        return None
+
+
+def checked_trace_rows(trace: SessionTrace, *, saved_at: str, cost: CallCost) -> TraceRows:
+    """`trace_rows` the checked way: every datetime formatted by the walk, each JSON column written by
+    orjson or, when orjson's text would differ, the standard library; refusals name their path."""
     encoded: dict[int, dict[str, Any]] = {}
     trace_data = codec.encode(trace, compact=True, memo=encoded)
     try:
-        return _rows(trace, trace_data, encoded, saved_at, cost)
+        return _rows(trace, trace_data, encoded, saved_at, cost, _checked_jsons, _same)
     except SerializationError:
         codec.dumps(trace_data, root="SessionTrace")  # the same refusal, with the path from the trace
         raise
+
+
+class _NotText(Exception):
+    """orjson refused a value of the text walk or may spell a float in it otherwise: rows again,
+    the checked way."""
+
+
+_TEXT_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+"""orjson for the text walk's data: datetimes (aware UTC, microsecond != 0) written by orjson."""
+
+
+def _text_jsons(values: list[Any]) -> list[str]:
+    """orjson's texts of the text walk's data, joined for one screen and one decode (orjson escapes
+    control characters, so no text holds a NUL byte); _NotText when a text may not be `row_json`'s."""
+    dumps_ = orjson.dumps
+    try:
+        joined = b"\x00".join([dumps_(value, option=_TEXT_OPTIONS) for value in values])
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a big int, nesting past 254
+        raise _NotText from None
+    if (b"0.0000" in joined or b"e-" in joined) and _respelled(joined):
+        raise _NotText
+    return joined.decode().split("\x00")
+
+
+def _checked_jsons(values: list[Any]) -> list[str]:
+    return [row_json(value) for value in values]
+
+
+def _text_times(values: list[Any]) -> list[Any]:
+    """The datetime columns' values of the text walk's data (datetimes, the walk's texts, None) as the
+    checked walk writes them: the datetimes it left are aware UTC ones with a non-zero microsecond,
+    which orjson writes as `format_datetime` does, all in one call; texts and None come back equal."""
+    try:
+        texts: list[Any] = orjson.loads(orjson.dumps(values, option=_TEXT_OPTIONS))
+    except TypeError:  # orjson.JSONEncodeError: not what the walk leaves in these columns
+        raise _NotText from None
+    return texts
+
+
+def _same(values: list[Any]) -> list[Any]:
+    return values
 
 
 def _rows(
@@ -349,25 +420,76 @@ def _rows(
     encoded: dict[int, dict[str, Any]],
     saved_at: str,
     cost: CallCost,
+    jsons: Callable[[list[Any]], list[str]],
+    times: Callable[[list[Any]], list[Any]],
 ) -> TraceRows:
+    """The rows from the walk's output. `jsons` writes the JSON columns and `times` gives the texts of
+    the datetime columns, each for all of a session's values in one call (in the order of the lists
+    below, which the slices take back)."""
     sid = trace.session_id
     steps = trace.session_time_steps
-    dump = row_json
-    step_rows: list[tuple[Any, ...]] = []
-    for step_position, step in enumerate(steps):
-        data = encoded[id(step)]
-        step_rows.append(
-            (
-                sid,
-                step_position,
-                step.step_id,
-                step.step_index,
-                step.turn_number,
-                data["timestamp"],  # the walk's ISO-8601 text
-                data.get("completed_at"),
-                dump(_without(data, "events", "markov_blanket_messages")),
-            )
+    events = _placement(trace.event_history, [s.events for s in steps], _event_key)
+    messages = _placement(
+        trace.markov_blanket_message_history, [s.markov_blanket_messages for s in steps], _message_key
+    )
+    step_data = [encoded[id(step)] for step in steps]
+    event_data = [encoded[id(placed[0])] for placed in events]
+    message_data = [encoded[id(placed[0])] for placed in messages]
+    call_data = [
+        encoded[id(record)]
+        for placed in events
+        if isinstance(placed[0], LMCAISEvent)
+        for record in placed[0].call_records
+    ]
+    metadata = trace_data.get("metadata", {})
+    nsteps, nevents, nmessages, ncalls = len(step_data), len(event_data), len(message_data), len(call_data)
+    texts = times(
+        [
+            trace_data["created_at"],
+            *[data["timestamp"] for data in step_data],
+            *[data.get("completed_at") for data in step_data],
+            *[data["time_record"]["event_time"] for data in event_data],
+            *[data["time_record"]["event_time"] for data in message_data],
+            *[data.get("started_at") for data in call_data],
+            *[data.get("completed_at") for data in call_data],
+        ]
+    )
+    at = 1
+    step_times = texts[at : at + nsteps]
+    step_done = texts[at + nsteps : at + 2 * nsteps]
+    at += 2 * nsteps
+    event_times = texts[at : at + nevents]
+    at += nevents
+    message_times = texts[at : at + nmessages]
+    at += nmessages
+    call_started = texts[at : at + ncalls]
+    call_done = texts[at + ncalls : at + 2 * ncalls]
+    written = jsons(
+        [
+            metadata,
+            _without(trace_data, "session_time_steps", "event_history", "markov_blanket_message_history"),
+            *metadata.values(),
+            *[_without(data, "events", "markov_blanket_messages") for data in step_data],
+            *[data if "call_records" not in data else _without(data, "call_records") for data in event_data],
+            *message_data,
+            *call_data,
+        ]
+    )
+    at = 2 + len(metadata)
+    metadata_jsons = written[2:at]
+    step_jsons = written[at : at + nsteps]
+    at += nsteps
+    event_jsons = written[at : at + nevents]
+    at += nevents
+    message_jsons = written[at : at + nmessages]
+    record_jsons = written[at + nmessages :]
+
+    step_rows = [
+        (sid, step_position, step.step_id, step.step_index, step.turn_number, stamp, done, text)
+        for step_position, (step, stamp, done, text) in enumerate(
+            zip(steps, step_times, step_done, step_jsons, strict=True)
         )
+    ]
 
     event_rows: list[tuple[Any, ...]] = []
     call_rows: list[tuple[Any, ...]] = []
@@ -375,10 +497,10 @@ def _rows(
     tool_rows: list[tuple[Any, ...]] = []
     has_error = False
     in_rollup_default = 1 if not trace.event_history else None
-    for event_index, (event, in_history, position, slot) in enumerate(
-        _placement(trace.event_history, [s.events for s in steps], _event_key)
+    call_at = 0
+    for event_index, ((event, in_history, position, slot), event_time, text) in enumerate(
+        zip(events, event_times, event_jsons, strict=True)
     ):
-        data = encoded[id(event)]
         language_model = isinstance(event, LMCAISEvent)
         calls = event.call_records if language_model else None
         event_rows.append(
@@ -390,10 +512,10 @@ def _rows(
                 slot,
                 event.event_type,
                 event.system_instance_id,
-                data["time_record"]["event_time"],
+                event_time,
                 event.model_name if language_model else None,
                 event.reward if isinstance(event, EnvironmentEvent) else None,
-                dump(data if "call_records" not in data else _without(data, "call_records")),
+                text,
             )
         )
         if not calls:
@@ -402,12 +524,23 @@ def _rows(
         step_id = None if position is None else steps[position].step_id or None
         agent = event.system_instance_id
         for call_index, record in enumerate(calls):
-            data = encoded[id(record)]
             has_error = has_error or call_has_error(record)
             call_rows.append(
-                _call_row(sid, event_index, call_index, in_rollup, step_id, agent, record, data, cost)
+                _call_row(
+                    sid,
+                    event_index,
+                    call_index,
+                    in_rollup,
+                    step_id,
+                    agent,
+                    record,
+                    call_started[call_at],
+                    call_done[call_at],
+                    cost,
+                )
             )
-            record_rows.append((sid, event_index, call_index, dump(data)))
+            record_rows.append((sid, event_index, call_index, record_jsons[call_at]))
+            call_at += 1
             if record.output_tool_calls:
                 model_name, provider = record.model_name, record.provider
                 for tool_index, spec in enumerate(record.output_tool_calls):
@@ -428,42 +561,26 @@ def _rows(
                         )
                     )
 
-    message_rows: list[tuple[Any, ...]] = []
-    for index, (message, in_history, position, slot) in enumerate(
-        _placement(
-            trace.markov_blanket_message_history, [s.markov_blanket_messages for s in steps], _message_key
+    message_rows = [
+        (sid, index, in_history, position, slot, message.message_type, event_time, text)
+        for index, ((message, in_history, position, slot), event_time, text) in enumerate(
+            zip(messages, message_times, message_jsons, strict=True)
         )
-    ):
-        data = encoded[id(message)]
-        message_rows.append(
-            (
-                sid,
-                index,
-                in_history,
-                position,
-                slot,
-                message.message_type,
-                data["time_record"]["event_time"],
-                dump(data),
-            )
-        )
+    ]
 
-    metadata = trace_data.get("metadata", {})
     out = TraceRows(sid)
     out.tables[schema.sessions.name] = [
         (
             sid,
-            trace_data["created_at"],
+            texts[0],
             saved_at,
-            len(step_rows),
-            len(event_rows),
-            len(message_rows),
-            len(call_rows),
+            nsteps,
+            nevents,
+            nmessages,
+            ncalls,
             int(has_error),
-            row_json(metadata),
-            row_json(
-                _without(trace_data, "session_time_steps", "event_history", "markov_blanket_message_history")
-            ),
+            written[0],
+            written[1],
             # the session's roll-up summary (tracekit/store/rollup_rows.py), from the rows built above
             rollup_rows.session_summary(
                 call_rows, tool_rows, rollup_rows.warning_counts(call_rows, event_rows, message_rows)
@@ -471,7 +588,7 @@ def _rows(
         )
     ]
     out.tables[schema.session_metadata.name] = [
-        (sid, key, row_json(value)) for key, value in metadata.items()
+        (sid, key, text) for key, text in zip(metadata, metadata_jsons, strict=True)
     ]
     out.tables[schema.timesteps.name] = step_rows
     out.tables[schema.events.name] = event_rows
