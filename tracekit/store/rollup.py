@@ -30,11 +30,13 @@ with filters a row_number() window picks them.
 
 Means equal tracekit.analysis.aggregates' exactly: they come from the exact sum of the values, never from
 SQLite's float sum (whose rounding depends on row order and SQLite version). Each value is split
-in SQL into two integers SQLite sums exactly (`_Split`: exact for |v| in [2**-2, 2**41)); the few
-values outside that range are fetched (an index range each) and corrected for in Python with
-Fractions. When an integer sum would overflow or a value reaches the range's top, the roll-up is
-computed again with a three-integer split (exact for |v| in [2**-12, 2**63)), and past that by
-fetching the values themselves.
+in SQL into an integer and its float rest (`_Split`: for |v| in [2**-2, 2**41)), whose sums SQLite
+computes exactly while a group row has at most 2**21 values (fewer when it holds values below
+2**-2, fetched with an index range each); a larger group makes the roll-up split each value into two
+integers instead (the values outside the range corrected for in Python with Fractions). When an
+integer sum would overflow or a value reaches the range's top, the roll-up is computed again with a
+three-integer split (exact for |v| in [2**-12, 2**63)), and past that by fetching the values
+themselves.
 
 Warnings (no LLM calls recorded, LM events without calls, unpriced calls) are counted in SQL in the
 same batch by tracekit/store/rollup_warnings.py and equal tk.aggregate's.
@@ -46,6 +48,7 @@ import contextlib
 import functools
 import gc
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -114,54 +117,87 @@ _PARTS_PER_COLUMN = 4
 
 @dataclass(frozen=True, slots=True)
 class _Split:
-    """An exact split of each value v into integers SQLite sums exactly: with s = v * scale,
+    """An exact split of each value v into parts SQLite sums exactly: with s = v * scale,
     a = CAST(s AS INTEGER), b = CAST((s - a) * 2**32 AS INTEGER) and, with three parts,
     c = CAST(((s - a) * 2**32 - b) * 2**32 AS INTEGER), v = (a, b[, c] read base 2**32) / unit.
-    That holds for every |v| in [small, big); the values outside are fetched and corrected for."""
+    That holds for every |v| in [small, big); the values outside are fetched and corrected for.
+
+    With `float_rest` the second part is r = s - a itself (exact: the fraction of a float) summed
+    as a float: 2 opcodes a value fewer than b. Every |v| >= small makes r a multiple of 2**-32
+    below 1 in magnitude, so SQLite's float sum of a group's r is exact while the group has at
+    most 2**21 values (each partial sum then fits 53 bits); a + r = s exactly, so nothing is left
+    to correct. Smaller values lower that bound (`float_rest_limit`), and past it the integer split
+    is used instead."""
 
     scale: float
     parts: int
     small: float
     big: float
+    float_rest: bool = False
 
     @property
     def unit(self) -> int:
-        return int(self.scale) << (32 * (self.parts - 1))
+        return int(self.scale) if self.float_rest else int(self.scale) << (32 * (self.parts - 1))
 
     def sums_sql(self, col: str) -> str:
         scaled = f"c.{col}" if self.scale == 1.0 else f"(c.{col} * {self.scale!r})"
         whole = f"CAST({scaled} AS INTEGER)"
+        if self.float_rest:
+            # a REAL sum (0.0, never an INTEGER, when every rest is 0); an infinite one (values past
+            # 2**1000, also fetched as past `big`) comes back NULL: a server cannot send infinity
+            rest = f"sum({scaled} - {whole})"
+            return f"sum({whole}), CASE WHEN abs({rest}) < 1e300 THEN {rest} END, 0"
         first = f"(({scaled} - {whole}) * 4294967296.0)"
         if self.parts == 2:
             return f"sum({whole}), sum(CAST({first} AS INTEGER)), 0"
         second = f"(({first} - CAST({first} AS INTEGER)) * 4294967296.0)"
         return f"sum({whole}), sum(CAST({first} AS INTEGER)), sum(CAST({second} AS INTEGER))"
 
-    def exact(self, whole: int, first: int, second: int) -> Fraction:
-        """The exact sum from the three integer sums the SQL returned."""
+    def exact(self, whole: int, first: int | float, second: int) -> ExactSum:
+        """The exact sum from the integer sums (or the integer and float sums) the SQL returned, as
+        integers (mantissa * 2**exponent: no Fraction a group, the mean without one)."""
+        shift = 1 - self.unit.bit_length()  # unit is a power of two
+        if self.float_rest:
+            numerator, denominator = float(first).as_integer_ratio()  # denominator: a power of two
+            return ExactSum(whole * denominator + numerator, shift + 1 - denominator.bit_length())
         if self.parts == 2:
-            return Fraction((whole << 32) + first, self.unit)
-        return Fraction((whole << 64) + (first << 32) + second, self.unit)
+            return ExactSum((whole << 32) + int(first), shift)
+        return ExactSum((whole << 64) + (int(first) << 32) + second, shift)
 
     def excess(self, value: float) -> Fraction:
         """value minus what the SQL split counted for it (SQLite's float steps and truncating
-        CAST replayed; |value| < big)."""
+        CAST replayed; |value| < big): 0 with `float_rest`, which counts every value whole."""
+        if self.float_rest:
+            return Fraction(0)
         scaled = value * self.scale
         whole = int(scaled)
         first = (scaled - whole) * 4294967296.0
         b = int(first)
         c = int((first - b) * 4294967296.0) if self.parts == 3 else 0
-        return Fraction(value) - self.exact(whole, b, c)
+        return Fraction(value) - self.exact(whole, b, c).fraction()
 
+    def float_rest_limit(self, value: float) -> int:
+        """The most values a group holding `value` (0 < |value| < small) may have for the float sum
+        of the rests to stay exact: its rest is a multiple of 2**(e - 30) (|value| in [2**e,
+        2**(e+1))), so the partial sums, below the count, fit 53 bits while count <= 2**(23 + e)."""
+        exponent = math.frexp(value)[1] - 1
+        return 1 << (23 + exponent) if exponent > -23 else 0
+
+
+_FLOAT_REST_COUNT = 1 << 21
+"""With `float_rest`, the most values of one column a group row may sum (values >= small)."""
 
 _SPLITS: tuple[_Split | None, ...] = (
-    # two parts: |v| in [2**-2, 2**41); sum(a) overflows only when the values add up to 2**41
+    # the integer part and the float rest: |v| in [2**-2, 2**41), up to 2**21 values a group
+    _Split(scale=4194304.0, parts=2, small=0.25, big=2199023255552.0, float_rest=True),
+    # two integer parts: |v| in [2**-2, 2**41); sum(a) overflows only when the values add up to 2**41
     _Split(scale=4194304.0, parts=2, small=0.25, big=2199023255552.0),
     # three parts: |v| in [2**-12, 2**63); sum(a) overflows only at 2**63
     _Split(scale=1.0, parts=3, small=0.000244140625, big=9223372036854775808.0),
     None,  # fetch the values themselves
 )
-"""Tried in order: the cheaper split first; an integer overflow or a value at `big` moves on."""
+"""Tried in order: the cheaper split first; a group too large for the float rest moves to the next,
+an integer overflow or a value at `big` to the first split with a larger `big`."""
 
 _LISTS: dict[str, str] = {
     "versions": "CASE WHEN c.cost_nanousd IS NOT NULL THEN c.price_table_version END",
@@ -236,7 +272,7 @@ def _group_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | No
         # in the index's order: each row's lists are its own keys (rows of one step merge in Python),
         # and so is its outcome (the index's next column), so its counts by outcome are computed once
         # a row, not a FILTER step a call
-        lists = "".join(f", json_array({_KEYED_LISTS[name]})" for name in _lists(by))
+        lists = "".join(f", {_KEYED_LISTS[name]}" for name in _lists(by))
         group_by = " GROUP BY c.step_id, c.model_name, c.provider, c.price_table_version, c.outcome"
         outcomes = (
             "CASE WHEN c.outcome = 'success' THEN count(*) ELSE 0 END, "
@@ -285,7 +321,12 @@ def _outlier_statements(by: GroupBy | None, flt: SessionFilter, split: _Split | 
 
 
 class _NotExact(Exception):
-    """A value reached the split's `big` (or an integer sum overflowed): try the next way."""
+    """A value reached the split's `big` (or an integer sum overflowed), or a group is too large for
+    the float rest: try the next way."""
+
+    def __init__(self, *, magnitude: bool) -> None:
+        super().__init__("a value past the split's range" if magnitude else "a group past the float rest")
+        self.magnitude = magnitude
 
 
 def _read_outliers(results: list[Result], groups: dict[str | None, _Group], split: _Split | None) -> None:
@@ -294,9 +335,12 @@ def _read_outliers(results: list[Result], groups: dict[str | None, _Group], spli
         for key, value in result.rows:
             number = float(value)
             if split is not None and abs(number) >= split.big:
-                raise _NotExact
+                raise _NotExact(magnitude=True)
             group = groups[key or None]
             count, total = group.stats[col]
+            if split is not None and split.float_rest and count > split.float_rest_limit(number):
+                # (the merged group's count bounds each of its rows' counts)
+                raise _NotExact(magnitude=False)
             added = Fraction(number) if split is None else split.excess(number)
             group.stats[col] = (count, _fraction(total) + added)
 
@@ -465,11 +509,19 @@ _NUMBER_FIELDS = (
 
 
 def _read_groups(
-    by: GroupBy | None, sums: Result, tools: Result, groups: dict[str | None, _Group], split: _Split | None
+    by: GroupBy | None,
+    sums: Result,
+    tools: Result,
+    groups: dict[str | None, _Group],
+    split: _Split | None,
+    *,
+    keyed: bool = False,
 ) -> None:
-    """Groups from the sums and tool-count rows; rows whose raw keys ("" and NULL) both mean None merge."""
+    """Groups from the sums and tool-count rows; rows whose raw keys ("" and NULL) both mean None merge.
+    `keyed`: the rows are the timestep index's groups, whose lists are one item (or null) each."""
     offset = 1 + len(_NUMBER_FIELDS)
     lists_at = offset + _PARTS_PER_COLUMN * len(DISTRIBUTION_COLUMNS)
+    names = _lists(by)
     for row in sums.rows:
         key = row[0] or None
         part = _Group(key)
@@ -479,12 +531,28 @@ def _read_groups(
         }
         for i, col in enumerate(DISTRIBUTION_COLUMNS):
             at = offset + _PARTS_PER_COLUMN * i
-            count, whole, first, second = (int(v or 0) for v in row[at : at + _PARTS_PER_COLUMN])
-            part.stats[col] = (count, Fraction(0) if split is None else split.exact(whole, first, second))
-        lists = {
-            name: {item for item in json.loads(text) if item is not None}
-            for name, text in zip(_lists(by), row[lists_at:], strict=True)
-        }
+            count, whole, first, second = row[at : at + _PARTS_PER_COLUMN]
+            count = int(count or 0)
+            if split is None:
+                part.stats[col] = (count, Fraction(0))
+                continue
+            if split.float_rest and count > _FLOAT_REST_COUNT:
+                raise _NotExact(magnitude=False)
+            # the float rest stays a float (its exact value); integer parts are read as integers
+            rest = (first or 0) if split.float_rest else int(first or 0)
+            if not math.isfinite(rest):
+                raise _NotExact(magnitude=True)  # values scaled past float range (sums past `big`)
+            part.stats[col] = (count, split.exact(int(whole or 0), rest, int(second or 0)))
+        if keyed:  # each list is its group row's one item, or null
+            lists = {
+                name: set() if item is None else {item}
+                for name, item in zip(names, row[lists_at:], strict=True)
+            }
+        else:
+            lists = {
+                name: {item for item in json.loads(text) if item is not None}
+                for name, text in zip(names, row[lists_at:], strict=True)
+            }
         if by in _KEY_LISTS:
             lists[_KEY_LISTS[by]] = set() if key is None else {key}
         part.versions, part.models, part.providers = lists["versions"], lists["models"], lists["providers"]
@@ -503,7 +571,7 @@ def _unpriced_by_model(sums: Result) -> dict[str, int]:
     for row in sums.rows:
         unpriced = int(row[at] or 0)
         if unpriced:
-            (model,) = json.loads(row[-1])  # the last list: unpriced_models
+            model = row[-1]  # the last list: unpriced_models (its one model: "" included)
             counts[model] = counts.get(model, 0) + unpriced
     return counts
 
@@ -545,10 +613,15 @@ def _combine(groups: list[_Group], key: str | None = None) -> _Group:
         for name, count in group.tools.items():
             total.tools[name] = total.tools.get(name, 0) + count
     for col in DISTRIBUTION_COLUMNS:
-        total.stats[col] = (
-            sum(g.stats[col][0] for g in groups),
-            sum((_fraction(g.stats[col][1]) for g in groups), Fraction(0)),
-        )
+        sums = [g.stats[col][1] for g in groups]
+        exact: Fraction | ExactSum
+        if all(isinstance(one, ExactSum) for one in sums):
+            exact = ExactSum()  # integer adds: no Fraction a group
+            for one in sums:
+                exact.add(one.mantissa, one.exponent)  # type: ignore[union-attr]
+        else:
+            exact = sum((_fraction(one) for one in sums), Fraction(0))
+        total.stats[col] = (sum(g.stats[col][0] for g in groups), exact)
     return total
 
 
@@ -559,7 +632,7 @@ async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> Agg
     when each selected session has one; otherwise, and by timestep, from the call rows. Counts are
     read in one batch and percentile positions in a second; when sessions change in between, the
     roll-up is computed again (up to five times). Values the exact split cannot sum (see the
-    module doc) make the call-row path fetch the values instead.
+    module doc) make the call-row path use the next split, and at last fetch the values.
     """
     if not (by is None or isinstance(by, str)) or by not in _KEY_EXPRESSIONS:
         raise StoreError(f"cannot group by {by!r}; use one of {[k for k in _KEY_EXPRESSIONS if k]} or None")
@@ -574,20 +647,31 @@ async def aggregate(db: Database, by: GroupBy | None, flt: SessionFilter) -> Agg
             if summed is not None:
                 return summed
             break  # a session without a summary (saved before schema version 3): read the call rows
-    splits = iter(_SPLITS)
-    split = next(splits)
-    for _attempt in range(5):
+    at = 0
+    for _attempt in range(5 + len(_SPLITS)):
+        split = _SPLITS[at]
         try:
             return await _aggregate_once(db, by, flt, split)
         except _Changed:
             continue
-        except _NotExact:
-            split = next(splits)
+        except _NotExact as exc:
+            at = _next_split(at, magnitude=exc.magnitude)
         except StoreError as exc:
             if split is None or "integer overflow" not in str(exc):
                 raise
-            split = next(splits)  # an integer sum beyond 64 bits: huge values
+            at = _next_split(at, magnitude=True)  # an integer sum beyond 64 bits: huge values
     raise StoreError("the stored calls kept changing during aggregate(); retry when writes settle")
+
+
+def _next_split(at: int, *, magnitude: bool) -> int:
+    """The split after _SPLITS[at]; past the values' magnitude, the first with a larger `big`."""
+    current = _SPLITS[at]
+    at += 1
+    while (
+        magnitude and current is not None and (split := _SPLITS[at]) is not None and split.big <= current.big
+    ):
+        at += 1
+    return at
 
 
 async def _aggregate_once(
@@ -608,49 +692,64 @@ async def _aggregate_once(
     if by == "timestep" and any(row[1] is None for row in session_counts.rows):
         session_counts = await db.execute(*warning_statement(flt))
     groups: dict[str | None, _Group] = {}
-    _read_groups(by, results[0], results[1], groups, split)
-    _read_outliers(results[-len(DISTRIBUTION_COLUMNS) :], groups, split)
-    ordered = [groups[k] for k in sorted(groups, key=lambda k: (k is None, k or ""))]
-    total = (groups.get(None) if by is None else _combine(ordered) if ordered else None) or _empty()
-    totals: dict[str | None, _Group] = {None: total}
-    if unfiltered:
-        counts: dict[str | None, dict[str, int]] = {
-            None: {col: total.stats[col][0] if col in total.stats else 0 for col in DISTRIBUTION_COLUMNS}
-        }
-        rank_statements, labels = _index_rank_statements(counts, by_model=False)
+    # the cyclic collector off while the groups are built (a million steps are millions of objects,
+    # each collection a walk over all of them)
+    with _gc_paused():
+        _read_groups(by, results[0], results[1], groups, split, keyed=by == "timestep" and unfiltered)
+        _read_outliers(results[-len(DISTRIBUTION_COLUMNS) :], groups, split)
+        ordered = [groups[k] for k in sorted(groups, key=lambda k: (k is None, k or ""))]
+        total = (groups.get(None) if by is None else _combine(ordered) if ordered else None) or _empty()
+        totals: dict[str | None, _Group] = {None: total}
+        rank_statements: list[Statement] = []
+        labels: list[tuple[str | None, str, int]] = []
         more: list[Statement] = []
         more_labels: list[tuple[str | None, str, int]] = []
-        group_counts = {g.key: {col: g.stats[col][0] for col in DISTRIBUTION_COLUMNS} for g in ordered}
-        raw_none = {row[0] for row in results[0].rows if not row[0]}
-        if by == "model":
-            more, more_labels = _index_rank_statements(group_counts, by_model=True)
-        elif by == "timestep" and "" not in raw_none:
-            # few steps (shared across sessions: "step-3" of every run): a pick per rank by index
-            # position; many small ones: one walk of each percentile index
-            if len(ordered) * _PICKS_PER_CALL <= total.numbers["call_count"]:
-                more, more_labels = _index_rank_statements(group_counts, by="timestep", null_key=True)
-            else:
-                more = _step_window_statements()
-        elif by is not None:
-            more = _window_rank_statements(by, flt)
-        picked = await db.batch(rank_statements + more) if rank_statements or more else []
-        _read_index_ranks(picked[: len(labels)], labels, totals)
-        if more_labels:
-            _read_index_ranks(picked[len(labels) :], more_labels, groups)
-        elif more:
-            _read_window_ranks(picked[len(labels) :], groups)
-    else:
-        _read_window_ranks(results[2:6], groups)
-        if by is not None:
-            _read_window_ranks(results[6:10], totals)
-    built = total.build()
-    # keyed by model (by timestep over every session), the rows already count the unpriced calls of
-    # each model: no second pass over the calls for the unpriced line
-    unpriced_by_model = _unpriced_by_model(results[0]) if by == "timestep" and unfiltered else None
+        if unfiltered:
+            counts: dict[str | None, dict[str, int]] = {
+                None: {col: total.stats[col][0] if col in total.stats else 0 for col in DISTRIBUTION_COLUMNS}
+            }
+            rank_statements, labels = _index_rank_statements(counts, by_model=False)
+            raw_none = {row[0] for row in results[0].rows if not row[0]}
+            if by == "model":
+                more, more_labels = _index_rank_statements(_group_counts(ordered), by_model=True)
+            elif by == "timestep" and "" not in raw_none:
+                # few steps (shared across sessions: "step-3" of every run): a pick per rank by index
+                # position; many small ones: one walk of each percentile index
+                if len(ordered) * _PICKS_PER_CALL <= total.numbers["call_count"]:
+                    more, more_labels = _index_rank_statements(
+                        _group_counts(ordered), by="timestep", null_key=True
+                    )
+                else:
+                    more = _step_window_statements()
+            elif by is not None:
+                more = _window_rank_statements(by, flt)
+    picked = await db.batch(rank_statements + more) if rank_statements or more else []
+    with _gc_paused():
+        if unfiltered:
+            _read_index_ranks(picked[: len(labels)], labels, totals)
+            if more_labels:
+                _read_index_ranks(picked[len(labels) :], more_labels, groups)
+            elif more:
+                _read_window_ranks(picked[len(labels) :], groups)
+        else:
+            _read_window_ranks(results[2:6], groups)
+            if by is not None:
+                _read_window_ranks(results[6:10], totals)
+        built = total.build()
+        # keyed by model (by timestep over every session), the rows already count the unpriced calls
+        # of each model: no second pass over the calls for the unpriced line
+        unpriced_by_model = _unpriced_by_model(results[0]) if by == "timestep" and unfiltered else None
     warnings = await read_warnings(db, flt, session_counts, built, total.unpriced_models, unpriced_by_model)
     if by is None:
         return AggregateResult(by=None, total=built, warnings=warnings)
-    return AggregateResult(by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings)
+    with _gc_paused():
+        return AggregateResult(
+            by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings
+        )
+
+
+def _group_counts(ordered: list[_Group]) -> dict[str | None, dict[str, int]]:
+    return {g.key: {col: g.stats[col][0] for col in DISTRIBUTION_COLUMNS} for g in ordered}
 
 
 def _empty() -> _Group:
