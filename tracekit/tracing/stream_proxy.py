@@ -113,8 +113,9 @@ class StreamProxy(_Forwarding):
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
+        take = call.taker(wrapped)  # before iter(): the SDK stream's tap goes in before it starts
         nxt = _next_of(wrapped) if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
-        self._tk_tap = (nxt, call.taker(), call.tracer.bus, call)
+        self._tk_tap = (nxt, take, call.tracer.bus, call)
 
     def __iter__(self) -> Iterator[Any]:
         return _chunks(self, *self._tk_tap)
@@ -176,8 +177,9 @@ class AsyncStreamProxy(_Forwarding):
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
+        take = call.taker(wrapped, is_async=True)  # before __aiter__(): the tap goes in first
         anext = wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
-        self._tk_tap = (anext, call.taker(), call.tracer.bus, call)
+        self._tk_tap = (anext, take, call.tracer.bus, call)
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
