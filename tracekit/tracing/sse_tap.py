@@ -33,6 +33,9 @@ _STAINLESS_STREAMS = frozenset(
 """The SDK stream classes (package, name) whose chunks are built one per event from its data (the
 SDKs report `openai.Stream` for `openai._streaming.Stream`: the package is what is compared)."""
 
+_STAINLESS_TYPES: dict[type, bool] = {}
+"""Per stream class: whether it is (or subclasses) one of _STAINLESS_STREAMS (decided once)."""
+
 ENABLED = True
 """Private switch (tests and benchmarks compare against the snapshot path with it off)."""
 
@@ -100,12 +103,16 @@ class RawChunks:
         """Hand every chunk taken so far to the recorder, in order: the dict its SDK object reads
         as, or the SDK object itself where only the SDK can build it exactly."""
         texts, ats = self.texts, self.ats
-        if not texts:
+        count = len(texts)
+        if not count:
             return
-        self.texts, self.ats = [], []
         kind, build, add = self._kind, self._build, self._add
-        for text, at in zip(texts, ats, strict=True):
-            add(rebuild(kind, text, build)[1], at)
+        try:
+            for text, at in zip(texts[:count], ats[:count], strict=True):
+                add(rebuild(kind, text, build)[1], at)
+        finally:  # emptied in place: a proxy's loop holds the lists' `append`
+            del texts[:count]
+            del ats[:count]
 
 
 def _unstarted(stream: Any) -> bool:
@@ -125,10 +132,16 @@ def tap_stream(stream: Any, add: Callable[[Any, float], None], is_async: bool) -
     """Put an SSETap under an openai/anthropic SDK stream that has not started, and return what
     keeps its chunks (`add` is the recorder's, for the fold); None, leaving the stream untouched,
     for any other object or a stream the tap cannot read exactly."""
-    if not ENABLED or not any(
-        (str(getattr(cls, "__module__", "")).partition(".")[0], cls.__name__) in _STAINLESS_STREAMS
-        for cls in type(stream).__mro__
-    ):
+    if not ENABLED:
+        return None
+    cls = type(stream)
+    stainless = _STAINLESS_TYPES.get(cls)
+    if stainless is None:
+        stainless = _STAINLESS_TYPES[cls] = any(
+            (str(getattr(base, "__module__", "")).partition(".")[0], base.__name__) in _STAINLESS_STREAMS
+            for base in cls.__mro__
+        )
+    if not stainless:
         return None
     try:
         state = vars(stream)
