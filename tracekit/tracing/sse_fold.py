@@ -51,13 +51,17 @@ class ChunkKind:
     """One SDK stream's chunk type (its `cast_to`): which chunks may be rebuilt from text, and the
     plans learnt for them. Made once per `cast_to` and kept (`chunk_kind`)."""
 
-    __slots__ = ("_all_plain", "_plain_types", "cast_to", "plans")
+    __slots__ = ("_all_plain", "_plain_types", "cast_to", "compiled", "plans", "recent")
 
     def __init__(self, cast_to: Any, all_plain: bool, plain_types: dict[str, bool]) -> None:
         self.cast_to = cast_to
         self._all_plain = all_plain
         self._plain_types = plain_types
         self.plans: dict[Any, Any] = {}
+        self.compiled: dict[Any, Callable[[Any], Any] | None] = {}
+        self.recent: list[Callable[[Any], Any]] = []
+        """The compiled plans (`_compile`) of the structures met last, newest first: a stream's
+        chunks come in a few structures, tried before the structure is computed."""
 
     def plain(self, data: dict[str, Any]) -> bool:
         """Whether a chunk parsed as `data` is of a model whose parse depends on structure only."""
@@ -211,12 +215,102 @@ def _apply(plan: Any, value: Any) -> Any:
     return [_apply(sub, item) for sub, item in zip(plan[1], value, strict=True)]
 
 
+_MAX_RECENT = 4
+_MAX_NODES = 400
+"""Structures with more values than this are not compiled (their plan is applied by `_apply`)."""
+
+
+def _whole_int(value: int) -> bool:
+    """Whether `float(value)` keeps the int (the `int` leaf mark, see `_signature`)."""
+    try:
+        return float(value) == value
+    except OverflowError:
+        return False
+
+
+def _compile(signature: Any, plan: Any) -> Callable[[Any], Any] | None:
+    """`_apply(plan, data)` for data of exactly this structure, else None, as one generated function
+    (the structure checked and the output built in one pass: what `_signature` and `_apply` do for
+    each chunk in two walks); None when the structure is too big to be worth it."""
+    lines: list[str] = []
+    consts: dict[str, Any] = {"_whole_int": _whole_int}
+    count = [0]
+    names = iter(range(1 << 30))
+
+    def const(value: Any) -> str:
+        name = f"c{len(consts)}"
+        consts[name] = value
+        return name
+
+    def walk(sig: Any, plan: Any, var: str) -> str:
+        count[0] += 1
+        if count[0] > _MAX_NODES:
+            raise _Unsafe
+        if type(sig) is tuple and (not sig or sig[0] is not list):  # a dict: (key, structure) pairs
+            keys = tuple(key for key, _ in sig)
+            lines.append(f"if type({var}) is not dict or tuple({var}) != {const(keys)}: return None")
+            subs = dict(plan[1]) if plan is not _IDENT else {}
+            outs: dict[str, str] = {}
+            for key, sub in sig:
+                child = f"v{next(names)}"
+                lines.append(f"{child} = {var}[{const(key)}]")
+                if key in _DISCRIMINATORS and type(sub) is str:
+                    lines.append(f"if type({child}) is not str or {child} != {const(sub)}: return None")
+                    outs[key] = child if subs.get(key, _IDENT) is _IDENT else walk(str, subs[key], child)
+                else:
+                    outs[key] = walk(sub, subs.get(key, _IDENT), child)
+            if plan is _IDENT:
+                return var
+            return "{" + ", ".join(f"{const(key)}: {outs[key]}" for key, _ in plan[1]) + "}"
+        if type(sig) is tuple:  # a list: (list, *structures)
+            items = sig[1:]
+            lines.append(f"if type({var}) is not list or len({var}) != {len(items)}: return None")
+            subs_list = plan[1] if plan is not _IDENT else (_IDENT,) * len(items)
+            outs_list = []
+            for i, (sub, item_plan) in enumerate(zip(items, subs_list, strict=True)):
+                child = f"v{next(names)}"
+                lines.append(f"{child} = {var}[{i}]")
+                outs_list.append(walk(sub, item_plan, child))
+            return var if plan is _IDENT else "[" + "".join(f"{out}, " for out in outs_list) + "]"
+        if sig is _WHOLE_FLOAT or sig is float:
+            test = "not " if sig is _WHOLE_FLOAT else ""
+            lines.append(f"if type({var}) is not float or {test}{var}.is_integer(): return None")
+        elif sig is _INT_0 or sig is _INT_1:
+            lines.append(f"if type({var}) is not int or {var} != {int(sig is _INT_1)}: return None")
+        elif sig is int or sig is _INT_BEYOND_FLOAT:
+            test = "not " if sig is int else ""
+            check = f"{var} == 0 or {var} == 1 or {test}_whole_int({var})"
+            lines.append(f"if type({var}) is not int or {check}: return None")
+        elif sig in (str, bool, type(None)):
+            lines.append(f"if type({var}) is not {const(sig)}: return None")
+        else:
+            raise _Unsafe
+        if plan is _IDENT:
+            return var
+        if plan == _FLOAT:
+            return f"float({var})"
+        raise _Unsafe
+
+    try:
+        out = walk(signature, plan, "data")
+    except _Unsafe:
+        return None
+    body = "".join(f"    {line}\n" for line in lines)
+    exec(f"def matched(data):\n{body}    return {out}\n", consts)  # our own code, made from a plan
+    matched: Callable[[Any], Any] = consts["matched"]
+    return matched
+
+
 def rebuild(kind: ChunkKind, text: str, build: Callable[[Any], Any]) -> tuple[bool, Any]:
     """A tapped chunk from its event's text: (True, the dict its SDK object reads as) or, when only
     the SDK can say, (False, the SDK object `build` makes from the parsed text, as the SDK did)."""
     data = loads(text)
     if type(data) is not dict or not kind.plain(data):
         return False, build(data)
+    for matched in kind.recent:
+        out = matched(data)
+        if out is not None:
+            return True, out
     plans = kind.plans
     signature = _signature(data)
     plan = plans.get(signature, _SDK)
@@ -233,4 +327,13 @@ def rebuild(kind: ChunkKind, text: str, build: Callable[[Any], Any]) -> tuple[bo
             return False, obj
     elif plan is _SDK:
         return False, build(data)
+    compiled = kind.compiled.get(signature, _SDK)
+    if compiled is _SDK:
+        compiled = _compile(signature, plan)
+        if len(kind.compiled) < _MAX_PLANS:
+            kind.compiled[signature] = compiled
+    if compiled is not None:
+        recent = kind.recent
+        recent.insert(0, compiled)
+        del recent[_MAX_RECENT:]
     return True, _apply(plan, data)
