@@ -404,3 +404,42 @@ def test_numbers_and_unknown_fields_fold_exactly(
     with tap_off():
         expected = run()
     _same(record, expected)
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_live_subscribers_get_the_chunks_usage_as_before(is_async: bool) -> None:
+    """With a live subscriber a tapped stream still publishes each chunk's usage as it arrives
+    (from the SDK's chunk object), the same events as the snapshot path."""
+
+    def run() -> list[tuple[Any, ...]]:
+        chunks = load("openai_chat", "stream_text_usage")
+        client = tk.instrument(
+            openai_client(VendorServer().reply_stream("openai_chat", chunks), is_async=is_async)
+        )
+        tracer = SessionTracer()
+        got: list[dict[str, Any]] = []
+        with tracer.subscribe(got.append, kinds={"token_usage", "llm_call_end"}), tracer.session():
+            if is_async:
+
+                async def go() -> bool:
+                    stream = await client.chat.completions.create(model="gpt-4o", messages=HI, stream=True)
+                    async for _ in stream:
+                        pass
+                    return _call_of(stream)._raw is not None
+
+                tapped = asyncio.run(go())
+            else:
+                stream = client.chat.completions.create(model="gpt-4o", messages=HI, stream=True)
+                for _ in stream:
+                    pass
+                tapped = _call_of(stream)._raw is not None
+        assert tapped is sse_tap.ENABLED
+        keys = ("kind", "partial", "raw_usage", "input_tokens", "output_tokens")
+        return [tuple(event.get(key) for key in keys) for event in got]
+
+    events = run()
+    with tap_off():
+        expected = run()
+    assert events == expected
+    assert [e[0] for e in events] == ["token_usage", "llm_call_end", "token_usage"]
+    assert events[0][1] is True
