@@ -21,16 +21,19 @@ stream reached its end): printed spread over the chunks beside the per-chunk fig
 per-call figure is printed beside its same-round baseline (the bare SDK call; for the
 normaliser, the SDK's own model_dump of the same object), and the issue's targets scaled by
 this machine's factor (a bare SDK chunk here / the 79 us it cost where the targets were set).
-Per chunk, a diagnostic run of its own also times the recorder's add step (StreamRecorder.add, the
-chunk's snapshot) inside the real SDK stream (perf_counter_ns around it, wall time: median and 10th
-percentile) and counts the chunks the recorder kept on its fast path; "the rest" is the per-chunk
-figure minus that step (the proxy's frame with its clock read, the stream's setup and end spread
-over its chunks, and the SDK's own work slowed by tracekit's). A second diagnostic run splits a
+Per chunk, a diagnostic run of its own also times the proxy's per-chunk step inside the real SDK
+stream (perf_counter_ns around it, wall time: median and 10th percentile): for an openai/anthropic
+SDK stream the tap's step (RawChunks.take: the text of the chunk's server-sent event and its
+arrival kept, see tracing/sse_tap.py; the chunk is folded through StreamRecorder.add when its
+event is first read), else StreamRecorder.add (the chunk's snapshot); it counts the chunks kept as
+their event's text; "the rest" is the per-chunk figure minus that step (the proxy's frame with its
+clock read, the tap's generator, the stream's setup and end spread over its chunks, and the SDK's
+own work slowed by tracekit's). A second diagnostic run splits a
 stream step by step, bare and traced streams alternated (thread CPU): create() returning the stream,
 the first chunk, each later chunk, the end, and the cyclic GC's runs during the streams. A third
-stream, paired with the bare one like the first, has the recorder's add step made a no-op: what
-tracekit costs beyond `StreamRecorder.add` (setup, proxy, end), and by difference the add's whole
-cost inside the stream (its own time and what it makes the SDK's work cost).
+stream, paired with the bare one like the first, has the per-chunk step made a no-op (and so no
+tap): what tracekit costs beyond that step (setup, proxy, end), and by difference the step's whole
+cost inside the stream, the tap included (its own time and what it makes the SDK's work cost).
 Run: .venv/bin/python bench/bench_decorators.py [ROUNDS]
 """
 
@@ -49,12 +52,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from sdk_transport import VendorServer, openai_client
 
 import tracekit as tk
-from tracekit.helpers.recorder import _FAST as FAST_FORM  # a chunk kept on the fast path (learnt shape)
 from tracekit.helpers.recorder import StreamRecorder
 from tracekit.tracer import SessionTracer
 from tracekit.tracing import response_shapes
 from tracekit.tracing.capture import snapshot
 from tracekit.tracing.llm_call import LLMCall
+from tracekit.tracing.sse_tap import RawChunks
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 HI = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]
@@ -75,7 +78,7 @@ def long_chat_stream(n_text: int) -> list[dict[str, Any]]:
 
 
 def _no_add(chunk: Any, at: float) -> None:
-    """The recorder's add step replaced by nothing (the beyond-add diagnostic)."""
+    """The per-chunk step replaced by nothing (the beyond-the-step diagnostic)."""
 
 
 def per_call(calls: int, bare: Any, traced: Any) -> tuple[float, float]:
@@ -131,35 +134,51 @@ def first_access(events: list[Any]) -> float:
 
 
 def inside_the_stream(client: Any, streams: int) -> tuple[float, float, float]:
-    """Inside the real SDK stream: the median wall ns of the recorder's per-chunk step
-    (`StreamRecorder.add`, which the proxy calls with the arrival time it read: the snapshot),
-    timed with perf_counter_ns around it, and the share of chunks the recorder kept on its fast path
-    (a learnt shape) rather than the exact read. A diagnostic run of its own: the figures above are
-    measured without this timer."""
+    """Inside the real SDK stream: the median wall ns of the proxy's per-chunk step (the tap's
+    `RawChunks.take`, or `StreamRecorder.add` for a chunk the tap has no text for; the proxy calls it
+    with the arrival time it read), timed with perf_counter_ns around it (the stream read through
+    next(), which calls the step; a for loop runs the same step written out in the proxy's
+    generator), and the share of chunks kept as their event's text. A diagnostic run of its own:
+    the figures above are measured without this timer."""
     clock = time.perf_counter_ns
     steps: list[int] = []
-    forms: list[int] = []
-    add = StreamRecorder.add
+    mine: list[int] = []  # the steps taken while a stream ran (a fold's adds, at first use, left out)
+    kept = chunks = 0
+    take, add = RawChunks.take, StreamRecorder.add
 
-    def timed(recorder: StreamRecorder, chunk: Any, received_at: float | None = None) -> None:
+    def timed_take(raw: RawChunks, chunk: Any, at: float) -> None:
+        t0 = clock()
+        take(raw, chunk, at)
+        steps.append(clock() - t0)
+
+    def timed_add(recorder: StreamRecorder, chunk: Any, received_at: float | None = None) -> None:
         t0 = clock()
         add(recorder, chunk, received_at)
         steps.append(clock() - t0)
 
-    StreamRecorder.add = timed  # type: ignore[method-assign]  # bound by each proxy at its start
+    RawChunks.take = timed_take  # type: ignore[method-assign]  # bound by each proxy at its start
+    StreamRecorder.add = timed_add  # type: ignore[method-assign]
     try:
         with SessionTracer().session():
             for _ in range(streams):
                 stream = client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True)
-                for _ in stream:
-                    pass
-                recorder = object.__getattribute__(stream, "_tk_call")._recorder  # pending: not folded yet
-                forms.extend(entry[0] if type(entry[0]) is int else FAST_FORM for entry in recorder._pending)
+                before = len(steps)
+                n = 0
+                while True:  # next(): the step called as a function (a for loop runs it written out)
+                    try:
+                        next(stream)
+                    except StopIteration:
+                        break
+                    n += 1
+                mine.extend(steps[before:])
+                raw = object.__getattribute__(stream, "_tk_call")._raw  # pending: not folded yet
+                kept += 0 if raw is None else len(raw.texts)
+                chunks += n
     finally:
+        RawChunks.take = take  # type: ignore[method-assign]
         StreamRecorder.add = add  # type: ignore[method-assign]
-    fast = sum(form == FAST_FORM for form in forms) / len(forms)
-    ordered = sorted(steps)
-    return ordered[len(ordered) // 2] / 1e9, ordered[len(ordered) // 10] / 1e9, fast
+    ordered = sorted(mine)
+    return ordered[len(ordered) // 2] / 1e9, ordered[len(ordered) // 10] / 1e9, kept / chunks
 
 
 def stream_steps(bare_client: Any, traced_client: Any, streams: int) -> dict[str, float]:
@@ -282,11 +301,11 @@ def round_once(calls: int, streams: int, chunks: list[dict[str, Any]]) -> dict[s
             pass
 
     def inst_stream_no_add() -> None:
-        """The same traced stream with the recorder's add step a no-op (a diagnostic: what tracekit
-        costs beyond `StreamRecorder.add`: the request's copy, the call, the recorder, the proxy, the
+        """The same traced stream with the per-chunk step a no-op and no tap (a diagnostic: what
+        tracekit costs beyond that step: the request's copy, the call, the recorder, the proxy, the
         end; the record it leaves holds no chunks and is not the figure above's)."""
         taker = LLMCall.taker
-        LLMCall.taker = lambda self: _no_add  # type: ignore[method-assign]
+        LLMCall.taker = lambda self, *args, **kwargs: _no_add  # type: ignore[method-assign]
         try:
             inst_stream()
         finally:
@@ -421,17 +440,17 @@ def main() -> None:
     share = f"min {min(shares):8.3f}  median {statistics.median(shares):8.3f}"
     print(f"    as a share of the undecorated chunk   {share}")
     print(f"    completed at first use, spread        {fig(lambda r: r['inst_stream_complete'] / n_chunks)}")
-    print(f"    the recorder's add step, wall, median {fig(lambda r: r['step_median'])}")
+    print(f"    the per-chunk step, wall, median      {fig(lambda r: r['step_median'])}")
     print(f"    the same, 10th percentile             {fig(lambda r: r['step_p10'])}")
     rest = fig(lambda r: r["inst_stream"] / n_chunks - r["step_median"])
     print(f"    the rest (setup, proxy frame, SDK)    {rest}")
     beyond = fig(lambda r: r["inst_stream_no_add"] / n_chunks)
-    print(f"    beyond the add: the add a no-op       {beyond}")
+    print(f"    beyond the step: it a no-op, no tap   {beyond}")
     add_all = fig(lambda r: (r["inst_stream"] - r["inst_stream_no_add"]) / n_chunks)
-    print(f"    the add's whole cost in the stream    {add_all}")
+    print(f"    the step's whole cost, tap included   {add_all}")
     shares = [r["fast_share"] for r in results]
     share = f"min {min(shares):8.3f}  median {statistics.median(shares):8.3f}"
-    print(f"    share of chunks on the fast path      {share}")
+    print(f"    share of chunks kept as event text    {share}")
     print("  a stream step by step, thread CPU (traced - bare, medians over streams; diagnostic run):")
     for step, what in (
         ("create", "create() returning the stream"),

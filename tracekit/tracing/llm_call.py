@@ -32,6 +32,7 @@ from tracekit.tracing.pending import Deferred, deferred_event
 from tracekit.tracing.response_shapes import TAKERS as SHAPE_TAKERS
 from tracekit.tracing.response_shapes import learn as learn_shape
 from tracekit.tracing.response_shapes import rebuild as rebuild_shape
+from tracekit.tracing.sse_tap import RawChunks, tap_stream
 from tracekit.tracing.values import call_event
 
 if TYPE_CHECKING:
@@ -190,8 +191,8 @@ class LLMCall(Deferred):
     call finished off the caller's path is the work its pending event parks (`build()`)."""
 
     __slots__ = (
-        "_context", "_end", "_payload", "_recorder", "_wall_ns", "announced", "done", "request", "spec",
-        "start", "tracer",
+        "_context", "_end", "_payload", "_raw", "_recorder", "_wall_ns", "announced", "done", "request",
+        "spec", "start", "tracer",
     )  # fmt: skip
     _payload: bytes | dict[str, Any] | tuple[Any, ...]
     """A deferred response's snapshot: its shape's values, its JSON text, or a private dict copy."""
@@ -204,6 +205,7 @@ class LLMCall(Deferred):
         self.request = request
         self.done = False
         self._recorder: StreamRecorder | None = None
+        self._raw: RawChunks | None = None
         self._context: contextvars.Context | None = None
         self._wall_ns = _time_ns()
         self.start = _perf_counter()
@@ -426,11 +428,31 @@ class LLMCall(Deferred):
             self.done = True
         return self
 
-    def taker(self) -> Callable[[Any, float], None]:
-        """What a stream proxy calls per chunk with its arrival (perf_counter s): the recorder's
-        `add`, bound once at the stream's start; a no-op when the stream could not be recorded."""
+    def taker(self, stream: Any = None, is_async: bool = False) -> Callable[[Any, float], None]:
+        """What a stream proxy calls per chunk with its arrival (perf_counter s), bound once at the
+        stream's start: for an openai/anthropic SDK stream not started yet, the step keeping its
+        event's text (sse_tap.py: the chunk is folded where the record is finished); else the
+        recorder's `add`; a no-op when the stream could not be recorded. Strict tracers fold each
+        chunk as it arrives (a problem raises there), so they take the recorder's `add`."""
         recorder = self._recorder
-        return _ignore_chunk if recorder is None else recorder.add
+        if recorder is None:
+            return _ignore_chunk
+        if stream is not None and not self.tracer.strict and self._raw is None:
+            raw = tap_stream(stream, recorder.add, is_async)
+            if raw is not None:
+                self._raw = raw
+                return raw.take
+        return recorder.add
+
+    def _fold(self, recorder: StreamRecorder) -> StreamRecorder:
+        """`recorder` with every chunk kept as its event's text folded in (sse_tap.py)."""
+        raw = self._raw
+        if raw is not None:
+            try:
+                raw.fold()
+            except Exception as exc:  # the chunks folded so far stay; the record says what arrived
+                report_problem(self.tracer, "could not record a stream chunk", exc)
+        return recorder
 
     def publish(self, chunk: Any) -> None:
         """Publish a chunk's usage on the live bus (called only while the bus has subscribers)."""
@@ -454,7 +476,7 @@ class LLMCall(Deferred):
         if recorder is None:
             return
         try:
-            record = recorder.finish(outcome, error)
+            record = self._fold(recorder).finish(outcome, error)
         except Exception as exc:
             report_problem(self.tracer, "could not finish the stream's record", exc)
             return
@@ -500,7 +522,7 @@ class LLMCall(Deferred):
         recorder, end = self._recorder, self._end
         try:
             assert recorder is not None  # end_later defers only a call with a recorder
-            return self._event_of(recorder.finish())
+            return self._event_of(self._fold(recorder).finish())
         except Exception as exc:
             # logged, never raised: this runs inside whatever first reads the event
             logger.warning("tracekit: could not finish the stream's record: %s: %s", type(exc).__name__, exc)

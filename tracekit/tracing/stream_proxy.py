@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tracekit.tracing.llm_call import IN_SDK_CALL, LLMCall, outcome_of
+from tracekit.tracing.sse_tap import RawChunks
 
 if TYPE_CHECKING:
     from tracekit.live.bus import EventBus
@@ -95,6 +96,50 @@ def _chunks(
         yield chunk
 
 
+def _raw_chunks(
+    proxy: StreamProxy,  # held by the frame, as in `_chunks`
+    nxt: Callable[[], Any],
+    take: Callable[[Any, float], None],
+    bus: EventBus,
+    call: LLMCall,
+) -> Iterator[Any]:
+    """`_chunks` for a tapped SDK stream (sse_tap.py), the tap's step written out: per chunk the
+    text of the event it was built from and its arrival, two appends; a chunk the tap has no text
+    for goes through the step itself (`RawChunks.take`: folded at once, after those before it)."""
+    raw: RawChunks = take.__self__  # type: ignore[attr-defined]
+    tap, keep_text, keep_at = raw.tap, raw.texts.append, raw.ats.append
+    perf_counter = _perf_counter
+    while True:
+        try:
+            chunk = nxt()
+        except StopIteration:
+            call.end_later()
+            return
+        except BaseException as exc:
+            call.end(outcome_of(exc), exc)
+            raise
+        at = perf_counter()
+        if not call.done:  # closed or ended: later chunks are the caller's alone
+            text = tap.data
+            if text is not None:
+                tap.data = None
+                keep_text(text)
+                keep_at(at)
+                if bus.active:
+                    try:
+                        call.publish(chunk)
+                    except Exception as exc:
+                        call.chunk_failed(exc)
+            else:
+                try:
+                    take(chunk, at)
+                    if bus.active:
+                        call.publish(chunk)
+                except Exception as exc:
+                    call.chunk_failed(exc)
+        yield chunk
+
+
 class StreamProxy(_Forwarding):
     """A sync stream (SDK Stream, generator, any iterator) whose chunks are recorded as they arrive.
 
@@ -113,11 +158,15 @@ class StreamProxy(_Forwarding):
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
+        take = call.taker(wrapped)  # before iter(): the SDK stream's tap goes in before it starts
         nxt = _next_of(wrapped) if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
-        self._tk_tap = (nxt, call.taker(), call.tracer.bus, call)
+        self._tk_tap = (nxt, take, call.tracer.bus, call)
 
     def __iter__(self) -> Iterator[Any]:
-        return _chunks(self, *self._tk_tap)
+        nxt, take, bus, call = self._tk_tap
+        if type(getattr(take, "__self__", None)) is RawChunks:
+            return _raw_chunks(self, nxt, take, bus, call)
+        return _chunks(self, nxt, take, bus, call)
 
     def __next__(self) -> Any:
         nxt, take, bus, call = self._tk_tap
@@ -176,8 +225,9 @@ class AsyncStreamProxy(_Forwarding):
     def __init__(self, wrapped: Any, call: LLMCall) -> None:
         self._tk_wrapped = wrapped
         self._tk_call = call
+        take = call.taker(wrapped, is_async=True)  # before __aiter__(): the tap goes in first
         anext = wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
-        self._tk_tap = (anext, call.taker(), call.tracer.bus, call)
+        self._tk_tap = (anext, take, call.tracer.bus, call)
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
