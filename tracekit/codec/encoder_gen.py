@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, Union
 
+import orjson
 from pydantic.functional_validators import AfterValidator
 
 from tracekit import model
@@ -278,12 +279,15 @@ def _shortcut(
             return "type(v) is float and v - v == 0.0 and (v >= 1e-4 or v <= -1e-4 or v == 0.0)", "v"
         return "type(v) is float and v - v == 0.0", "v"
     if hint is datetime:
-        # isoformat() without timespec is much faster and gives the same text when microsecond != 0,
-        # and so does orjson (the datetime itself is left for it when writing text); a whole second
-        # takes the timespec (its text has ".000000", which neither writes by default)
-        whole = "v.isoformat(timespec='microseconds')"
+        # orjson writes an aware UTC datetime with a non-zero microsecond as isoformat() does, at a
+        # third of its cost (the datetime itself is left to it when writing text); a whole second
+        # gets the ".000000" neither writes by default (orjson's text is then '"YYYY-MM-DDTHH:MM:SS+00:00"')
+        if text:
+            return "type(v) is _datetime and v.tzinfo is _UTC", (
+                "v if v.microsecond else _dumps(v)[1:20].decode() + '.000000+00:00'"
+            )
         return "type(v) is _datetime and v.tzinfo is _UTC", (
-            f"v if v.microsecond else {whole}" if text else f"v.isoformat() if v.microsecond else {whole}"
+            "_dumps(v)[1:-1].decode() if v.microsecond else _dumps(v)[1:20].decode() + '.000000+00:00'"
         )
     if hint is Any:
         return "_clean(v, 0, _MAX)", "v"
@@ -321,6 +325,13 @@ def _shortcut(
         return f"type(v) is {names.add(hint)}", f"{writer}(v, w)"
     raise _Unknown(hint)
 
+
+_HOT = (
+    *("type", "str", "int", "float", "bool", "list", "dict", "id", "_datetime", "_UTC", "_dumps"),
+    *("_clean", "_clean_dict", "_clean_items", "_dicts_clean", "_all_str", "_all_int64", "_events", "_event"),
+)
+"""The builtins and helpers a writer reads on every call, bound as its defaults: a local is read
+faster than a global (binding every name costs more than it saves: defaults are copied per call)."""
 
 _INLINE_DEPTH = 4
 """How deep a writer writes nested records in its own body before calling their writers."""
@@ -380,36 +391,52 @@ class _Emitter:
         spec = self.names.add(field)
         slow = f"_slow({out}, {spec}, {v}, w)"
         lines = [f"{v} = {o}.{name}"]
+        skip: str | None = None  # how a value at the default that compact JSON leaves out is told
         if default is self.no_default or default is None:
-            skip = None
+            pass
         elif type(default) in (list, dict) and not default:
             skip = "empty"
         elif type(default) in (str, bool, int):
-            skip = f"type({v}) is {self.names.add(type(default))} and {v} == {self.names.add(default)}"
+            skip = type(default).__name__
         else:  # a default the shortcut does not compare (a float, a non-empty list): the walk decides
             return [*lines, slow]
         try:
-            value = self.value(hint, depth, f"{out}[{name!r}]", skip)
+            test, body, may_raise = self.value(hint, depth, f"{out}[{name!r}]", skip, default)
         except _Unknown:
             return [*lines, slow]
         indent = ""
         if default is None and nullable:
             lines.append(f"if {v} is not None:")
             indent = "    "
+        if may_raise:  # a writer, or an inline record refusing a value: the walk redoes the field
+            if skip == "empty":
+                lines.append(f"{indent}if type({v}) is {type(default).__name__} and not {v}: pass")
+                lines.append(f"{indent}else:")
+                indent += "    "
+            lines.append(f"{indent}try:")
+            lines.append(f"{indent}    if {test}:")
+            lines.extend(f"{indent}        {line}" for line in body)
+            lines.append(f"{indent}    else: {slow}")
+            lines.append(f"{indent}except (_PathError, _Redo):")
+            lines.append(f"{indent}    {slow}")
+            return lines
+        # a pure test: no try block, and the value that passes it falls through (no jump over the else)
         if skip == "empty":
             lines.append(f"{indent}if type({v}) is {type(default).__name__} and not {v}: pass")
-            lines.append(f"{indent}else:")
-            indent += "    "
-        lines.append(f"{indent}try:")
-        lines.extend(f"{indent}    {line}" for line in value)
-        lines.append(f"{indent}    else: {slow}")
-        lines.append(f"{indent}except (_PathError, _Redo):")
-        lines.append(f"{indent}    {slow}")
+            lines.append(f"{indent}elif not ({test}): {slow}")
+        else:
+            lines.append(f"{indent}if not ({test}): {slow}")
+        lines.append(f"{indent}else:")
+        lines.extend(f"{indent}    {line}" for line in body)
         return lines
 
-    def value(self, hint: Any, depth: int, target: str, skip: str | None) -> list[str]:
-        """`if <test>:` and the lines storing `v{depth}` into `target` when it holds (the caller adds
-        the `else`); raises _Unknown when the field type has no shortcut."""
+    def value(
+        self, hint: Any, depth: int, target: str, skip: str | None, default: Any = None
+    ) -> tuple[str, list[str], bool]:
+        """(test, lines, may_raise): when `test` holds for `v{depth}`, `lines` store it into `target`;
+        `may_raise`: they call a writer or refuse an inline record's value (_PathError, _Redo), so the
+        caller wraps them to hand the field to the walk. Raises _Unknown when the field type has no
+        shortcut."""
         v = f"v{depth}"
         inner = depth + 1
         item = _list_item(hint)
@@ -418,28 +445,33 @@ class _Emitter:
             cls = self.names.add(record)
             body = self.record(record, inner)
             if item is None:
-                return [
-                    f"if type({v}) is {cls}:",
-                    f"    o{inner} = {v}",
-                    *(f"    {b}" for b in body),
-                    f"    {target} = out{inner}",
-                ]
+                return f"type({v}) is {cls}", [f"o{inner} = {v}", *body, f"{target} = out{inner}"], True
             items = f"l{depth}"
-            return [
-                f"if type({v}) is list:",
-                f"    {items} = []",
-                f"    for o{inner} in {v}:",
-                f"        if type(o{inner}) is not {cls}: raise _Redo",
-                *(f"        {b}" for b in body),
-                f"        {items}.append(out{inner})",
-                f"    {target} = {items}",
-            ]
+            return (
+                f"type({v}) is list",
+                [
+                    f"{items} = []",
+                    f"for o{inner} in {v}:",
+                    f"    if type(o{inner}) is not {cls}: raise _Redo",
+                    *(f"    {b}" for b in body),
+                    f"    {items}.append(out{inner})",
+                    f"{target} = {items}",
+                ],
+                True,
+            )
         test, expression = _shortcut(hint, self.names, self.record_writer, self.text)
+        may_raise = ", w)" in expression  # a writer or the event check (the calls given the walk `w`)
         test = _rename(test, v)
         expression = _rename(expression, v)
-        if skip is not None and skip != "empty":
-            return [f"if {test}:", f"    if not ({skip}): {target} = {expression}"]
-        return [f"if {test}:", f"    {target} = {expression}"]
+        if skip is None or skip == "empty":
+            return test, [f"{target} = {expression}"], may_raise
+        exact = f"type({v}) is {skip}"
+        if test == exact or test.startswith(f"{exact} and "):  # the default's exact type is checked:
+            compare = f"{v} != {self.names.add(default)}"  # a plain comparison tells it
+        else:
+            kind, constant = self.names.add(type(default)), self.names.add(default)
+            compare = f"not (type({v}) is {kind} and {v} == {constant})"
+        return test, [f"if {compare}: {target} = {expression}"], may_raise
 
 
 def _single(hint: Any) -> Any:
@@ -493,10 +525,13 @@ def compact_source(
             "_all_int64": all_int64,
             "_datetime": datetime,
             "_UTC": UTC,
+            "_dumps": orjson.dumps,
             "_valid": model.is_valid_unicode,
         }
     )
     body = _Emitter(names, record_writer, plan_of, no_default, text).record(cls, 0)
     body.append("return out0")
-    source = "def write(o0, w):\n" + "\n".join("    " + line for line in body) + "\n"
+    used = sorted(name for name in _HOT if re.search(rf"\b{name}\b", "\n".join(body)))
+    head = ", ".join(f"{name}={name}" for name in used)
+    source = f"def write(o0, w, {head}):\n" + "\n".join("    " + line for line in body) + "\n"
     return source, names.values
