@@ -179,23 +179,24 @@ def test_byte_nesting_screen_pairs_escapes_as_json_does() -> None:
         assert codec.bytes_nest_deeper_than(text.encode(), limit) is expected, text
 
 
-def test_checked_datetimes_are_parsed_once_per_text_and_the_cache_stays_bounded(
+def test_checked_datetimes_are_parsed_once_per_read_and_the_cache_stays_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A canonical datetime text read twice gives the same object; past _DATES_LIMIT texts the
-    cache starts over; a non-canonical text is never cached and still reads as the full
-    validation reads it."""
+    """A canonical datetime text met twice in one read gives one object; the next read parses it
+    again (nothing is kept between reads); past _DATES_LIMIT texts the cache starts over; a
+    non-canonical text is never cached and still reads as the full validation reads it."""
+    same = "2026-03-14T15:09:26.535897+00:00"
+    text = json.dumps({"call_id": "c", "api_type": "responses", "started_at": same, "completed_at": same})
+    first, second = tk.LLMCallRecord.from_json(text), tk.LLMCallRecord.from_json(text)
+    assert first.started_at == datetime.fromisoformat(same) == second.started_at
+    assert first.started_at is first.completed_at
+    assert second.started_at is not first.started_at
     monkeypatch.setattr(decoder, "_DATES_LIMIT", 2)
-    decoder._DATES.clear()
+    decoder.forget_dates()
     texts = [f"2026-03-14T15:09:2{i}.535897+00:00" for i in range(5)]
-    reads = [
-        tk.LLMCallRecord.from_json(json.dumps({"call_id": "c", "api_type": "responses", "started_at": t}))
-        for t in (*texts, texts[-1])
-    ]
-    assert [r.started_at for r in reads[:5]] == [datetime.fromisoformat(t) for t in texts]
-    assert reads[5].started_at is reads[4].started_at
+    assert [decoder._checked_datetime(t) for t in texts] == [datetime.fromisoformat(t) for t in texts]
     assert len(decoder._DATES) <= 2
     odd = '{"call_id":"c","api_type":"responses","started_at":"2026-03-14T15:09:26Z"}'
     assert exact(tk.LLMCallRecord.from_json(odd), codec._from_json_validated(tk.LLMCallRecord, odd))
     assert "2026-03-14T15:09:26Z" not in decoder._DATES
-    decoder._DATES.clear()
+    decoder.forget_dates()

@@ -356,6 +356,7 @@ def from_json(cls: type[T], text: str | bytes) -> T:
         target = _fast_target(cls, data)
         decode = None if target is None else decoder.decoder(target, False)
         if decode is not None:
+            decoder.forget_dates()
             try:
                 return typing.cast(T, decode(data))
             except Exception:  # anything the fast path cannot vouch for: the full validation decides

@@ -62,11 +62,18 @@ _CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\
 """The datetime text tracekit writes (`encoder.format_datetime`); any other form is fully validated."""
 
 _DATES: dict[str, datetime] = {}
-"""Datetimes already read by checked decoders, by their canonical text (a record's times recur
-in its trace, and datetimes are immutable, so one object serves every read)."""
+"""Datetimes already read by checked decoders during one read, by their canonical text (a call's
+times recur in its trace: its event's time is its start; datetimes are immutable, so one object
+serves every place). Emptied at each read's start (`forget_dates`): a text read again by a later read
+is parsed again, so the speed of reading one document is measured, not a cache's."""
 
 _DATES_LIMIT = 4096
 """Texts kept in _DATES before it starts over (bounded memory however many distinct times)."""
+
+
+def forget_dates() -> None:
+    """Start a read: no datetime parsed by an earlier read is reused (see _DATES)."""
+    _DATES.clear()
 
 
 def _checked_datetime(text: Any) -> datetime:
