@@ -346,13 +346,17 @@ class _Numbers:
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Parse JSON text (NaN/Infinity refused) and validate it into `cls`; raises InvalidDataError."""
     raw = _utf8(text)
-    data = _NOT_PARSED if raw is None else _fast_loads(raw)
+    try:  # `_fast_loads`, inlined
+        data = _NOT_PARSED if raw is None or _BIG_INT in raw.translate(_DIGIT_RUNS) else orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = _NOT_PARSED
     # a long run of digits (a number past 64 bits?), text orjson refuses, or nesting deeper than
     # to_json writes: the reference path below parses, validates and checks it as to_json would
     if raw is not None and type(data) is dict and not bytes_nest_deeper_than(raw, MAX_DEPTH):
         target = _fast_target(cls, data)
         decode = None if target is None else decoder.decoder(target, False)
         if decode is not None:
+            decoder.forget_dates()
             try:
                 return typing.cast(T, decode(data))
             except Exception:  # anything the fast path cannot vouch for: the full validation decides
@@ -398,18 +402,28 @@ def _nests_deeper_than(text: str | bytes, limit: int) -> bool:
 
 
 _NOT_SHAPE = bytes(range(256)).translate(None, b'"[]{}')
+_NOT_SHAPE_OR_ESCAPE = bytes(range(256)).translate(None, b'\\"[]{}')
 _PARENS = bytes.maketrans(b"[]{}", b"()()")
+_QUOTE_ESCAPES = re.compile(rb'\\[\\"]')
+"""An escaped backslash or quote (leftmost first, as a JSON parser pairs them)."""
 
 
 def bytes_nest_deeper_than(raw: bytes, limit: int) -> bool:
-    """`_nests_deeper_than` of valid JSON held as UTF-8 bytes, in a few C-level passes: escaped
-    backslashes and quotes dropped, everything but quotes and brackets dropped, string contents
-    dropped, then `limit` rounds each removing the innermost bracket pairs (what is left nests deeper)."""
-    if raw.count(b"[") + raw.count(b"{") <= limit:
+    """`_nests_deeper_than` of valid JSON held as UTF-8 bytes, in a few C-level passes: everything
+    but backslashes, quotes and brackets dropped (one pass over the text; the rest works on what
+    is left), escaped quotes and backslashes dropped, string contents dropped, then `limit` rounds
+    each removing the innermost bracket pairs (what is left nests deeper)."""
+    shape = raw.translate(_PARENS, _NOT_SHAPE_OR_ESCAPE)
+    if shape.count(b"(") <= limit:
         return False
-    if b"\\" in raw:
-        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    shape = raw.translate(_PARENS, _NOT_SHAPE).replace(b'""', b"")  # empty or adjacent strings
+    if b"\\" in shape:
+        if b'\\"' in shape:
+            # maybe an escaped quote, or an escaped backslash (or a dropped escape letter) before a
+            # quote: the escapes are paired on the text itself, beside what they escape
+            shape = _QUOTE_ESCAPES.sub(b"", raw).translate(_PARENS, _NOT_SHAPE)
+        else:  # no backslash right before a quote: backslashes change no string's end
+            shape = shape.replace(b"\\", b"")
+    shape = shape.replace(b'""', b"")  # empty or adjacent strings
     if b'"' in shape:
         shape = b"".join(shape.split(b'"')[::2])
     for _ in range(limit):

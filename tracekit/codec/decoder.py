@@ -15,13 +15,16 @@ tracekit's own mutable classes are built slot by slot (object.__new__, one store
 __init__ or __post_init__ call: the values are already what they would keep); frozen and
 user-defined classes through their constructor.
 
-Trusted reads of tracekit's own mutable classes also learn the dicts' shapes: the tuple of a
-dict's keys, in the order tracekit wrote them. Once a shape has been seen `SHAPE_AFTER` times it
-gets a decoder of its own that tests nothing: it unpacks the dict's values straight into the
-slots, stores the absent fields' defaults as constants, and converts only the fields that need
-it (nested records, datetimes, ints of float fields). Rows tracekit wrote come in a few shapes,
-so a bulk read (the store's `iter_call_records`) runs these almost always; a key no field has or
-a missing required field gives a shape that declines, exactly as the per-field decoder does.
+Reads of tracekit's own mutable classes (trusted, and checked ones: `from_json` mostly reads
+what tracekit wrote) also learn the dicts' shapes: the tuple of a dict's keys, in the order
+tracekit wrote them. Once a shape has been seen `SHAPE_AFTER` times it gets a decoder of its
+own: it unpacks the dict's values straight into the slots (checked ones: into locals, each
+tested as the per-field decoder tests it), stores the absent fields' defaults as constants, and
+converts only the fields that need it (nested records, datetimes, ints of float fields). Rows
+tracekit wrote come in a few shapes, so a bulk read (the store's `iter_call_records`) runs these
+almost always; a key no field has or a missing required field gives a shape that declines,
+exactly as the per-field decoder does. Checked decoders parse each canonical datetime text once
+(`_DATES`, bounded).
 
 A class whose field types the generator does not know (a user event with an exotic field) gets
 no decoder: reading it always takes the full validation.
@@ -58,6 +61,33 @@ class _Unknown(Exception):
 _CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00").fullmatch
 """The datetime text tracekit writes (`encoder.format_datetime`); any other form is fully validated."""
 
+_DATES: dict[str, datetime] = {}
+"""Datetimes already read by checked decoders during one read, by their canonical text (a call's
+times recur in its trace: its event's time is its start; datetimes are immutable, so one object
+serves every place). Emptied at each read's start (`forget_dates`): a text read again by a later read
+is parsed again, so the speed of reading one document is measured, not a cache's."""
+
+_DATES_LIMIT = 4096
+"""Texts kept in _DATES before it starts over (bounded memory however many distinct times)."""
+
+
+def forget_dates() -> None:
+    """Start a read: no datetime parsed by an earlier read is reused (see _DATES)."""
+    _DATES.clear()
+
+
+def _checked_datetime(text: Any) -> datetime:
+    """The datetime of canonical UTC `text` (as `encoder.format_datetime` writes it), parsed once
+    per text; any other value or form raises Decline (the full validation then reads it)."""
+    if type(text) is not str or _CANONICAL(text) is None:
+        raise Decline
+    value = datetime.fromisoformat(text)
+    if len(_DATES) >= _DATES_LIMIT:
+        _DATES.clear()
+    _DATES[text] = value
+    return value
+
+
 _DECODERS: dict[tuple[type, bool], Decoder | None] = {}
 _BUILDING: set[tuple[type, bool]] = set()
 _BUILD_LOCK = threading.RLock()
@@ -74,8 +104,9 @@ def decoder(cls: type, trusted: bool) -> Decoder | None:
         if key in _DECODERS:
             return _DECODERS[key]
         built = _build(cls, trusted)
-        if built is not None and trusted and _built_directly(cls):
-            table = _TABLES[cls] = _Shapes(cls, built)
+        if built is not None and _built_directly(cls):
+            table = _Shapes(cls, built, trusted)
+            (_TABLES if trusted else _CHECKED_TABLES)[cls] = table
             built = table.dispatch
         _DECODERS[key] = built
         return built
@@ -91,7 +122,11 @@ SHAPE_LIMIT = 256
 however varied the rows)."""
 
 _TABLES: dict[type, _Shapes] = {}
-"""Each class's shape table (tracekit's own mutable classes, trusted reads)."""
+"""Each class's shape table for trusted reads (tracekit's own mutable classes)."""
+
+_CHECKED_TABLES: dict[type, _Shapes] = {}
+"""Each class's shape table for checked reads (`from_json`): foreign text, but mostly tracekit's
+own writing, so it comes in a few shapes too."""
 
 _SEEN_LIMIT = 4096
 """Shapes counted per class before the counts start over (bounds the memory foreign rows can take)."""
@@ -101,15 +136,25 @@ class _Shapes(dict[Any, Decoder]):
     """One class's shape decoders, by the tuple of a dict's keys; a shape not in the table is
     counted and read by the per-field decoder until it has been seen SHAPE_AFTER times."""
 
-    def __init__(self, cls: type, generic: Decoder) -> None:
+    def __init__(self, cls: type, generic: Decoder, trusted: bool) -> None:
         super().__init__()
         self.cls = cls
         self.generic = generic
+        self.trusted = trusted
         self.seen: dict[Any, int] = {}
         table = self
 
-        def dispatch(d: Any) -> Any:
-            return table[tuple(d)](d)
+        if trusted:
+
+            def dispatch(d: Any) -> Any:
+                return table[tuple(d)](d)
+
+        else:  # foreign data: only a dict has a shape
+
+            def dispatch(d: Any) -> Any:
+                if type(d) is not dict:
+                    raise Decline
+                return table[tuple(d)](d)
 
         self.dispatch: Decoder = dispatch
 
@@ -124,7 +169,7 @@ class _Shapes(dict[Any, Decoder]):
         with _BUILD_LOCK:
             built = self.get(keys)
             if built is None:
-                built = self[keys] = _shape_decoder(self.cls, keys) or _declined
+                built = self[keys] = _shape_decoder(self.cls, keys, self.trusted) or _declined
                 seen.pop(keys, None)
         return built
 
@@ -168,6 +213,9 @@ class _Gen:
             "_iso": datetime.fromisoformat,
             "_event": decode_event,
             "_new": object.__new__,
+            "_no": _declined,
+            "_dates": _DATES.get,
+            "_date": _checked_datetime,
         }
 
     def name(self, value: Any) -> str:
@@ -178,11 +226,15 @@ class _Gen:
 
     def call(self, cls: type, var: str) -> str:
         """An expression decoding the dict in variable `var` as a `cls`."""
-        if self.shaped and (cls, True) not in _BUILDING:
-            decoder(cls, True)  # builds its table when it is not built yet
-            table = _TABLES.get(cls)
+        key = (cls, self.trusted)
+        if self.shaped and key not in _BUILDING:
+            decoder(cls, self.trusted)  # builds its table when it is not built yet
+            table = (_TABLES if self.trusted else _CHECKED_TABLES).get(cls)
             if table is not None:
-                return f"{self.name(table)}[tuple({var})]({var})"
+                name = self.name(table)
+                if self.trusted:
+                    return f"{name}[tuple({var})]({var})"
+                return f"({name}[tuple({var})] if type({var}) is dict else _no)({var})"
         return f"{self.record(cls)}({var})"
 
     def record(self, cls: type) -> str:
@@ -241,8 +293,8 @@ def _lines(gen: _Gen, hint: Any) -> list[str]:
             # refuses lone surrogate escapes (from_json then takes the full validation)
             return ["if type(v) is not str: raise _D"] if checked else []
         if base is datetime:
-            if checked:
-                return ["if type(v) is not str or _canon(v) is None: raise _D", "v = _iso(v)"]
+            if checked:  # a text already read comes from the cache; any other value: _date decides
+                return ["x = _dates(v) if type(v) is str else None", "v = _date(v) if x is None else x"]
             return ["v = _iso(v)"]
         raise _Unknown(hint)
     if origin is Union or origin is types.UnionType:
@@ -374,9 +426,11 @@ def _source(cls: type, hints: dict[str, Any], trusted: bool) -> tuple[str, dict[
     return source, dict(gen.names)
 
 
-def _shape_decoder(cls: type, keys: tuple[Any, ...]) -> Decoder | None:
-    """The trusted decoder of `cls` for dicts whose keys are exactly `keys`, in that order; None
-    when no dict tracekit writes has that shape (a key no field has, a required field missing)."""
+def _shape_decoder(cls: type, keys: tuple[Any, ...], trusted: bool) -> Decoder | None:
+    """The decoder of `cls` (checked or trusted) for dicts whose keys are exactly `keys`, in that
+    order; None when no dict tracekit writes has that shape (a key no field has, a required field
+    missing), where the per-field decoder declines too. Checked ones test each value as the
+    per-field decoder does (an event's `event_type` was read by whoever picked the class)."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     tag = "event_type" if issubclass(cls, model.BaseEvent) else None  # an event's class, not a field
     if not all(type(key) is str and (key in fields or key == tag) for key in keys):
@@ -384,13 +438,25 @@ def _shape_decoder(cls: type, keys: tuple[Any, ...]) -> Decoder | None:
     if any(_default(_Gen(True), f) is None and name not in keys for name, f in fields.items()):
         return None
     hints = typing.get_type_hints(cls, include_extras=True)
-    gen = _Gen(True, shaped=True)
+    gen = _Gen(trusted, shaped=True)
     targets: list[str] = []
     body: list[str] = []
     for index, key in enumerate(keys):
         convert = [] if key == tag else _lines(gen, hints[key])
         if key == tag:
             targets.append("_")
+        elif not trusted:
+            hint = hints[key]
+            nullable = _nullable(hint) or hint is Any
+            if not convert and nullable:
+                targets.append(f"o.{key}")
+                continue
+            targets.append(f"v{index}")
+            test = ["    " + line for line in convert or ["pass"]]
+            body.extend([f"v = v{index}", "if v is not None:", *test])
+            if not nullable:
+                body.append("else: raise _D")
+            body.append(f"o.{key} = v")
         elif not convert:
             targets.append(f"o.{key}")
         else:
