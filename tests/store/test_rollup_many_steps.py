@@ -80,3 +80,39 @@ async def test_many_distinct_steps_with_changed_counts_read_again(
     monkeypatch.setattr(Database, "batch", racing_batch)
     result = await store.aggregate(by="timestep")
     assert_same(result, tk.aggregate([*traces, late], by="timestep"))
+
+
+def _picks_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The window pick statements (pivoted or not) sent from now on (recorded off Database.batch)."""
+    sent: list[str] = []
+    batch = Database.batch
+
+    async def recording_batch(self: Database, statements: Sequence[Statement]) -> list[Result]:
+        sent.extend(sql for sql, _ in statements if "row_number()" in sql)
+        return await batch(self, statements)
+
+    monkeypatch.setattr(Database, "batch", recording_batch)
+    return sent
+
+
+@pytest.mark.parametrize("zero", [False, True], ids=["nonzero", "a-zero-latency"])
+async def test_one_value_steps_read_no_picks(
+    store: TursoManager, monkeypatch: pytest.MonkeyPatch, zero: bool
+) -> None:
+    """Every step its own with one call (one value a column): each value is its own min, max and
+    percentiles, so no pick is read, and the result equals tk.aggregate. A 0.0 value (its sum cannot
+    tell 0.0 from -0.0) makes the picks be read."""
+    traces = [make_trace(f"v{i:04d}", steps=2, seed=i, created=i) for i in range(1000)]
+    for trace in traces:
+        for step in trace.session_time_steps:
+            step.step_id = f"{trace.session_id}-{step.step_id}"
+    if zero:
+        call = traces[3].session_time_steps[1].events[0].call_records[0]  # type: ignore[attr-defined]
+        call.latency_ms = 0.0
+    await _save(store, traces)
+    sent = _picks_sent(monkeypatch)
+    result = await store.aggregate(by="timestep")
+    expected = tk.aggregate(traces, by="timestep")
+    assert_same(result, expected)
+    assert [repr(g.latency_ms) for g in result.groups] == [repr(g.latency_ms) for g in expected.groups]
+    assert len(sent) == (4 if zero else 0)

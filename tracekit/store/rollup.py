@@ -781,21 +781,24 @@ async def _many_steps(
         if total is None:
             return None
         rank_statements, labels = _index_rank_statements({None: _counts(total)})
-        pick_statements: list[Statement] = [
-            (pick_statement(col, _PERCENTILES), []) for col in DISTRIBUTION_COLUMNS
-        ]
+        # a step of one value (nonzero: the sum cannot tell 0.0 from -0.0) is its own pick
+        pick_statements: list[Statement] = (
+            []
+            if not steps.several and _one_value_each(sums)
+            else [(pick_statement(col, _PERCENTILES), []) for col in DISTRIBUTION_COLUMNS]
+        )
     picked = await db.batch(rank_statements + pick_statements)
     with _gc_paused():
         _read_index_ranks(picked[: len(labels)], labels, {None: total})
-        picks: list[dict[str | None, Sequence[Any]]] = [
+        picks: list[dict[str | None, Sequence[Any]]] | None = [
             {row[0]: row for row in result.rows} for result in picked[len(labels) :]
-        ]
+        ] or None
         try:
             built_steps = build_steps(steps.single, tools, picks, 1 - split.unit.bit_length())
         except Lost:
             raise _Changed from None
         for key, rows in steps.several.items():
-            built_steps[key] = _several_rows(key, rows, tools, picks, split)
+            built_steps[key] = _several_rows(key, rows, tools, picks or [], split)
         built = total.build()
         unpriced_by_model = _unpriced_by_model(results[0])
     warnings = await read_warnings(db, flt, session_counts, built, total.unpriced_models, unpriced_by_model)
@@ -804,6 +807,18 @@ async def _many_steps(
         return AggregateResult(
             by="timestep", total=built, groups=tuple([built_steps[k] for k in keys]), warnings=warnings
         )
+
+
+def _one_value_each(rows: list[Any]) -> bool:
+    """Whether every group row holds at most one value of each distribution column, none of them 0
+    (whole part 0: with no outlier rows every nonzero value is at least the split's `small`)."""
+    offset = 1 + len(_NUMBER_FIELDS)
+    for i in range(len(DISTRIBUTION_COLUMNS)):
+        at = offset + _PARTS_PER_COLUMN * i
+        for row in rows:
+            if row[at] > 1 or (row[at] and not row[at + 1]):
+                return False
+    return True
 
 
 def _steps_total(rows: list[Any], tools: dict[str | None, dict[str, int]], split: _Split) -> _Group | None:

@@ -83,11 +83,13 @@ def pick_statement(col: str, percentiles: Sequence[int]) -> str:
 def build_steps(
     single: dict[str | None, Sequence[Any]],
     tools: dict[str | None, dict[str, int]],
-    picks: list[dict[str | None, Sequence[Any]]],
+    picks: list[dict[str | None, Sequence[Any]]] | None,
     exponent: int,
 ) -> dict[str | None, GroupAggregate]:
-    """Each one-row step's GroupAggregate from its row, its tool counts and its picks per column.
-    `exponent`: the split's, so a sum is (whole << 32) + rest * 2**32 times 2**(exponent - 32)."""
+    """Each one-row step's GroupAggregate from its row, its tool counts and its picks per column
+    (None when no step holds more than one value of a column, none of them 0: each value is its
+    step's exact sum, so no pick is read). `exponent`: the split's, so a sum is
+    (whole << 32) + rest * 2**32 times 2**(exponent - 32)."""
     built: dict[str | None, GroupAggregate] = {}
     shifted = exponent - 32
     no_tools: dict[str, int] = {}
@@ -99,14 +101,17 @@ def build_steps(
             if not count:
                 dists.append(_NONE)
                 continue
-            picked = picks[i].get(key)
-            if picked is None or picked[1] != count:
-                raise Lost
             rest = (row[at + 2] or 0.0) * _REST_UNIT
             whole = int(rest)
             if whole != rest:
                 raise Lost
             mean = exact_mean((row[at + 1] << 32) + whole, shifted, count)
+            if picks is None:  # one nonzero value a step (the caller checked): the mean is the value
+                dists.append(Distribution(1, mean, mean, mean, mean, mean, mean))
+                continue
+            picked = picks[i].get(key)
+            if picked is None or picked[1] != count:
+                raise Lost
             dists.append(Distribution(count, mean, *picked[2:7]))
         cost = row[12]
         versions, models, providers = row[_LISTS_AT], row[_LISTS_AT + 1], row[_LISTS_AT + 2]
