@@ -1,13 +1,15 @@
 """Benchmark: `db.aggregate(by=...)` over 1,000,000 stored calls, and opening an existing database.
 
     .venv/bin/python bench/bench_rollup.py [--sessions 10000] [--db PATH] [--runs 3] [--by none model ...]
+        [--distinct-steps]
 
 The database holds `--sessions` sessions of 100 timesteps (LLM event with one call record,
 environment event, two messages: 100 calls a session), written the store's own way: one session
 is saved through TursoManager, then its rows (its roll-up summary included) are copied inside
-SQLite under new session ids. `--db PATH` keeps the file between runs (built
-when missing; a file written by an older tracekit is migrated on the first open, and that open is
-timed).
+SQLite under new session ids (with `--distinct-steps`, under new step ids too: every step id unique
+to its session, so by="timestep" has a group a step, 1,000,000 groups by default). `--db PATH`
+keeps the file between runs (built when missing; a file written by an older tracekit is migrated on
+the first open, and that open is timed).
 
 Printed, min / median of `--runs` runs, each beside its baseline measured in the same run:
 - every grouping of `aggregate` (None, model, provider, agent, session, timestep), against a bare
@@ -43,8 +45,9 @@ _STEPS = 100
 _GROUPINGS: tuple[Any, ...] = (None, "model", "provider", "agent", "session", "timestep")
 
 
-async def _build(path: Path, sessions: int, spool: Path) -> None:
-    """One session saved by the store, copied `sessions - 1` times under new ids inside SQLite."""
+async def _build(path: Path, sessions: int, spool: Path, *, distinct_steps: bool = False) -> None:
+    """One session saved by the store, copied `sessions - 1` times under new ids inside SQLite
+    (`distinct_steps`: each copy's step ids suffixed with its number, so no two sessions share one)."""
     async with TursoManager(f"file:{path}", spool_path=spool) as db:
         await db.save_session(make_trace("bench-000000", steps=_STEPS, seed=1))
     conn = sqlite3.connect(path, isolation_level=None)
@@ -57,6 +60,8 @@ async def _build(path: Path, sessions: int, spool: Path) -> None:
             for name in columns:
                 if name == "session_id":
                     values.append("printf('bench-%06d', n.k)")
+                elif name == "step_id" and distinct_steps:
+                    values.append("step_id || printf('-%06d', n.k)")
                 else:
                     values.append(name)
             conn.execute(
@@ -160,6 +165,11 @@ def main(argv: list[str] | None = None) -> None:
         default=["none", "model", "provider", "agent", "session", "timestep"],
         help="groupings to time (none = the total; default: all)",
     )
+    parser.add_argument(
+        "--distinct-steps",
+        action="store_true",
+        help="build the file with step ids unique per session (a timestep group a step); default: shared",
+    )
     args: Any = parser.parse_args(argv)
     logging.getLogger("tracekit").setLevel(logging.ERROR)  # the unpriced-call warning is expected here
     with tempfile.TemporaryDirectory(prefix="tracekit-bench-") as tmp:
@@ -167,8 +177,10 @@ def main(argv: list[str] | None = None) -> None:
         spool = Path(tmp) / "spool.jsonl"
         if not path.exists():
             started = time.perf_counter()
-            asyncio.run(_build(path, args.sessions, spool))
-            print(f"built {path} ({args.sessions:,} sessions) in {time.perf_counter() - started:.1f} s")
+            asyncio.run(_build(path, args.sessions, spool, distinct_steps=args.distinct_steps))
+            steps = "distinct steps" if args.distinct_steps else "shared steps"
+            took = time.perf_counter() - started
+            print(f"built {path} ({args.sessions:,} sessions, {steps}) in {took:.1f} s")
         groupings = tuple(None if by == "none" else by for by in args.by)
         asyncio.run(bench(path, args.runs, spool, groupings))
 

@@ -49,7 +49,7 @@ import functools
 import gc
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -67,6 +67,7 @@ from tracekit.store.rollup_rows import (
     fold,
 )
 from tracekit.store.rollup_sessions import PicksMissing, session_groups
+from tracekit.store.rollup_steps import Lost, build_steps, pick_statement, split_rows
 from tracekit.store.rollup_warnings import (
     read_warnings,
     summary_warning_statement,
@@ -691,6 +692,10 @@ async def _aggregate_once(
     results, session_counts = batch[:-1], batch[-1]
     if by == "timestep" and any(row[1] is None for row in session_counts.rows):
         session_counts = await db.execute(*warning_statement(flt))
+    if by == "timestep" and unfiltered and split is not None and split.float_rest:
+        stepped = await _many_steps(db, flt, results, session_counts, split)
+        if stepped is not None:
+            return stepped
     groups: dict[str | None, _Group] = {}
     # the cyclic collector off while the groups are built (a million steps are millions of objects,
     # each collection a walk over all of them)
@@ -746,6 +751,129 @@ async def _aggregate_once(
         return AggregateResult(
             by=by, total=built, groups=tuple(g.build() for g in ordered), warnings=warnings
         )
+
+
+async def _many_steps(
+    db: Database, flt: SessionFilter, results: list[Result], session_counts: Result, split: _Split
+) -> AggregateResult | None:
+    """By timestep over every session with many small steps (more than calls / _PICKS_PER_CALL):
+    each one-row step built straight from its row (rollup_steps.py), the total summed in integers
+    from the rows, the picks one pivoted row a step and column. None (the general path) when a key is
+    "", a value lies outside the split's range (outlier rows), or the steps are few."""
+    sums, tool_rows = results[0].rows, results[1].rows
+    if any(result.rows for result in results[-len(DISTRIBUTION_COLUMNS) :]):
+        return None
+    with _gc_paused():
+        if any(row[0] == "" for row in sums) or any(row[0] == "" for row in tool_rows):
+            return None
+        steps = split_rows(sums)
+        calls = sum(row[1] for row in sums)
+        if (len(steps.single) + len(steps.several)) * _PICKS_PER_CALL <= calls:
+            return None
+        tools: dict[str | None, dict[str, int]] = {}
+        for key, name, count in tool_rows:
+            of_step = tools.get(key)
+            if of_step is None:
+                tools[key] = {name: count}
+            else:
+                of_step[name] = of_step.get(name, 0) + count
+        total = _steps_total(sums, tools, split)
+        if total is None:
+            return None
+        rank_statements, labels = _index_rank_statements({None: _counts(total)})
+        # a step of one value (nonzero: the sum cannot tell 0.0 from -0.0) is its own pick
+        pick_statements: list[Statement] = (
+            []
+            if not steps.several and _one_value_each(sums)
+            else [(pick_statement(col, _PERCENTILES), []) for col in DISTRIBUTION_COLUMNS]
+        )
+    picked = await db.batch(rank_statements + pick_statements)
+    with _gc_paused():
+        _read_index_ranks(picked[: len(labels)], labels, {None: total})
+        picks: list[dict[str | None, Sequence[Any]]] | None = [
+            {row[0]: row for row in result.rows} for result in picked[len(labels) :]
+        ] or None
+        try:
+            built_steps = build_steps(steps.single, tools, picks, 1 - split.unit.bit_length())
+        except Lost:
+            raise _Changed from None
+        for key, rows in steps.several.items():
+            built_steps[key] = _several_rows(key, rows, tools, picks or [], split)
+        built = total.build()
+        unpriced_by_model = _unpriced_by_model(results[0])
+    warnings = await read_warnings(db, flt, session_counts, built, total.unpriced_models, unpriced_by_model)
+    with _gc_paused():
+        keys = sorted(built_steps, key=lambda k: (k is None, k or ""))
+        return AggregateResult(
+            by="timestep", total=built, groups=tuple([built_steps[k] for k in keys]), warnings=warnings
+        )
+
+
+def _one_value_each(rows: list[Any]) -> bool:
+    """Whether every group row holds at most one value of each distribution column, none of them 0
+    (whole part 0: with no outlier rows every nonzero value is at least the split's `small`)."""
+    offset = 1 + len(_NUMBER_FIELDS)
+    for i in range(len(DISTRIBUTION_COLUMNS)):
+        at = offset + _PARTS_PER_COLUMN * i
+        for row in rows:
+            if row[at] > 1 or (row[at] and not row[at + 1]):
+                return False
+    return True
+
+
+def _steps_total(rows: list[Any], tools: dict[str | None, dict[str, int]], split: _Split) -> _Group | None:
+    """The total of the timestep group rows, summed column by column (integers only; None when a
+    float rest is not a multiple of 2**-32, or a group row holds more than the float rest's limit)."""
+    columns = list(zip(*rows, strict=True))
+    total = _Group(None)
+    total.numbers = {
+        name: (sum(values) if name in _COUNT_FIELDS else _sum_reported(values))
+        for name, values in zip(_NUMBER_FIELDS, columns[1:], strict=False)
+    }
+    offset = 1 + len(_NUMBER_FIELDS)
+    exponent = 1 - split.unit.bit_length() - 32
+    for i, col in enumerate(DISTRIBUTION_COLUMNS):
+        at = offset + _PARTS_PER_COLUMN * i
+        counts = columns[at]
+        if any(count > _FLOAT_REST_COUNT for count in counts):
+            return None
+        rests = [(rest or 0.0) * 4294967296.0 for rest in columns[at + 2]]
+        whole_rests = [int(rest) for rest in rests]
+        if whole_rests != rests:
+            return None
+        mantissa = (sum(filter(None, columns[at + 1])) << 32) + sum(whole_rests)
+        total.stats[col] = (sum(counts), ExactSum(mantissa, exponent))
+    lists_at = offset + _PARTS_PER_COLUMN * len(DISTRIBUTION_COLUMNS)
+    total.versions, total.models, total.providers, total.unpriced_models = (
+        {item for item in values if item is not None} for values in columns[lists_at : lists_at + 4]
+    )
+    for of_step in tools.values():
+        for name, count in of_step.items():
+            total.tools[name] = total.tools.get(name, 0) + count
+    return total
+
+
+def _several_rows(
+    key: str | None,
+    rows: list[Any],
+    tools: dict[str | None, dict[str, int]],
+    picks: list[dict[str | None, Sequence[Any]]],
+    split: _Split,
+) -> GroupAggregate:
+    """A step of several group rows, merged the general way (_read_groups), with its picks."""
+    groups: dict[str | None, _Group] = {}
+    _read_groups("timestep", Result((), rows, 0), Result((), [], 0), groups, split, keyed=True)
+    group = groups[key]
+    group.tools = dict(tools.get(key, {}))
+    for col, of_col in zip(DISTRIBUTION_COLUMNS, picks, strict=True):
+        count = group.stats[col][0]
+        picked = of_col.get(key)
+        if not count:
+            continue
+        if picked is None or picked[1] != count:
+            raise _Changed
+        group.ranks[col] = dict(zip(_ranks_wanted(count), picked[2:7], strict=True))
+    return group.build()
 
 
 def _group_counts(ordered: list[_Group]) -> dict[str | None, dict[str, int]]:
