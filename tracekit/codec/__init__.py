@@ -6,7 +6,8 @@ else is refused with a SerializationError naming the field path, the value and t
 Writing (encoder.py) walks the dataclasses with a plan compiled from their type hints, checking
 each value as it encodes it: datetimes become ISO-8601 UTC text with fixed microsecond width (so
 stored text sorts), events carry their `event_type`. Reading validates through pydantic
-TypeAdapters built from the same hints; every problem is reported in one InvalidDataError with
+TypeAdapters built from the same hints, their int/float/bool/str read strictly (a JSON value of
+another type is refused, never coerced); every problem is reported in one InvalidDataError with
 its field path and bad value. No other exception type leaves these functions.
 
 Speed: JSON text is written and parsed by orjson, with the standard library as the fallback for
@@ -33,6 +34,7 @@ from typing import Any, TypeVar
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator
 
 from tracekit import model
 from tracekit.codec import decoder
@@ -201,15 +203,35 @@ def to_json(obj: model._Record) -> str:
 # Reading
 
 
-_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
+_ADAPTERS: dict[type, SchemaValidator] = {}
+
+_EXACT_SCALARS = frozenset({"int", "float", "bool", "str"})
+"""Core-schema types read strictly: pydantic's lax mode would take "3", 3.0 or true for an int,
+"3.5" for a float, 1 or "yes" for a bool and bytes for a str, and hand back a value that to_json
+writes otherwise. Strict keeps what JSON means: an int field takes a JSON integer, a float field a
+JSON number, a bool field true/false, a str field a string; anything else is refused with its path."""
 
 
-def _adapter(cls: type[T]) -> TypeAdapter[T]:
-    """The TypeAdapter for `cls`, cached until an event type is registered (which changes unions)."""
-    adapter = _ADAPTERS.get(cls)
-    if adapter is None:
-        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
-    return adapter
+def _strict_scalars(schema: Any) -> Any:
+    """A copy of a pydantic core schema with every int/float/bool/str schema in it made strict (the
+    dataclasses, lists, dicts and datetimes around them keep their own rules)."""
+    if isinstance(schema, dict):
+        copied = {key: _strict_scalars(value) for key, value in schema.items()}
+        if copied.get("type") in _EXACT_SCALARS:
+            copied["strict"] = True
+        return copied
+    if isinstance(schema, list):
+        return [_strict_scalars(item) for item in schema]
+    return schema
+
+
+def _adapter(cls: type[T]) -> SchemaValidator:
+    """The validator for `cls` (its TypeAdapter's, with exact scalars), cached until an event type is
+    registered (which changes unions)."""
+    validator = _ADAPTERS.get(cls)
+    if validator is None:
+        validator = _ADAPTERS[cls] = SchemaValidator(_strict_scalars(TypeAdapter(cls).core_schema))
+    return validator
 
 
 model._registry_listeners.append(_ADAPTERS.clear)
@@ -250,7 +272,7 @@ def _validate(cls: type[T], data: Any) -> T:
         )
     target = _target_class(cls, data)
     try:
-        return _adapter(target).validate_python(data)
+        return typing.cast(T, _adapter(target).validate_python(data))
     except ValidationError as exc:
         raise InvalidDataError(target.__name__, _problems(exc)) from None
     except RecursionError:
