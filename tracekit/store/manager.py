@@ -534,9 +534,8 @@ class TursoManager:
         db = await self._ready()
         cost = self._cost or _default_cost()
         saved_at = codec.format_datetime(datetime.now(UTC))
-        traces = list(
-            {trace.session_id: trace for _ident, trace in chunk}.values()
-        )  # spool order: later wins
+        latest = {trace.session_id: trace for _ident, trace in chunk}  # in spool order: the later wins
+        traces = list(latest.values())
         try:
             if db.is_remote:
                 batches = await asyncio.to_thread(
