@@ -56,11 +56,11 @@ async def test_sessions_to_a_server_go_in_batches_under_max_batch_bytes(
         send = db._send
 
         async def spy(group, work):  # type: ignore[no-untyped-def]
-            from tracekit.store.manager import _batch_bytes
+            from tracekit.store.libsql import request_bytes
 
             remote, statements = work
             assert remote
-            sizes.append(_batch_bytes(statements))
+            sizes.append(request_bytes(statements))
             return await send(group, work)
 
         db._send = spy  # type: ignore[method-assign]

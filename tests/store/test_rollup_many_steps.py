@@ -28,18 +28,12 @@ def _distinct_step_traces(sessions: int) -> list[tk.SessionTrace]:
     return traces + _traces()
 
 
-async def _save(store: TursoManager, traces: list[tk.SessionTrace]) -> None:
-    """Saved 25 sessions a batch (a body of more is past aiohttp's 1 MiB large-body warning over sqld)."""
-    for at in range(0, len(traces), 25):
-        await store.save_sessions(traces[at : at + 25])
-
-
 async def test_many_distinct_steps_equal_python(store: TursoManager, monkeypatch: pytest.MonkeyPatch) -> None:
     """1,200 sessions, ~3,600 distinct steps: the by-step results (every group, the total, the
     warnings) equal tk.aggregate's, and the picks are read one pivoted row a step (the many-steps
     path), not a row a rank."""
     traces = _distinct_step_traces(1200)
-    await _save(store, traces)
+    await store.save_sessions(traces)
     expected = tk.aggregate(traces, by="timestep")
     assert len(expected.groups) > 3500
     sent: list[str] = []
@@ -63,7 +57,7 @@ async def test_many_distinct_steps_with_changed_counts_read_again(
     """A call added between the sums and the picks (a step's pick count disagrees with its sums):
     the roll-up is read again and equals tk.aggregate over the sessions as they end up."""
     traces = _distinct_step_traces(200)
-    await _save(store, traces)
+    await store.save_sessions(traces)
     late = make_trace("late", steps=2, seed=7, created=9)
     batch = Database.batch
     calls = 0
@@ -109,7 +103,7 @@ async def test_one_value_steps_read_no_picks(
     if zero:
         call = traces[3].session_time_steps[1].events[0].call_records[0]  # type: ignore[attr-defined]
         call.latency_ms = 0.0
-    await _save(store, traces)
+    await store.save_sessions(traces)
     sent = _picks_sent(monkeypatch)
     result = await store.aggregate(by="timestep")
     expected = tk.aggregate(traces, by="timestep")

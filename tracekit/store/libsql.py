@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime
+import json.encoder
 import logging
 import os
 import sqlite3
@@ -41,6 +43,7 @@ from tracekit.store.prepared import WriteQueue
 
 __all__ = [
     "BUSY_CODES",
+    "LARGE_BODY_BYTES",
     "MEMORY",
     "Database",
     "Result",
@@ -49,6 +52,7 @@ __all__ = [
     "file_path",
     "is_busy",
     "redact_url",
+    "request_bytes",
     "resolve_token",
 ]
 
@@ -86,6 +90,71 @@ class Result:
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]
     rows_affected: int
+
+
+LARGE_BODY_BYTES = 2**20
+"""aiohttp's TOO_LARGE_BYTES_BODY: over HTTP, libsql-client sends a batch as one bytes body, and
+aiohttp emits a ResourceWarning ("Sending a large body directly with raw bytes...") for a larger one."""
+
+# The hrana JSON libsql-client 0.3 sends for `batch()` (hrana/convert.py `_batch_to_proto`, written by
+# aiohttp's default `json.dumps`: ", " and ": " separators, ASCII-only escapes), in bytes. A step's
+# number ({"type": "ok", "step": N}) is counted as 7 digits, so sizes add up across statements and
+# batches: a bound within 6 bytes a statement of the real body (batches under 10,000,000 statements).
+_STEP_DIGITS = 7
+_BATCH_BYTES = 273 + 2 * _STEP_DIGITS  # {"batch": {"steps": [BEGIN, ..., COMMIT, ROLLBACK]}}
+_STATEMENT_BYTES = 109 + _STEP_DIGITS  # one step around its SQL and args, but for those
+# A value as an object in "args", with the ", " after it (the last one has none: see request_bytes).
+_NULL_BYTES = 18  # {"type": "null"}
+_TEXT_BYTES = 29  # {"type": "text", "value": } (the escaped text with its quotes)
+_INTEGER_BYTES = 34  # {"type": "integer", "value": ""} (digits between the quotes)
+_FLOAT_BYTES = 30  # {"type": "float", "value": } (repr of the float)
+_BLOB_BYTES = 32  # {"type": "blob", "base64": ""}
+_escaped = json.encoder.encode_basestring_ascii  # the escaper json.dumps uses: "text" with its quotes
+
+
+def request_bytes(statements: Sequence[Statement]) -> int:
+    """An upper bound (within 6 bytes a statement) of the HTTP body libsql-client sends for
+    `batch(statements)`: the hrana JSON, every value wrapped in a typed object and text JSON-escaped
+    (about twice a save's raw SQL and values). Sizes add up: the statements of several batches sent
+    as one weigh at most the sum of the batches'."""
+    total = _BATCH_BYTES
+    for sql, params in statements:
+        total += _STATEMENT_BYTES + len(_escaped(sql))
+        if params:
+            total -= 2  # no ", " after the last value
+        for value in params:
+            kind = type(value)
+            if kind is str:
+                total += _TEXT_BYTES + len(_escaped(value))
+            elif value is None:
+                total += _NULL_BYTES
+            elif kind is int:
+                total += _INTEGER_BYTES + len(str(value))
+            elif kind is float:
+                total += _FLOAT_BYTES + len(float.__repr__(value))
+            else:
+                total += _other_value_bytes(value)
+    return total
+
+
+def _other_value_bytes(value: Any) -> int:
+    """`request_bytes` of a value that is not exactly str, int, float or None, converted as
+    libsql-client converts it (`_normalize_value`); 0 for one it refuses (the send fails anyway)."""
+    if isinstance(value, datetime.datetime):
+        value = int(value.timestamp() * 1000)
+    elif isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, str):
+        return _TEXT_BYTES + len(_escaped(value))
+    if isinstance(value, int):
+        return _INTEGER_BYTES + len(str(value))
+    if isinstance(value, float):
+        return _FLOAT_BYTES + len(float.__repr__(value))
+    try:
+        size = memoryview(value).nbytes
+    except TypeError:
+        return 0
+    return _BLOB_BYTES + 4 * -(-size // 3)  # base64
 
 
 def is_busy(exc: StoreError) -> bool:

@@ -55,7 +55,7 @@ from tracekit.store import annotate, arguments, migrations, rollup, schema, writ
 from tracekit.store.breaker import CircuitBreaker
 from tracekit.store.carried import carried_statements
 from tracekit.store.joined import Joiner, Waiting
-from tracekit.store.libsql import Database, Result, Statement, StatementRows, is_busy
+from tracekit.store.libsql import Database, Result, Statement, StatementRows, is_busy, request_bytes
 from tracekit.store.mapping import CallCost, session_key, trace_from_rows, trace_rows
 from tracekit.store.queries import (
     MetadataValue,
@@ -144,9 +144,12 @@ class TursoManager:
     saves on connection errors; `spool_path` is where unsaveable traces wait (default: beside a
     file database as `<file>.spool.jsonl`, under $TRACEKIT_SPOOL_DIR or ~/.cache/tracekit for a
     server, none for `:memory:`); `cost` prices a call (default: tracekit.analysis.pricing).
-    `max_batch_bytes` bounds one batch sent to a server (several sessions are split into batches
-    under it; one larger session still goes as one atomic batch); `max_inflight_saves` bounds the
-    saves this manager has in flight at once.
+    `max_batch_bytes` bounds the request body of one batch sent to a server (libsql-client's hrana
+    JSON as sent, about twice the SQL and values it carries): several sessions are split into batches
+    under it, and the default stays under aiohttp's 1 MiB large-body ResourceWarning. One session
+    always goes as one atomic batch: over HTTP, one whose body is past 1 MiB still draws that warning
+    (a `ws://` or `libsql://` URL sends it over a WebSocket, which does not). `max_inflight_saves`
+    bounds the saves this manager has in flight at once.
     """
 
     def __init__(
@@ -272,40 +275,21 @@ class TursoManager:
         if self._opened and not self._db.is_remote:
             # embedded: encoded on the database's worker thread right before its write (one thread hop)
             return await self._send(traces, (False, _EmbeddedRows(traces, saved_at, cost)))
-        work = await asyncio.to_thread(_save_work, traces, saved_at, cost, self._db.is_remote)
-        return await self._deliver(traces, work, saved_at, cost)
+        if not self._db.is_remote:
+            return await self._send(
+                traces, (False, await asyncio.to_thread(_embedded_groups, traces, saved_at, cost))
+            )
+        batches = await asyncio.to_thread(_remote_batches, traces, saved_at, cost, self.max_batch_bytes)
+        return await self._deliver(traces, batches)
 
     # -- failure handling: retry, circuit breaker, spool ------------------------------------------
 
-    async def _deliver(
-        self, traces: list[SessionTrace], work: _SaveWork, saved_at: str, cost: CallCost
-    ) -> SaveOutcome:
-        """Send the save, split into batches under max_batch_bytes for a server; when any part
-        is spooled every trace of the call is spooled (replay re-saves them idempotently, and the
+    async def _deliver(self, traces: list[SessionTrace], batches: list[_Batch]) -> SaveOutcome:
+        """Send a save to a server as its batches (see _remote_batches), in order; when any part is
+        spooled every trace of the call is spooled (replay re-saves them idempotently, and the
         tracer applies rewards to what it replays)."""
-        remote, statements = work
-        if (
-            not remote
-            or len(traces) == 1
-            or _batch_bytes(typing.cast(list[Statement], statements)) <= self.max_batch_bytes
-        ):
-            return await self._send(traces, work)
-        per_trace = await asyncio.to_thread(
-            lambda: [_save_statements([trace], saved_at, cost) for trace in traces]
-        )
-        groups: list[tuple[list[SessionTrace], list[Statement]]] = []
-        size = 0
-        for trace, stmts in zip(traces, per_trace, strict=True):
-            weight = _batch_bytes(stmts)
-            if groups and size + weight <= self.max_batch_bytes:
-                groups[-1][0].append(trace)
-                groups[-1][1].extend(stmts)
-                size += weight
-            else:
-                groups.append(([trace], list(stmts)))
-                size = weight
-        for group, stmts in groups:
-            if await self._send(group, (True, stmts)) == "spooled":
+        for group, statements in batches:
+            if await self._send(group, (True, statements)) == "spooled":
                 spooled = {id(trace) for trace in group}
                 rest = [trace for trace in traces if id(trace) not in spooled]
                 if rest:
@@ -330,7 +314,7 @@ class TursoManager:
     async def _send_joined(self, traces: list[SessionTrace], statements: list[Statement]) -> SaveOutcome:
         """Queue the save behind the others waiting for a slot; a sender holding a slot sends it with
         the saves beside it in one batch and hands back its outcome."""
-        entry = self._joiner.wait(traces, statements, _batch_bytes(statements))
+        entry = self._joiner.wait(traces, statements, request_bytes(statements))
         self._drain_joined()
         try:
             outcome: SaveOutcome = await asyncio.shield(entry.outcome)
@@ -545,14 +529,24 @@ class TursoManager:
                 await asyncio.to_thread(stack.close)
 
     async def _replay_chunk(self, chunk: list[tuple[str, SessionTrace]], spool: Spool) -> set[str]:
-        """Save spooled traces in one batch (one by one when the batch is refused); the spool ids saved."""
+        """Save spooled traces in one batch, to a server in batches under max_batch_bytes (one by one
+        when a batch is refused: batches already saved are saved again, idempotently); the spool ids saved."""
         db = await self._ready()
         cost = self._cost or _default_cost()
         saved_at = codec.format_datetime(datetime.now(UTC))
         latest = {trace.session_id: trace for _ident, trace in chunk}  # in spool order: the later wins
+        traces = list(latest.values())
         try:
-            work = await asyncio.to_thread(_save_work, list(latest.values()), saved_at, cost, db.is_remote)
-            await self._commit(db, work)
+            if db.is_remote:
+                batches = await asyncio.to_thread(
+                    _remote_batches, traces, saved_at, cost, self.max_batch_bytes
+                )
+                for _group, statements in batches:
+                    await self._commit(db, (True, statements))
+            else:
+                await self._commit(
+                    db, (False, await asyncio.to_thread(_embedded_groups, traces, saved_at, cost))
+                )
             return {ident for ident, _trace in chunk}
         except StoreConnectionError:
             raise
@@ -912,14 +906,6 @@ class _EmbeddedRows:
 _SaveWork = tuple[bool, list[Statement] | list[StatementRows] | _EmbeddedRows]
 
 
-def _save_work(traces: list[SessionTrace], saved_at: str, cost: CallCost, remote: bool) -> _SaveWork:
-    """One save's statements, in the shape its backend runs fastest (see writer.py); CPU work, run
-    off the caller's event loop."""
-    if not remote:
-        return False, _embedded_groups(traces, saved_at, cost)
-    return True, _save_statements(traces, saved_at, cost)
-
-
 def _embedded_groups(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[StatementRows]:
     """An embedded save's executemany groups: the traces' rows, then what they carry (rewards and
     experiment links, in the same batch)."""
@@ -939,17 +925,44 @@ async def _write(db: Database, work: _SaveWork) -> None:
         await db.write(typing.cast(list[StatementRows], statements))
 
 
-def _batch_bytes(statements: Sequence[Statement]) -> int:
-    """About how many bytes a batch sends: its SQL and its text/blob values (8 per other value)."""
-    total = 0
-    for sql, params in statements:
-        total += len(sql)
-        for value in params:
-            total += len(value) if isinstance(value, str | bytes) else 8
-    return total
-
-
 def _save_statements(traces: list[SessionTrace], saved_at: str, cost: CallCost) -> list[Statement]:
     """The multi-row INSERTs a server runs for `traces`, then those of what they carry."""
     rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
     return writer.save_statements(rows) + carried_statements(traces, saved_at)
+
+
+_Batch = tuple[list[SessionTrace], list[Statement]]
+"""Traces saved together in one atomic batch to a server, and that batch's statements."""
+
+
+def _remote_batches(
+    traces: list[SessionTrace], saved_at: str, cost: CallCost, max_bytes: int
+) -> list[_Batch]:
+    """A save's batches to a server: all of `traces` in one when its request body (request_bytes)
+    fits `max_bytes`, else runs of consecutive traces, each batch's body under `max_bytes`; one trace
+    is never split (alone, it goes as one batch however large). Each trace is encoded once; CPU work,
+    run off the caller's event loop."""
+    rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
+    carried = [carried_statements([trace], saved_at) for trace in traces]
+    statements = writer.save_statements(rows) + [stmt for stmts in carried for stmt in stmts]
+    if len(traces) == 1 or request_bytes(statements) <= max_bytes:
+        return [(traces, statements)]
+    # A run's batch (its traces' multi-row statements) is smaller than its traces' own batches sent
+    # one after another in one request, which is at most the sum of their request_bytes: sizes add up.
+    runs: list[tuple[int, int]] = []
+    start = size = 0
+    for index, (one, side) in enumerate(zip(rows, carried, strict=True)):
+        weight = request_bytes(writer.save_statements([one]) + side)
+        if index > start and size + weight > max_bytes:
+            runs.append((start, index))
+            start, size = index, 0
+        size += weight
+    runs.append((start, len(traces)))
+    return [
+        (
+            traces[begin:end],
+            writer.save_statements(rows[begin:end])
+            + [stmt for stmts in carried[begin:end] for stmt in stmts],
+        )
+        for begin, end in runs
+    ]
