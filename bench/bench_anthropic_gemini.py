@@ -7,9 +7,10 @@ Overhead per chunk = recorder time minus a bare loop that only reads each chunk,
 same figures on the official anthropic and google-genai clients' own objects, got from them over the
 fake HTTP transport of tests/sdk_transport.py.
 Those SDK objects are built before the timed rounds and re-read every round (3.2 MB of Gemini chunks:
-by then out of the CPU's caches), so the last line times `StreamRecorder.add` where it really runs:
+by then out of the CPU's caches), so one more line times `StreamRecorder.add` where it really runs:
 inside live google-genai streams through `tk.instrument(client)`, each add on the chunk the SDK has
-just built, timed with perf_counter_ns around it less the same timer around an empty call.
+just built, timed with perf_counter_ns around it less the same timer around an empty call, beside
+the same streams read through a bare client (the SDK's own chunk).
 Run: .venv/bin/python bench/bench_anthropic_gemini.py [ROUNDS]
 """
 
@@ -70,10 +71,12 @@ def gemini_chunks(chunks: list[dict[str, Any]]) -> list[Any]:
     return list(client.models.generate_content_stream(model="gemini-2.5-flash", contents="Say hello."))
 
 
-def live_gemini_add(chunks: list[dict[str, Any]], streams: int) -> tuple[float, float]:
+def live_gemini_add(chunks: list[dict[str, Any]], streams: int) -> tuple[float, float, float]:
     """(median, mean) us of `StreamRecorder.add` per chunk inside live google-genai streams read
     through `tk.instrument(client)` (the mean counts the GC collections an add triggers): each add
-    timed with perf_counter_ns around it, less the median of the same timer around an empty call."""
+    timed with perf_counter_ns around it, less the median of the same timer around an empty call;
+    and, the baseline, the same streams' wall us per chunk read through a bare client (the SDK's own
+    chunk), measured just before."""
     clock = time.perf_counter_ns
     add = StreamRecorder.add
     times: list[int] = []
@@ -91,7 +94,14 @@ def live_gemini_add(chunks: list[dict[str, Any]], streams: int) -> tuple[float, 
         t0 = clock()
         nothing(None, None, None)  # type: ignore[arg-type]
         empty.append(clock() - t0)
-    client = tk.instrument(gemini_client(VendorServer().reply_stream("gemini", chunks, repeat=True)))
+    server = VendorServer().reply_stream("gemini", chunks, repeat=True)
+    bare = gemini_client(server)
+    start = clock()
+    for _ in range(streams):
+        for _chunk in bare.models.generate_content_stream(model="gemini-2.5-flash", contents="Hi."):
+            pass
+    bare_us = (clock() - start) / (len(chunks) * streams) / 1e3
+    client = tk.instrument(gemini_client(server))
     StreamRecorder.add = timed_add  # type: ignore[method-assign]
     try:
         with SessionTracer().session():
@@ -103,7 +113,7 @@ def live_gemini_add(chunks: list[dict[str, Any]], streams: int) -> tuple[float, 
     assert len(times) == len(chunks) * streams, "every chunk goes through StreamRecorder.add"
     base = statistics.median(empty)
     ordered = sorted(times)
-    return (ordered[len(ordered) // 2] - base) / 1e3, (statistics.fmean(times) - base) / 1e3
+    return (ordered[len(ordered) // 2] - base) / 1e3, (statistics.fmean(times) - base) / 1e3, bare_us
 
 
 def anthropic_response(body: dict[str, Any]) -> Any:
@@ -126,12 +136,15 @@ def main() -> None:
     report_stream("gemini streamGenerateContent, dicts", gemini, rounds)
     report_stream("gemini streamGenerateContent, SDK objects", gemini_chunks(gemini), rounds)
     live = [live_gemini_add(gemini, 4) for _ in range(rounds)]
-    medians = sorted(median for median, _mean in live)
-    means = sorted(mean for _median, mean in live)
+    medians = sorted(median for median, _mean, _bare in live)
+    means = sorted(mean for _median, mean, _bare in live)
+    bares = sorted(bare for _median, _mean, bare in live)
     print(
         "StreamRecorder [gemini streamGenerateContent, SDK objects, inside live streams]: add per chunk, "
         f"median {medians[0]:.2f} / {medians[len(medians) // 2]:.2f} us, mean {means[0]:.2f} / "
-        f"{means[len(means) // 2]:.2f} us (min / median over {rounds} rounds; target <= 3 us)"
+        f"{means[len(means) // 2]:.2f} us (min / median over {rounds} rounds; target <= 3 us) | baseline: "
+        f"the SDK's own chunk, a bare client, {bares[0]:.1f} / {bares[len(bares) // 2]:.1f} us (the median "
+        f"mean is {means[len(means) // 2] / bares[len(bares) // 2]:.3f}x of it)"
     )
     anthropic_names = ("response_text", "response_prompt_cached", "response_tool_use")
     gemini_names = ("response_implicit_caching", "response_url_context", "response_parallel_calls")
