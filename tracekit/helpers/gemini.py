@@ -294,9 +294,7 @@ def new_stream_state() -> GeminiStreamState:
 def _add_stream_part(cand: _StreamCandidate, raw: Any, position: int, i: int) -> tuple[bool, str | None]:
     """Fold part `i` of candidate `position` in; returns (carried content, visible text delta)."""
     part = raw if type(raw) is dict else as_mapping(raw, f"candidates[{position}].content.parts[{i}]")
-    signature = part.get("thoughtSignature")
-    if signature is None:
-        signature = part.get("thought_signature")
+    signature = pick(part, "thoughtSignature", "thought_signature")
     text = part.get("text")
     if text is None:
         call = pick(part, "functionCall", "function_call")
@@ -345,15 +343,10 @@ def add_chunk(state: GeminiStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
     if type(response_id) is not str:
         response_id = _string_field(chunk, "responseId", "response_id", problems)
     state.response_id = response_id or state.response_id
-    # hot path (every chunk, folded in finish()): `pick` inlined, the REST key first
-    usage = chunk.get("usageMetadata")
-    if usage is None:
-        usage = chunk.get("usage_metadata")
+    usage = pick(chunk, "usageMetadata", "usage_metadata")
     if usage is not None:
         state.usage = usage
-    feedback = chunk.get("promptFeedback")
-    if feedback is None:
-        feedback = chunk.get("prompt_feedback")
+    feedback = pick(chunk, "promptFeedback", "prompt_feedback")
     if feedback is not None:
         state.feedback = feedback
     content = False
@@ -373,20 +366,14 @@ def add_chunk(state: GeminiStreamState, chunk: Mapping[str, Any]) -> ChunkInfo:
             cand = state.candidates.get(index)
             if cand is None:
                 cand = state.candidates[index] = _StreamCandidate()
-            finish = candidate.get("finishReason")
-            if finish is None:
-                finish = candidate.get("finish_reason")
+            finish = pick(candidate, "finishReason", "finish_reason")
             if finish is not None:
                 cand.finish_reason = finish
                 finished = True
-            finish_message = candidate.get("finishMessage")
-            if finish_message is None:
-                finish_message = candidate.get("finish_message")
+            finish_message = pick(candidate, "finishMessage", "finish_message")
             if finish_message is not None:
                 cand.finish_message = finish_message
-            ratings = candidate.get("safetyRatings")
-            if ratings is None:
-                ratings = candidate.get("safety_ratings")
+            ratings = pick(candidate, "safetyRatings", "safety_ratings")
             if ratings is not None:
                 cand.safety_ratings = ratings
             body = candidate.get("content")
