@@ -944,25 +944,22 @@ def _remote_batches(
     run off the caller's event loop."""
     rows = [trace_rows(trace, saved_at=saved_at, cost=cost) for trace in traces]
     carried = [carried_statements([trace], saved_at) for trace in traces]
-    statements = writer.save_statements(rows) + [stmt for stmts in carried for stmt in stmts]
+
+    def statements_of(begin: int, end: int) -> list[Statement]:
+        return writer.save_statements(rows[begin:end]) + [s for side in carried[begin:end] for s in side]
+
+    statements = statements_of(0, len(traces))
     if len(traces) == 1 or request_bytes(statements) <= max_bytes:
         return [(traces, statements)]
     # A run's batch (its traces' multi-row statements) is smaller than its traces' own batches sent
     # one after another in one request, which is at most the sum of their request_bytes: sizes add up.
     runs: list[tuple[int, int]] = []
     start = size = 0
-    for index, (one, side) in enumerate(zip(rows, carried, strict=True)):
-        weight = request_bytes(writer.save_statements([one]) + side)
+    for index in range(len(traces)):
+        weight = request_bytes(statements_of(index, index + 1))
         if index > start and size + weight > max_bytes:
             runs.append((start, index))
             start, size = index, 0
         size += weight
     runs.append((start, len(traces)))
-    return [
-        (
-            traces[begin:end],
-            writer.save_statements(rows[begin:end])
-            + [stmt for stmts in carried[begin:end] for stmt in stmts],
-        )
-        for begin, end in runs
-    ]
+    return [(traces[begin:end], statements_of(begin, end)) for begin, end in runs]
